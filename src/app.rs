@@ -1,0 +1,137 @@
+//! Config + state -> a running server. The one place that wires things.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::cache::Caches;
+use crate::config::Config;
+use crate::store::{Store, tenants};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub caches: Caches,
+}
+
+/// Opens the store (applying migrations) and, on an empty database outside
+/// production, loads the demo club.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let path = config.database_path();
+    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        .await?
+        .with_context(|| format!("无法打开数据库 {}", config.database_path().display()))?;
+    let state = AppState {
+        config: Arc::new(config),
+        store,
+        caches: Caches::default(),
+    };
+    if state.config.demo_on_empty && !state.config.is_production() {
+        let empty = state.store.read(|c| tenants::count(c)).await? == 0;
+        if empty {
+            crate::demo::load(&state).await?;
+        }
+    }
+    Ok(state)
+}
+
+async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = crate::http::router(state.clone());
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    // In-flight requests are done; commit whatever they queued, then stop.
+    state.store.close().await;
+    Ok(())
+}
+
+/// A server running in this process: what tests and benchmarks start.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Graceful stop, as on SIGTERM: in-flight requests finish, writes commit.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await?
+    }
+}
+
+/// Starts the app on `config.host:config.port` (port 0 picks a free one).
+pub async fn spawn(config: Config) -> anyhow::Result<RunningApp> {
+    let listener = TcpListener::bind((config.host, config.port)).await?;
+    let addr = listener.local_addr()?;
+    let state = build_state(config).await?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    Ok(RunningApp {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// `standup-tickets serve`: runs until SIGTERM or Ctrl-C.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = (config.host, config.port);
+    let state = build_state(config).await?;
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("无法监听 {}:{}", bind.0, bind.1))?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        db = %state.config.database_path().display(),
+        env = ?state.config.app_env,
+        tz = %state.config.timezone,
+        "standup-tickets is serving"
+    );
+    run(listener, state, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}

@@ -1,0 +1,84 @@
+//! In-process caches (moka) for the public catalogue, replacing the spec's Redis.
+//!
+//! Values are the serialized `data` JSON, so a hit costs one copy into the
+//! envelope. Every entry lives at most one second: remaining counts shown to
+//! buyers are never staler than that, even when another process (the CLI) wrote
+//! the row. Writes through this process also invalidate explicitly.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use moka::future::Cache;
+
+use crate::error::AppError;
+
+/// `None` caches "not found", so a flood of requests for a bad id does not
+/// reach the database either.
+pub type Cached = Option<Bytes>;
+
+#[derive(Clone)]
+pub struct Caches {
+    /// Tenant config by tenant id.
+    pub tenants: Cache<String, Cached>,
+    /// Event detail by event id.
+    pub events: Cache<String, Cached>,
+    /// Home, calendar and list pages, keyed by tenant and query.
+    pub pages: Cache<String, Cached>,
+}
+
+pub const TTL: Duration = Duration::from_secs(1);
+
+fn build(max_bytes: u64) -> Cache<String, Cached> {
+    Cache::builder()
+        .time_to_live(TTL)
+        .weigher(|k: &String, v: &Cached| {
+            let size = k.len() + v.as_ref().map_or(0, |b| b.len()) + 64;
+            u32::try_from(size).unwrap_or(u32::MAX)
+        })
+        .max_capacity(max_bytes)
+        .build()
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            tenants: build(4 << 20),
+            events: build(32 << 20),
+            pages: build(32 << 20),
+        }
+    }
+}
+
+impl Caches {
+    /// Drops every catalogue entry; called after any write to shows, options,
+    /// banners, merch or tenants. Cheap, and a catalogue write is rare next to reads.
+    pub fn invalidate_catalog(&self) {
+        self.tenants.invalidate_all();
+        self.events.invalidate_all();
+        self.pages.invalidate_all();
+    }
+}
+
+/// Returns the cached value or loads it once: concurrent misses for the same key
+/// wait for one load instead of stampeding the database at an on-sale peak.
+pub async fn get_or_load<F>(
+    cache: &Cache<String, Cached>,
+    key: String,
+    load: F,
+) -> Result<Cached, AppError>
+where
+    F: Future<Output = Result<Cached, AppError>>,
+{
+    cache
+        .try_get_with(key, load)
+        .await
+        .map_err(|e: Arc<AppError>| AppError {
+            status: e.status,
+            code: e.code,
+            message: e.message.clone(),
+            retry_after: e.retry_after,
+            source: None,
+        })
+}

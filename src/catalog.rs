@@ -1,0 +1,157 @@
+//! The public catalogue service: validated queries in, serialized JSON out,
+//! through the caches. Handlers stay thin; SQL stays in `store`.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::cache::{Cached, get_or_load};
+use crate::domain::catalog::{EventStatus, HomeData, Page, PageRequest};
+use crate::domain::time::{month_bounds, now_ms, today_in};
+use crate::error::AppError;
+use crate::store::{catalog as q, tenants};
+
+/// How many shows each home section lists.
+const HOME_SECTION_LIMIT: i64 = 10;
+
+fn to_bytes<T: Serialize>(v: &T) -> Result<Bytes, AppError> {
+    serde_json::to_vec(v)
+        .map(Bytes::from)
+        .map_err(AppError::internal)
+}
+
+fn found(c: Cached, not_found: fn() -> AppError) -> Result<Bytes, AppError> {
+    c.ok_or_else(not_found)
+}
+
+/// The tenant's public config; also the gate every tenant-scoped read passes:
+/// unknown and disabled tenants are both `TENANT_NOT_FOUND`.
+pub async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
+    if !crate::domain::catalog::valid_tenant_id(tenant_id) {
+        return Err(AppError::tenant_not_found());
+    }
+    let store = state.store.clone();
+    let id = tenant_id.to_string();
+    let c = get_or_load(&state.caches.tenants, tenant_id.to_string(), async move {
+        let t = store.read(move |c| tenants::find_active(c, &id)).await?;
+        t.as_ref().map(to_bytes).transpose()
+    })
+    .await?;
+    found(c, AppError::tenant_not_found)
+}
+
+pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> {
+    if !crate::ids::looks_like_id(event_id) {
+        return Err(AppError::event_not_found());
+    }
+    let store = state.store.clone();
+    let id = event_id.to_string();
+    let c = get_or_load(&state.caches.events, event_id.to_string(), async move {
+        let e = store.read(move |c| q::find_public_event(c, &id)).await?;
+        e.as_ref().map(to_bytes).transpose()
+    })
+    .await?;
+    found(c, AppError::event_not_found)
+}
+
+pub async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
+    tenant(state, tenant_id).await?;
+    let store = state.store.clone();
+    let id = tenant_id.to_string();
+    let key = format!("home:{tenant_id}");
+    let c = get_or_load(&state.caches.pages, key, async move {
+        let home = store
+            .read(move |c| {
+                let sections = q::home_sections(c, &id, now_ms(), HOME_SECTION_LIMIT)?;
+                Ok(HomeData {
+                    banners: q::active_banners(c, &id)?,
+                    upcoming: sections.upcoming,
+                    recommended: sections.recommended,
+                    upcoming_sale: sections.upcoming_sale,
+                    merch: q::active_merch(c, &id)?,
+                })
+            })
+            .await?;
+        Ok(Some(to_bytes(&home)?))
+    })
+    .await?;
+    found(c, AppError::tenant_not_found)
+}
+
+/// `{"YYYY-MM-DD": Event[]}` for one month of the club's local calendar; days
+/// without shows are absent.
+pub async fn calendar(
+    state: &AppState,
+    tenant_id: &str,
+    year: i32,
+    month: u32,
+) -> Result<Bytes, AppError> {
+    if !(2000..=2100).contains(&year) {
+        return Err(AppError::validation("年份须在 2000 到 2100 之间"));
+    }
+    let (first, last) =
+        month_bounds(year, month).ok_or_else(|| AppError::validation("月份须在 1 到 12 之间"))?;
+    tenant(state, tenant_id).await?;
+    let store = state.store.clone();
+    let id = tenant_id.to_string();
+    let key = format!("cal:{tenant_id}:{year}:{month}");
+    let c = get_or_load(&state.caches.pages, key, async move {
+        let events = store
+            .read(move |c| q::public_events_between(c, &id, first, last))
+            .await?;
+        let mut days: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+        for e in events {
+            days.entry(e.event_date.clone()).or_default().push(e);
+        }
+        Ok(Some(to_bytes(&days)?))
+    })
+    .await?;
+    found(c, AppError::tenant_not_found)
+}
+
+pub struct ListQuery {
+    pub status: Option<EventStatus>,
+    pub date: Option<chrono::NaiveDate>,
+    pub city: Option<String>,
+    pub keyword: Option<String>,
+    pub page: PageRequest,
+}
+
+/// A page of the tenant's shows, soonest first. Without `date`, shows from the
+/// club's today on (past shows are history, not for sale); with `date`, that day.
+pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result<Bytes, AppError> {
+    tenant(state, tenant_id).await?;
+    let filter = q::EventFilter {
+        status: query.status,
+        date: query.date,
+        from_date: Some(today_in(state.config.timezone)),
+        city: query.city,
+        keyword: query.keyword,
+    };
+    let page = query.page;
+    let key = format!(
+        "list:{tenant_id}:{:?}:{:?}:{:?}:{:?}:{:?}:{}:{}",
+        filter.status,
+        filter.date,
+        filter.from_date,
+        filter.city,
+        filter.keyword,
+        page.page,
+        page.page_size
+    );
+    let store = state.store.clone();
+    let id = tenant_id.to_string();
+    let c = get_or_load(&state.caches.pages, key, async move {
+        let (items, total) = store
+            .read(move |c| q::list_public_events(c, &id, &filter, page))
+            .await?;
+        Ok(Some(to_bytes(&Page::new(
+            items,
+            total,
+            page.page,
+            page.page_size,
+        ))?))
+    })
+    .await?;
+    found(c, AppError::tenant_not_found)
+}

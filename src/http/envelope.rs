@@ -1,0 +1,106 @@
+//! The response envelope `{code, message, data?, timestamp}` (timestamp in ms),
+//! and the error variant that adds `error`, the machine code.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::time::now_ms;
+use crate::error::AppError;
+
+/// Documentation shape of a successful answer.
+#[derive(Serialize, ToSchema)]
+pub struct ApiResponse<T> {
+    /// Equals the HTTP status.
+    #[schema(example = 200)]
+    pub code: u16,
+    #[schema(example = "success")]
+    pub message: String,
+    pub data: T,
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+}
+
+/// Documentation shape of a failed answer.
+#[derive(Serialize, ToSchema)]
+pub struct ApiError {
+    #[schema(example = 404)]
+    pub code: u16,
+    /// User-facing Chinese text.
+    #[schema(example = "演出不存在")]
+    pub message: String,
+    /// Stable UPPER_SNAKE machine code.
+    #[schema(example = "EVENT_NOT_FOUND")]
+    pub error: String,
+    pub timestamp: i64,
+}
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+/// Wraps already-serialized `data` JSON (a cache hit) without re-parsing it.
+pub fn ok_raw(data: &[u8]) -> Response {
+    ok_raw_with_message("success", data)
+}
+
+pub fn ok_raw_with_message(message: &str, data: &[u8]) -> Response {
+    let mut buf = BytesMut::with_capacity(data.len() + 96);
+    buf.put_slice(b"{\"code\":200,\"message\":");
+    // Messages are our own constants, but escape them properly anyway.
+    buf.put_slice(
+        serde_json::to_string(message)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    buf.put_slice(b",\"data\":");
+    buf.put_slice(data);
+    buf.put_slice(b",\"timestamp\":");
+    buf.put_slice(itoa::Buffer::new().format(now_ms()).as_bytes());
+    buf.put_u8(b'}');
+    json_response(StatusCode::OK, buf.freeze())
+}
+
+pub fn ok<T: Serialize>(data: &T) -> Response {
+    match serde_json::to_vec(data) {
+        Ok(bytes) => ok_raw(&bytes),
+        Err(e) => AppError::internal(e).into_response(),
+    }
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    res
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: u16,
+    message: &'a str,
+    error: &'a str,
+    timestamp: i64,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            // Inside the request's span, so the line carries the request id.
+            tracing::error!(status = self.status.as_u16(), code = self.code, error = %self, "request failed");
+        }
+        let body = ErrorBody {
+            code: self.status.as_u16(),
+            message: &self.message,
+            error: self.code,
+            timestamp: now_ms(),
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut res = json_response(self.status, Bytes::from(bytes));
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}

@@ -1,0 +1,45 @@
+//! Time-ordered opaque ids. Random (v4-style) keys scatter inserts across the
+//! B-tree and cost SQLite 2-9x in write throughput, so every primary key we mint
+//! is a ULID: 26 chars of Crockford base32, which is also a valid WeChat
+//! `out_trade_no`.
+
+pub fn new_id() -> String {
+    ulid::Ulid::generate().to_string()
+}
+
+/// Ids that reach us from URLs are checked before they touch the database:
+/// anything that could not be an id we minted (or a human tenant id) is "not found".
+pub fn looks_like_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_creation_and_fit_out_trade_no() {
+        let a = new_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_id();
+        assert!(a < b);
+        assert_eq!(a.len(), 26);
+        assert!(looks_like_id(&a));
+    }
+
+    #[test]
+    fn rejects_hostile_ids() {
+        for s in [
+            "",
+            "a b",
+            "x'; DROP TABLE events;--",
+            "<script>",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert!(!looks_like_id(s), "{s}");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! standup-tickets: a box office for stand-up comedy clubs in one binary.
+//!
+//! The binary (`main.rs`) is a thin CLI over this library; integration tests and
+//! benchmarks start the very same app through [`app::spawn`].
+
+pub mod app;
+pub mod cache;
+pub mod catalog;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod store;

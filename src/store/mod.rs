@@ -1,0 +1,133 @@
+//! SQLite: one file in WAL mode. Reads come from an r2d2 pool of read-only
+//! connections; every write goes through the single [`writer::Writer`], so
+//! connections never compete for the write lock. All SQL lives under this module.
+
+pub mod catalog;
+pub mod migrations;
+pub mod tenants;
+pub mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+
+use crate::domain::Rejection;
+pub use writer::Writer;
+
+pub type ReadPool = r2d2::Pool<SqliteConnectionManager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("read pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("commit failed: {0}")]
+    Commit(String),
+    #[error("database busy: {0}")]
+    Busy(String),
+    #[error("the writer has stopped")]
+    Closed,
+    #[error("migration: {0}")]
+    Migration(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone)]
+pub struct Store {
+    reads: ReadPool,
+    writer: Writer,
+    inner: Arc<StoreInfo>,
+}
+
+pub struct StoreInfo {
+    /// Migrations applied by this start (empty when the schema was current).
+    pub applied_migrations: Vec<String>,
+}
+
+/// Pragmas every connection needs. `busy_timeout` only matters for a second
+/// process (the CLI while a server runs); inside one process the single writer
+/// means nobody waits on the lock.
+fn common_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies pending
+    /// migrations and starts the writer thread.
+    pub fn open(path: &Path) -> StoreResult<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)?;
+        common_pragmas(&conn)?;
+        // FULL: an order the client was told succeeded survives a power cut.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;",
+        )?;
+        let applied_migrations = migrations::apply(&mut conn)?;
+
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            common_pragmas(c)?;
+            // Writes from a pooled connection would bypass the writer's ordering.
+            c.execute_batch("PRAGMA query_only = 1;")
+        });
+        let reads = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(2))
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)?;
+        let writer = Writer::start(conn)?;
+        Ok(Store {
+            reads,
+            writer,
+            inner: Arc::new(StoreInfo { applied_migrations }),
+        })
+    }
+
+    pub fn info(&self) -> &StoreInfo {
+        &self.inner
+    }
+
+    /// Runs a read on a pooled connection, off the async workers.
+    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.reads.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Busy(format!("read task failed: {e}")))?
+    }
+
+    /// Runs `f` inside the writer's transaction (its own savepoint); resolves
+    /// after the commit is durable.
+    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.run(f).await
+    }
+
+    /// Stops accepting writes and waits until everything queued is committed.
+    pub async fn close(&self) {
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,175 @@
+//! The single writer: one thread owning the only read-write connection.
+//!
+//! Commands queue on a bounded channel. The thread drains whatever is waiting
+//! (up to `MAX_BATCH`) into one `BEGIN IMMEDIATE … COMMIT`, runs each command in
+//! its own savepoint so a refused command rolls back alone, and answers every
+//! caller only after the commit: with `synchronous=FULL` one fsync then covers
+//! the whole batch (group commit).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{StoreError, StoreResult};
+
+const MAX_BATCH: usize = 64;
+/// Bounded so a burst beyond what the disk can absorb waits (backpressure)
+/// instead of growing memory without limit.
+const QUEUE_DEPTH: usize = 4096;
+
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+
+enum Msg {
+    Job(Job),
+    Close(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Msg>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection) -> StoreResult<Writer> {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let handle = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, rx))?;
+        Ok(Writer {
+            tx,
+            thread: Arc::new(Mutex::new(Some(handle))),
+        })
+    }
+
+    pub async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply_tx, reply_rx) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |commit| {
+                let outcome = match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(StoreError::Commit(e)),
+                };
+                let _ = reply_tx.send(outcome);
+            });
+            (ok, reply)
+        });
+        self.tx
+            .send(Msg::Job(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        // A dropped sender means the command panicked or the savepoint failed:
+        // nothing of it was kept.
+        reply_rx
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Commit("command aborted".into())))
+    }
+
+    /// Commits what is queued, then stops the thread. Later writes get `Closed`.
+    pub async fn close(&self) {
+        let (done_tx, done_rx) = oneshot::channel();
+        if self.tx.send(Msg::Close(done_tx)).await.is_ok() {
+            let _ = done_rx.await;
+        }
+        let handle = self.thread.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}
+
+fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut closing: Option<oneshot::Sender<()>> = None;
+    while closing.is_none() {
+        match rx.blocking_recv() {
+            None => break,
+            Some(Msg::Close(done)) => closing = Some(done),
+            Some(Msg::Job(job)) => batch.push(job),
+        }
+        while batch.len() < MAX_BATCH && closing.is_none() {
+            match rx.try_recv() {
+                Ok(Msg::Job(job)) => batch.push(job),
+                Ok(Msg::Close(done)) => closing = Some(done),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&conn, &mut batch);
+        }
+    }
+    // Refuse anything that raced in behind the close.
+    rx.close();
+    while let Ok(msg) = rx.try_recv() {
+        if let Msg::Job(job) = msg {
+            drop(job);
+        }
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
+        tracing::debug!(error = %e, "optimize at close failed");
+    }
+    drop(conn);
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "writer could not begin a transaction");
+        // Dropping the jobs drops their reply senders: callers see an abort.
+        batch.clear();
+        return;
+    }
+    let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
+    for job in batch.drain(..) {
+        if let Err(e) = conn.execute_batch("SAVEPOINT cmd") {
+            tracing::error!(error = %e, "writer could not open a savepoint");
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(|| job(conn))) {
+            Ok((true, reply)) => {
+                release(conn);
+                replies.push(reply);
+            }
+            Ok((false, reply)) => {
+                rollback_to(conn);
+                replies.push(reply);
+            }
+            Err(_) => {
+                tracing::error!("a write command panicked; its changes were rolled back");
+                rollback_to(conn);
+            }
+        }
+    }
+    let outcome = conn.execute_batch("COMMIT").map_err(|e| {
+        tracing::error!(error = %e, "commit failed; the batch was rolled back");
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    });
+    for reply in replies {
+        reply(outcome.clone());
+    }
+}
+
+fn release(conn: &Connection) {
+    if let Err(e) = conn.execute_batch("RELEASE cmd") {
+        tracing::error!(error = %e, "release savepoint failed");
+    }
+}
+
+fn rollback_to(conn: &Connection) {
+    if let Err(e) = conn.execute_batch("ROLLBACK TO cmd; RELEASE cmd") {
+        tracing::error!(error = %e, "rollback to savepoint failed");
+    }
+}
