@@ -33,7 +33,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         caches: Caches::default(),
     };
     if state.config.demo_on_empty && !state.config.is_production() {
-        let empty = state.store.read(|c| tenants::count(c)).await? == 0;
+        let empty = state.store.read(tenants::count).await? == 0;
         if empty {
             crate::demo::load(&state).await?;
         }

@@ -287,7 +287,7 @@ impl PageRequest {
     pub fn new(page: Option<i64>, page_size: Option<i64>) -> Result<Self, super::Rejection> {
         let page = page.unwrap_or(1);
         let page_size = page_size.unwrap_or(10);
-        if page < 1 || page > 1_000_000 {
+        if !(1..=1_000_000).contains(&page) {
             return Err(super::Rejection::invalid(
                 "VALIDATION_FAILED",
                 "page 须为不小于 1 的整数",
@@ -305,6 +305,14 @@ impl PageRequest {
     pub fn offset(self) -> i64 {
         (self.page - 1) * self.page_size
     }
+}
+
+/// Tenant ids are human ("dt", "xclub", "demo"): short, lowercase, URL-safe.
+pub fn valid_tenant_id(id: &str) -> bool {
+    (1..=50).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -330,12 +338,4 @@ mod tests {
         assert!(EventStatus::parse_public("draft").is_none());
         assert!(EventStatus::parse("ONSALE").is_none());
     }
-}
-
-/// Tenant ids are human ("dt", "xclub", "demo"): short, lowercase, URL-safe.
-pub fn valid_tenant_id(id: &str) -> bool {
-    (1..=50).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }

@@ -68,7 +68,7 @@ mod tests {
         assert_eq!(json(1), "0.01");
         assert_eq!(json(0), "0");
         assert_eq!(json(-250), "-2.5");
-        assert_eq!(json(123_456_789_01), "123456789.01");
+        assert_eq!(json(12_345_678_901), "123456789.01");
     }
 
     #[test]

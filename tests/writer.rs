@@ -1,0 +1,81 @@
+//! The single writer: many concurrent commands share commits, and a refused or
+//! panicking command rolls back alone without touching its batch-mates.
+
+mod common;
+
+use common::*;
+use standup_tickets::domain::Rejection;
+use standup_tickets::store::StoreError;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_commands_roll_back_alone() {
+    let t = TestApp::start().await;
+    t.seed_tenant("dt").await;
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let store = t.store().clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .write(move |c| {
+                    c.execute(
+                        "INSERT INTO audit_log (id, tenant_id, actor, action, created_at)
+                         VALUES (?1, 'dt', 'test', 'probe', 0)",
+                        [format!("a{i:04}")],
+                    )?;
+                    match i % 3 {
+                        0 => Err(Rejection::conflict("NOPE", "拒绝").into()),
+                        1 if i % 10 == 1 => panic!("command {i} panics"),
+                        _ => Ok(i),
+                    }
+                })
+                .await
+        }));
+    }
+    let mut ok = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Ok(v) => ok.push(v),
+            Err(StoreError::Rejected(r)) => assert_eq!((i % 3, r.code), (0, "NOPE")),
+            Err(StoreError::Commit(_)) => {
+                assert!(i % 3 == 1 && i % 10 == 1, "only panics abort: {i}")
+            }
+            Err(e) => panic!("{i}: {e}"),
+        }
+    }
+    let rows: Vec<String> = t
+        .store()
+        .read(|c| {
+            let mut s = c.prepare("SELECT id FROM audit_log ORDER BY id")?;
+            let v = s
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(v)
+        })
+        .await
+        .unwrap();
+    let expected: Vec<String> = ok.iter().map(|i| format!("a{i:04}")).collect();
+    assert_eq!(rows, expected, "exactly the successful commands are stored");
+    assert!(rows.len() > 150);
+    // The writer survived the panics.
+    t.data("/healthz").await;
+}
+
+#[tokio::test]
+async fn pooled_connections_cannot_write() {
+    let t = TestApp::start().await;
+    let err = t
+        .store()
+        .read(|c| Ok(c.execute("DELETE FROM tenants", [])?))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err}");
+}
+
+#[tokio::test]
+async fn writes_after_close_are_refused() {
+    let t = TestApp::start().await;
+    t.store().close().await;
+    let err = t.store().write(|_| Ok(())).await.unwrap_err();
+    assert!(matches!(err, StoreError::Closed), "{err}");
+    t.expect_error("/healthz", 503, "SERVICE_UNAVAILABLE").await;
+}
