@@ -13,11 +13,22 @@ use crate::cache::Caches;
 use crate::config::Config;
 use crate::store::{Store, tenants};
 
+/// Shared by every request. One `Arc`: extracting state clones it per request,
+/// and one reference count is cheaper than one per field under load.
 #[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
+    pub config: Config,
     pub store: Store,
     pub caches: Caches,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
 }
 
 /// Opens the store (applying migrations) and, on an empty database outside
@@ -27,11 +38,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let store = tokio::task::spawn_blocking(move || Store::open(&path))
         .await?
         .with_context(|| format!("无法打开数据库 {}", config.database_path().display()))?;
-    let state = AppState {
-        config: Arc::new(config),
+    let state = AppState(Arc::new(AppInner {
+        config,
         store,
         caches: Caches::default(),
-    };
+    }));
     if state.config.demo_on_empty && !state.config.is_production() {
         let empty = state.store.read(tenants::count).await? == 0;
         if empty {
@@ -46,13 +57,7 @@ async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = crate::http::router(state.clone());
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    crate::http::serve(listener, state.clone(), shutdown).await?;
     // In-flight requests are done; commit whatever they queued, then stop.
     state.store.close().await;
     Ok(())

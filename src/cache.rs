@@ -65,14 +65,18 @@ impl Caches {
 /// wait for one load instead of stampeding the database at an on-sale peak.
 pub async fn get_or_load<F>(
     cache: &Cache<String, Cached>,
-    key: String,
+    key: &str,
     load: F,
 ) -> Result<Cached, AppError>
 where
     F: Future<Output = Result<Cached, AppError>>,
 {
+    // Fast path: a plain lookup, no key allocation, no loader bookkeeping.
+    if let Some(hit) = cache.get(key).await {
+        return Ok(hit);
+    }
     cache
-        .try_get_with(key, load)
+        .try_get_with(key.to_owned(), load)
         .await
         .map_err(|e: Arc<AppError>| AppError {
             status: e.status,

@@ -24,16 +24,19 @@ fn found(c: Cached, not_found: fn() -> AppError) -> Result<Bytes, AppError> {
     c.ok_or_else(not_found)
 }
 
-/// The tenant's public config; also the gate every tenant-scoped read passes:
-/// unknown and disabled tenants are both `TENANT_NOT_FOUND`.
+/// The tenant's public config; also the gate every tenant-scoped read passes
+/// when it loads (a cached page was produced under an active tenant less than
+/// a second ago): unknown and disabled tenants are both `TENANT_NOT_FOUND`.
 pub async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
     if !crate::domain::catalog::valid_tenant_id(tenant_id) {
         return Err(AppError::tenant_not_found());
     }
-    let store = state.store.clone();
     let id = tenant_id.to_string();
-    let c = get_or_load(&state.caches.tenants, tenant_id.to_string(), async move {
-        let t = store.read(move |c| tenants::find_active(c, &id)).await?;
+    let c = get_or_load(&state.caches.tenants, tenant_id, async {
+        let t = state
+            .store
+            .read(move |c| tenants::find_active(c, &id))
+            .await?;
         t.as_ref().map(to_bytes).transpose()
     })
     .await?;
@@ -44,10 +47,12 @@ pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> 
     if !crate::ids::looks_like_id(event_id) {
         return Err(AppError::event_not_found());
     }
-    let store = state.store.clone();
     let id = event_id.to_string();
-    let c = get_or_load(&state.caches.events, event_id.to_string(), async move {
-        let e = store.read(move |c| q::find_public_event(c, &id)).await?;
+    let c = get_or_load(&state.caches.events, event_id, async {
+        let e = state
+            .store
+            .read(move |c| q::find_public_event(c, &id))
+            .await?;
         e.as_ref().map(to_bytes).transpose()
     })
     .await?;
@@ -55,12 +60,12 @@ pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> 
 }
 
 pub async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
-    tenant(state, tenant_id).await?;
-    let store = state.store.clone();
     let id = tenant_id.to_string();
     let key = format!("home:{tenant_id}");
-    let c = get_or_load(&state.caches.pages, key, async move {
-        let home = store
+    let c = get_or_load(&state.caches.pages, &key, async {
+        tenant(state, tenant_id).await?;
+        let home = state
+            .store
             .read(move |c| {
                 let sections = q::home_sections(c, &id, now_ms(), HOME_SECTION_LIMIT)?;
                 Ok(HomeData {
@@ -91,12 +96,12 @@ pub async fn calendar(
     }
     let (first, last) =
         month_bounds(year, month).ok_or_else(|| AppError::validation("月份须在 1 到 12 之间"))?;
-    tenant(state, tenant_id).await?;
-    let store = state.store.clone();
     let id = tenant_id.to_string();
     let key = format!("cal:{tenant_id}:{year}:{month}");
-    let c = get_or_load(&state.caches.pages, key, async move {
-        let events = store
+    let c = get_or_load(&state.caches.pages, &key, async {
+        tenant(state, tenant_id).await?;
+        let events = state
+            .store
             .read(move |c| q::public_events_between(c, &id, first, last))
             .await?;
         let mut days: std::collections::BTreeMap<String, Vec<_>> = Default::default();
@@ -120,7 +125,6 @@ pub struct ListQuery {
 /// A page of the tenant's shows, soonest first. Without `date`, shows from the
 /// club's today on (past shows are history, not for sale); with `date`, that day.
 pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result<Bytes, AppError> {
-    tenant(state, tenant_id).await?;
     let filter = q::EventFilter {
         status: query.status,
         date: query.date,
@@ -139,10 +143,11 @@ pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result
         page.page,
         page.page_size
     );
-    let store = state.store.clone();
     let id = tenant_id.to_string();
-    let c = get_or_load(&state.caches.pages, key, async move {
-        let (items, total) = store
+    let c = get_or_load(&state.caches.pages, &key, async {
+        tenant(state, tenant_id).await?;
+        let (items, total) = state
+            .store
             .read(move |c| q::list_public_events(c, &id, &filter, page))
             .await?;
         Ok(Some(to_bytes(&Page::new(

@@ -7,6 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::request_log::InternalCause;
 use crate::domain::time::now_ms;
 use crate::error::AppError;
 
@@ -84,10 +85,11 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            // Inside the request's span, so the line carries the request id.
-            tracing::error!(status = self.status.as_u16(), code = self.code, error = %self, "request failed");
-        }
+        // The access log writes the cause on the request's line, with its id.
+        let cause = self
+            .status
+            .is_server_error()
+            .then(|| InternalCause(self.to_string()));
         let body = ErrorBody {
             code: self.status.as_u16(),
             message: &self.message,
@@ -96,6 +98,9 @@ impl IntoResponse for AppError {
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut res = json_response(self.status, Bytes::from(bytes));
+        if let Some(cause) = cause {
+            res.extensions_mut().insert(cause);
+        }
         if let Some(secs) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {

@@ -4,23 +4,23 @@ pub mod catalog;
 pub mod envelope;
 pub mod extract;
 pub mod health;
+pub mod request_log;
 
-use std::time::Duration;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+
+use axum::extract::ConnectInfo;
+use axum::serve::IncomingStream;
+use tokio::net::TcpListener;
+use tower_http::add_extension::AddExtension;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderValue, Request, Response, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
 use axum::routing::get;
 use bytes::Bytes;
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower::Layer;
 use tower_http::services::ServeDir;
-use tower_http::trace::TraceLayer;
-use tracing::Span;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -54,32 +54,6 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-#[derive(Clone, Default)]
-struct UlidRequestId;
-
-impl MakeRequestId for UlidRequestId {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&crate::ids::new_id())
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
-/// One access-log line per request, inside the request's span (so it carries
-/// the request id).
-#[derive(Clone, Copy)]
-struct LogResponse;
-
-impl<B> tower_http::trace::OnResponse<B> for LogResponse {
-    fn on_response(self, res: &Response<B>, latency: Duration, _: &Span) {
-        tracing::info!(
-            status = res.status().as_u16(),
-            latency_us = latency.as_micros() as u64,
-            "done"
-        );
-    }
-}
-
 async fn not_found() -> AppError {
     AppError::not_found("NOT_FOUND", "接口不存在")
 }
@@ -92,34 +66,11 @@ async fn method_not_allowed() -> AppError {
     )
 }
 
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
-    AppError::internal(anyhow::anyhow!("handler panicked")).into_response()
-}
-
-/// The whole app: routes, OpenAPI document, static uploads, fallbacks and middleware.
+/// Routes, OpenAPI document, static uploads and fallbacks (no middleware).
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes();
     let openapi_json = Bytes::from(openapi.to_json().unwrap_or_default());
     let uploads = ServeDir::new(&state.config.upload_path);
-
-    let middleware = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<Body>| {
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!("req", id, method = %req.method(), path = req.uri().path())
-                })
-                .on_request(())
-                .on_response(LogResponse)
-                .on_failure(()),
-        )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(CatchPanicLayer::custom(panic_response));
 
     api.route(
         "/api/openapi.json",
@@ -132,5 +83,39 @@ pub fn router(state: AppState) -> Router {
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
-    .layer(middleware)
+}
+
+/// Serves the app until `shutdown` resolves, then lets in-flight requests finish.
+///
+/// The middleware wraps the router as a whole rather than through
+/// `Router::layer`, which would box and clone it per route and per request.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = request_log::RequestLogLayer.layer(router(state));
+    axum::serve(listener, WithPeerAddr(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Per connection: hands the router the peer address as axum's `ConnectInfo`
+/// (what the rate limiter keys on).
+#[derive(Clone)]
+struct WithPeerAddr<S>(S);
+
+impl<'a, S: Clone> tower::Service<IncomingStream<'a, TcpListener>> for WithPeerAddr<S> {
+    type Response = AddExtension<S, ConnectInfo<SocketAddr>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, conn: IncomingStream<'a, TcpListener>) -> Self::Future {
+        let peer = ConnectInfo(*conn.remote_addr());
+        std::future::ready(Ok(AddExtension::new(self.0.clone(), peer)))
+    }
 }

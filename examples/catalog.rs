@@ -1,0 +1,269 @@
+//! Catalogue read benchmark: the real release binary against a trivial axum JSON
+//! handler, both loaded by `wrk -t2 -c256` on this machine in one sitting.
+//!
+//!   cargo build --release && cargo run --release --example catalog -- [--duration 10] [--connections 256]
+//!
+//! Also reports start-up time to a ready /healthz on the demo database, idle and
+//! peak memory (RSS), and the binary's size. Needs `wrk` (apt-get install wrk).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Args {
+    duration: u64,
+    connections: u64,
+    bin: PathBuf,
+    log_level: String,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        duration: 10,
+        connections: 256,
+        bin: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/standup-tickets"),
+        log_level: "info".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let val = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--duration" => a.duration = val.parse().expect("--duration seconds"),
+            "--connections" => a.connections = val.parse().expect("--connections n"),
+            "--bin" => a.bin = PathBuf::from(val),
+            "--log-level" => a.log_level = val,
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(url: &str) -> Option<(u16, String)> {
+    // A minimal blocking HTTP/1.0 GET keeps the benchmark free of client crates.
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf.split_once("\r\n\r\n").map(|x| x.1.to_string())?;
+    Some((status, body))
+}
+
+// The caller kills and waits for the returned child.
+#[allow(clippy::zombie_processes)]
+fn start_server(a: &Args, dir: &std::path::Path, port: u16) -> (Child, Duration) {
+    let t0 = Instant::now();
+    let mut child = Command::new(&a.bin)
+        .env("DATA_DIR", dir)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("LOG_LEVEL", &a.log_level)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e} (cargo build --release first)",
+                a.bin.display()
+            )
+        });
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    loop {
+        if let Some((200, _)) = get(&url) {
+            return (child, t0.elapsed());
+        }
+        if t0.elapsed() > Duration::from_secs(10) {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("server did not start");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn rss_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+struct WrkResult {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: String,
+}
+
+fn to_ms(v: &str) -> f64 {
+    let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn wrk(a: &Args, url: &str) -> WrkResult {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{}", a.connections),
+            &format!("-d{}s", a.duration),
+            "--latency",
+            url,
+        ])
+        .output()
+        .expect("wrk is installed (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let find = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let errors = text
+        .lines()
+        .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    WrkResult {
+        rps: find("Requests/sec:").parse().unwrap_or(0.0),
+        p50_ms: to_ms(&find("50%")),
+        p99_ms: to_ms(&find("99%")),
+        errors,
+    }
+}
+
+fn main() {
+    let a = args();
+    let dir = tempfile::tempdir().unwrap();
+
+    // First start: migrations + demo club. Second start: the demo database.
+    let port = free_port();
+    let (mut first, cold) = start_server(&a, dir.path(), port);
+    first.kill().ok();
+    first.wait().ok();
+    let port = free_port();
+    let (mut server, warm) = start_server(&a, dir.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+    let (_, list) = get(&format!("{base}/api/events?tenantId=demo")).unwrap();
+    let id_at = list.find("\"id\":\"").expect("an event") + 6;
+    let event_id = &list[id_at..id_at + 26];
+    let idle_kb = rss_kb(server.id(), "VmRSS:");
+
+    let trivial_port = free_port();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A second baseline returns the very bytes of the event detail answer, so
+    // the cost of moving a 1.2 KB body through the kernel is on both sides.
+    let (_, detail_body) = get(&format!("{base}/api/events/{event_id}")).unwrap();
+    let detail_body = bytes::Bytes::from(detail_body);
+    rt.spawn(async move {
+        let app = axum::Router::new()
+            .route(
+                "/ping",
+                axum::routing::get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+            )
+            .route(
+                "/same-bytes",
+                axum::routing::get(move || {
+                    let b = detail_body.clone();
+                    async move { ([("content-type", "application/json")], b) }
+                }),
+            );
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", trivial_port))
+            .await
+            .unwrap();
+        axum::serve(l, app).await.unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(100));
+
+    let targets = [
+        (
+            "trivial axum JSON (baseline)",
+            format!("http://127.0.0.1:{trivial_port}/ping"),
+        ),
+        (
+            "trivial, same bytes as detail",
+            format!("http://127.0.0.1:{trivial_port}/same-bytes"),
+        ),
+        (
+            "GET /api/events/{id}",
+            format!("{base}/api/events/{event_id}"),
+        ),
+        (
+            "GET /api/events/home",
+            format!("{base}/api/events/home?tenantId=demo"),
+        ),
+        (
+            "GET /api/events (list)",
+            format!("{base}/api/events?tenantId=demo"),
+        ),
+    ];
+    println!(
+        "wrk -t2 -c{} -d{}s, server LOG_LEVEL={} (access log on at info)\n",
+        a.connections, a.duration, a.log_level
+    );
+    println!(
+        "{:<32} {:>10} {:>9} {:>9} {:>8}",
+        "endpoint", "req/s", "p50 ms", "p99 ms", "ratio"
+    );
+    let mut baseline = 0.0;
+    for (name, url) in &targets {
+        let r = wrk(&a, url);
+        if baseline == 0.0 {
+            baseline = r.rps;
+        }
+        println!(
+            "{:<32} {:>10.0} {:>9.2} {:>9.2} {:>7.0}% {}",
+            name,
+            r.rps,
+            r.p50_ms,
+            r.p99_ms,
+            100.0 * r.rps / baseline,
+            r.errors
+        );
+    }
+    let peak_kb = rss_kb(server.id(), "VmHWM:");
+    let size = std::fs::metadata(&a.bin).map(|m| m.len()).unwrap_or(0);
+    println!();
+    println!(
+        "start-up to ready /healthz: {:.1} ms on the demo database ({:.1} ms first start incl. migrations + demo load)",
+        warm.as_secs_f64() * 1000.0,
+        cold.as_secs_f64() * 1000.0
+    );
+    println!(
+        "memory: idle {:.1} MB RSS, peak under load {:.1} MB",
+        idle_kb as f64 / 1024.0,
+        peak_kb as f64 / 1024.0
+    );
+    println!(
+        "release binary: {:.1} MB ({})",
+        size as f64 / 1_048_576.0,
+        a.bin.display()
+    );
+    server.kill().ok();
+    server.wait().ok();
+}
