@@ -180,6 +180,8 @@ fn main() {
     // the cost of moving a 1.2 KB body through the kernel is on both sides.
     let (_, detail_body) = get(&format!("{base}/api/events/{event_id}")).unwrap();
     let detail_body = bytes::Bytes::from(detail_body);
+    let (_, home_body) = get(&format!("{base}/api/events/home?tenantId=demo")).unwrap();
+    let home_body = bytes::Bytes::from(home_body);
     rt.spawn(async move {
         let app = axum::Router::new()
             .route(
@@ -190,6 +192,13 @@ fn main() {
                 "/same-bytes",
                 axum::routing::get(move || {
                     let b = detail_body.clone();
+                    async move { ([("content-type", "application/json")], b) }
+                }),
+            )
+            .route(
+                "/same-bytes-home",
+                axum::routing::get(move || {
+                    let b = home_body.clone();
                     async move { ([("content-type", "application/json")], b) }
                 }),
             );
@@ -212,6 +221,10 @@ fn main() {
         (
             "GET /api/events/{id}",
             format!("{base}/api/events/{event_id}"),
+        ),
+        (
+            "trivial, same bytes as home",
+            format!("http://127.0.0.1:{trivial_port}/same-bytes-home"),
         ),
         (
             "GET /api/events/home",

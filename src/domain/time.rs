@@ -70,7 +70,7 @@ pub fn local_to_utc_ms(tz: Tz, date: NaiveDate, time: NaiveTime) -> i64 {
 pub fn month_bounds(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
     let first = NaiveDate::from_ymd_opt(year, month, 1)?;
     let next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+        NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)?
     } else {
         NaiveDate::from_ymd_opt(year, month + 1, 1)?
     };
@@ -113,6 +113,8 @@ mod tests {
         );
         assert!(month_bounds(2026, 13).is_none());
         assert!(month_bounds(2026, 0).is_none());
+        assert!(month_bounds(i32::MAX, 12).is_none());
+        assert!(month_bounds(i32::MIN, 1).is_none());
     }
 
     #[test]
