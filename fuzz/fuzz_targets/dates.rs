@@ -5,10 +5,10 @@ use libfuzzer_sys::fuzz_target;
 use standup_tickets::domain::time::{local_to_utc_ms, month_bounds, parse_date, parse_time};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
+    let (a, b) = data.split_at(data.len() / 2);
+    let (Ok(a), Ok(b)) = (std::str::from_utf8(a), std::str::from_utf8(b)) else {
         return;
     };
-    let (a, b) = text.split_at(text.len() / 2);
     if let (Some(d), Some(t)) = (parse_date(a), parse_time(b)) {
         local_to_utc_ms(chrono_tz::Asia::Shanghai, d, t);
     }
