@@ -236,7 +236,7 @@ fn main() {
         ),
     ];
     println!(
-        "wrk -t2 -c{} -d{}s, server LOG_LEVEL={} (access log on at info)\n",
+        "wrk -t2 -c{} -d{}s, server LOG_LEVEL={} (one access-log line per request at info)\n",
         a.connections, a.duration, a.log_level
     );
     println!(

@@ -55,27 +55,6 @@ enum TenantCommand {
     },
 }
 
-/// Logs go to stdout through a background writer thread, so a request never
-/// waits on a write(2) of its access-log line. The guard flushes at exit.
-fn init_logging(level: &str) -> tracing_appender::non_blocking::WorkerGuard {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::builder()
-        .parse(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::stdout().is_terminal();
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        // Under a flood, drop log lines rather than slow down ticket sales.
-        .lossy(true)
-        .buffered_lines_limit(64 * 1024)
-        .finish(std::io::stdout());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(writer)
-        .init();
-    guard
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -86,7 +65,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = init_logging(&config.log_level);
+    let _log_guard = standup_tickets::logging::init(&config.log_level);
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
