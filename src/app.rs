@@ -9,9 +9,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::auth::Tokens;
 use crate::cache::Caches;
 use crate::config::Config;
+use crate::limits::Limits;
 use crate::store::{Store, tenants};
+use crate::wechat::mini::MiniProgram;
 
 /// Shared by every request. One `Arc`: extracting state clones it per request,
 /// and one reference count is cheaper than one per field under load.
@@ -22,6 +25,10 @@ pub struct AppInner {
     pub config: Config,
     pub store: Store,
     pub caches: Caches,
+    pub tokens: Tokens,
+    /// `None` in dev mode (no credentials, never in production).
+    pub wechat: Option<MiniProgram>,
+    pub limits: Limits,
 }
 
 impl std::ops::Deref for AppState {
@@ -38,15 +45,34 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let store = tokio::task::spawn_blocking(move || Store::open(&path))
         .await?
         .with_context(|| format!("无法打开数据库 {}", config.database_path().display()))?;
+    let secret = crate::auth::resolve_secret(&config)?;
+    let tokens = Tokens::new(&secret, config.jwt_expires_in);
+    let wechat = match &config.wechat {
+        Some(creds) => Some(MiniProgram::new(
+            crate::wechat::http_client()?,
+            &config.wechat_api_base_url,
+            creds.clone(),
+        )),
+        None => {
+            tracing::warn!(
+                "no WECHAT_APP_ID: dev mode, any login code is accepted (openid = dev_<code>)"
+            );
+            None
+        }
+    };
+    let limits = Limits::new(&config.rate_limits);
     let state = AppState(Arc::new(AppInner {
         config,
         store,
         caches: Caches::default(),
+        tokens,
+        wechat,
+        limits,
     }));
     if state.config.demo_on_empty && !state.config.is_production() {
         let empty = state.store.read(tenants::count).await? == 0;
-        if empty {
-            crate::demo::load(&state).await?;
+        if empty && let Some(password) = crate::demo::load(&state).await? {
+            crate::demo::announce_admin(&password);
         }
     }
     Ok(state)
@@ -57,7 +83,19 @@ async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    crate::http::serve(listener, state.clone(), shutdown).await?;
+    let sweeper = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                state.limits.sweep();
+            }
+        }
+    });
+    let served = crate::http::serve(listener, state.clone(), shutdown).await;
+    sweeper.abort();
+    served?;
     // In-flight requests are done; commit whatever they queued, then stop.
     state.store.close().await;
     Ok(())

@@ -26,6 +26,8 @@ pub struct Caches {
     pub events: Cache<String, Cached>,
     /// Home, calendar and list pages, keyed by tenant and query.
     pub pages: Cache<String, Cached>,
+    /// "Is this user / admin still active?", keyed `u:<id>` / `a:<tenant>:<id>`.
+    pub principals: Cache<String, bool>,
 }
 
 pub const TTL: Duration = Duration::from_secs(1);
@@ -47,6 +49,10 @@ impl Default for Caches {
             tenants: build(4 << 20),
             events: build(32 << 20),
             pages: build(32 << 20),
+            principals: Cache::builder()
+                .time_to_live(crate::identity::PRINCIPAL_CHECK_TTL)
+                .max_capacity(200_000)
+                .build(),
         }
     }
 }

@@ -152,8 +152,26 @@ fn write_asset(dir: &Path, name: &str, body: &str) {
     }
 }
 
-/// Loads the demo club unless a tenant `demo` exists. Returns whether it loaded.
-pub async fn load(state: &AppState) -> anyhow::Result<bool> {
+/// Prints the demo owner's one-time password where the person who started the
+/// server will see it (stdout, not only the log).
+pub fn announce_admin(password: &str) {
+    println!();
+    println!("  演示俱乐部管理员（仅显示这一次，请妥善保存）：");
+    println!("    俱乐部 tenantId: {DEMO_TENANT}");
+    println!("    用户名: {DEMO_ADMIN}");
+    println!("    密码:   {password}");
+    println!(
+        "  修改密码: standup-tickets admin passwd --tenant {DEMO_TENANT} --username {DEMO_ADMIN} --password-stdin"
+    );
+    println!();
+}
+
+pub const DEMO_ADMIN: &str = "admin";
+
+/// Loads the demo club unless a tenant `demo` exists, with an owner `admin`
+/// whose random password is returned (to be shown once). `None` if the club
+/// was already there.
+pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
     let tz = state.config.timezone;
     let today = today_in(tz);
     let now = now_ms();
@@ -245,6 +263,12 @@ pub async fn load(state: &AppState) -> anyhow::Result<bool> {
         .map(|i| url(&format!("merch-{i}.svg")))
         .collect();
 
+    // Hashed before the write so the club and its owner appear together.
+    let password = crate::auth::random_token(16);
+    let hash = {
+        let p = password.clone();
+        tokio::task::spawn_blocking(move || crate::auth::hash_password(&p)).await??
+    };
     let loaded = state
         .store
         .write(move |c| {
@@ -308,16 +332,25 @@ pub async fn load(state: &AppState) -> anyhow::Result<bool> {
                     },
                 )?;
             }
+            crate::store::admins::create(
+                c,
+                DEMO_TENANT,
+                DEMO_ADMIN,
+                crate::domain::identity::AdminRole::Owner,
+                &hash,
+            )?;
             Ok(true)
         })
         .await?;
-    if loaded {
-        state.caches.invalidate_catalog();
-        tracing::info!(
-            tenant = DEMO_TENANT,
-            shows = SHOWS.len(),
-            "loaded the demo club"
-        );
+    if !loaded {
+        return Ok(None);
     }
-    Ok(loaded)
+    state.caches.invalidate_catalog();
+    tracing::info!(
+        tenant = DEMO_TENANT,
+        shows = SHOWS.len(),
+        admin = DEMO_ADMIN,
+        "loaded the demo club"
+    );
+    Ok(Some(password))
 }

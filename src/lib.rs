@@ -4,6 +4,7 @@
 //! benchmarks start the very same app through [`app::spawn`].
 
 pub mod app;
+pub mod auth;
 pub mod cache;
 pub mod catalog;
 pub mod config;
@@ -11,6 +12,9 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod ids;
+pub mod limits;
 pub mod logging;
 pub mod store;
+pub mod wechat;

@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand};
 use standup_tickets::app;
 use standup_tickets::config::Config;
 use standup_tickets::domain::catalog::ActiveStatus;
-use standup_tickets::store::{Store, tenants};
+use standup_tickets::domain::identity::AdminRole;
+use standup_tickets::identity;
+use standup_tickets::store::{Store, admins, tenants};
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +34,58 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Manage a club's admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin; the password is read as one line from stdin.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "owner", value_parser = ["owner", "staff"])]
+        role: String,
+        /// Read the password from stdin (required: passwords never go in argv).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an admin's password (one line from stdin).
+    Passwd {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Stop an admin from signing in.
+    Disable {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Let a disabled admin sign in again.
+    Enable {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// One line from stdin, without its line ending.
+fn read_password(flag: bool) -> anyhow::Result<String> {
+    anyhow::ensure!(flag, "请使用 --password-stdin 并从标准输入提供密码");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 #[derive(Subcommand)]
@@ -100,17 +154,72 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 ..config
             })
             .await?;
-            let loaded = standup_tickets::demo::load(&state).await?;
-            println!(
-                "{}",
-                if loaded {
-                    "已加载演示俱乐部 demo"
-                } else {
-                    "演示俱乐部 demo 已存在，未做修改"
+            match standup_tickets::demo::load(&state).await? {
+                Some(password) => {
+                    println!("已加载演示俱乐部 demo");
+                    standup_tickets::demo::announce_admin(&password);
                 }
-            );
+                None => println!("演示俱乐部 demo 已存在，未做修改"),
+            }
             state.store.close().await;
             Ok(())
+        }
+        Command::Admin { command } => {
+            let store = open_store(&config).await?;
+            let result: anyhow::Result<()> = async {
+                match command {
+                    AdminCommand::Create {
+                        tenant,
+                        username,
+                        role,
+                        password_stdin,
+                    } => {
+                        let password = read_password(password_stdin)?;
+                        let role = AdminRole::parse(&role).unwrap_or(AdminRole::Staff);
+                        let admin =
+                            identity::create_admin(&store, &tenant, &username, role, &password)
+                                .await
+                                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                        println!(
+                            "已创建管理员 {} (俱乐部 {}, 角色 {})",
+                            admin.username,
+                            admin.tenant_id,
+                            admin.role.as_str()
+                        );
+                    }
+                    AdminCommand::Passwd {
+                        tenant,
+                        username,
+                        password_stdin,
+                    } => {
+                        let password = read_password(password_stdin)?;
+                        identity::set_admin_password(&store, &tenant, &username, &password)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                        println!("已更新密码");
+                    }
+                    AdminCommand::Disable { tenant, username } => {
+                        store
+                            .write(move |c| {
+                                admins::set_status(c, &tenant, &username, ActiveStatus::Disabled)
+                            })
+                            .await?;
+                        println!("已停用");
+                    }
+                    AdminCommand::Enable { tenant, username } => {
+                        store
+                            .write(move |c| {
+                                admins::set_status(c, &tenant, &username, ActiveStatus::Active)
+                            })
+                            .await?;
+                        println!("已启用");
+                    }
+                }
+                Ok(())
+            }
+            .await;
+            store.close().await;
+            result
         }
         Command::Tenant { command } => {
             let store = open_store(&config).await?;

@@ -24,7 +24,10 @@ fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 async fn restart_keeps_data_and_applies_no_migration_twice() {
     let tmp = tempfile::tempdir().unwrap();
     let first = TestApp::start_in(tmp.path(), |_| {}).await;
-    assert_eq!(first.store().info().applied_migrations, ["0001_init.sql"]);
+    assert_eq!(
+        first.store().info().applied_migrations,
+        ["0001_init.sql", "0002_wechat_sessions.sql"]
+    );
     first.seed_tenant("dt").await;
     let ev = first
         .seed_event(show("dt", "重启前创建", days_from_today(3), "20:00"))
@@ -40,7 +43,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?))
         .await
         .unwrap();
-    assert_eq!(recorded, 1);
+    assert_eq!(recorded, 2);
     second.stop().await;
 }
 
@@ -116,6 +119,20 @@ async fn healthz_and_openapi_list_every_route() {
             "{p} has a 200 schema"
         );
     }
+    for (p, method) in [
+        ("/api/auth/wechat/login", "post"),
+        ("/api/users/me", "get"),
+        ("/api/users/profile", "put"),
+        ("/api/users/phone", "post"),
+        ("/api/admin/auth/login", "post"),
+        ("/api/admin/me", "get"),
+    ] {
+        assert!(
+            paths[p][method]["responses"]["200"].is_object(),
+            "{method} {p} documented"
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     let params: Vec<&str> = paths["/api/events"]["get"]["parameters"]
         .as_array()
         .unwrap()

@@ -1,6 +1,7 @@
 //! Pure rules and the shapes the API speaks; no I/O here.
 
 pub mod catalog;
+pub mod identity;
 pub mod money;
 pub mod time;
 

@@ -63,8 +63,12 @@ pub fn ok_raw_with_message(message: &str, data: &[u8]) -> Response {
 }
 
 pub fn ok<T: Serialize>(data: &T) -> Response {
+    ok_with_message("success", data)
+}
+
+pub fn ok_with_message<T: Serialize>(message: &str, data: &T) -> Response {
     match serde_json::to_vec(data) {
-        Ok(bytes) => ok_raw(&bytes),
+        Ok(bytes) => ok_raw_with_message(message, &bytes),
         Err(e) => AppError::internal(e).into_response(),
     }
 }

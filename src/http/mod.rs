@@ -1,10 +1,13 @@
 //! HTTP: routes, middleware, the envelope and extractors.
 
+pub mod admin;
+pub mod auth;
 pub mod catalog;
 pub mod envelope;
 pub mod extract;
 pub mod health;
 pub mod request_log;
+pub mod users;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -37,10 +40,32 @@ use crate::error::AppError;
     ),
     tags(
         (name = "catalog", description = "演出目录 (公开)"),
+        (name = "identity", description = "小程序用户：登录与资料"),
+        (name = "admin", description = "管理后台"),
         (name = "ops", description = "运维"),
-    )
+    ),
+    modifiers(&BearerAuth)
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` scheme the authenticated routes name.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The routes and their OpenAPI description, generated from the same handlers.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
@@ -50,6 +75,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(catalog::calendar))
         .routes(routes!(catalog::event_detail))
         .routes(routes!(catalog::list_events))
+        .routes(routes!(users::wechat_login))
+        .routes(routes!(users::me))
+        .routes(routes!(users::update_profile))
+        .routes(routes!(users::bind_phone))
+        .routes(routes!(admin::login))
+        .routes(routes!(admin::me))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }
@@ -94,7 +125,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = request_log::RequestLogLayer.layer(router(state));
+    let app = request_log::RequestLogLayer::new(state.clone()).layer(router(state));
     axum::serve(listener, WithPeerAddr(app))
         .with_graceful_shutdown(shutdown)
         .await

@@ -21,6 +21,8 @@ use axum::http::{HeaderName, HeaderValue, Method, Request, Response};
 use axum::response::IntoResponse;
 use tower::{Layer, Service};
 
+use super::auth::client_ip;
+use crate::app::AppState;
 use crate::error::AppError;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -52,19 +54,33 @@ fn sane_incoming(v: &HeaderValue) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
 }
 
-#[derive(Clone, Copy, Default)]
-pub struct RequestLogLayer;
+/// Holds the app state for the per-IP `/api` rate limit; `None` (unit tests)
+/// means no limit.
+#[derive(Clone, Default)]
+pub struct RequestLogLayer {
+    state: Option<AppState>,
+}
+
+impl RequestLogLayer {
+    pub fn new(state: AppState) -> Self {
+        RequestLogLayer { state: Some(state) }
+    }
+}
 
 impl<S> Layer<S> for RequestLogLayer {
     type Service = RequestLog<S>;
     fn layer(&self, inner: S) -> RequestLog<S> {
-        RequestLog { inner }
+        RequestLog {
+            inner,
+            state: self.state.clone(),
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct RequestLog<S> {
     inner: S,
+    state: Option<AppState>,
 }
 
 struct Started {
@@ -100,8 +116,22 @@ where
             method: req.method().clone(),
             path: req.uri().path().to_owned(),
         });
+        let limited = self.state.as_ref().and_then(|state| {
+            if !req.uri().path().starts_with("/api/") {
+                return None;
+            }
+            let ip = client_ip(req.headers(), req.extensions(), state.config.trust_proxy);
+            state.limits.check_api(ip).err()
+        });
         RequestLogFuture {
-            inner: self.inner.call(req),
+            inner: match limited {
+                None => Inner::Call {
+                    fut: self.inner.call(req),
+                },
+                Some(err) => Inner::Refused {
+                    res: Some(err.into_response()),
+                },
+            },
             id,
             started,
         }
@@ -111,9 +141,19 @@ where
 pin_project_lite::pin_project! {
     pub struct RequestLogFuture<F> {
         #[pin]
-        inner: F,
+        inner: Inner<F>,
         id: HeaderValue,
         started: Option<Started>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Either the app's answer in progress, or a refusal decided up front
+    /// (rate limit) that never reaches the app.
+    #[project = InnerProj]
+    enum Inner<F> {
+        Call { #[pin] fut: F },
+        Refused { res: Option<Response<Body>> },
     }
 }
 
@@ -125,7 +165,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let polled = catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll(cx)));
+        let polled = match this.inner.as_mut().project() {
+            InnerProj::Call { fut } => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
+            InnerProj::Refused { res } => Ok(Poll::Ready(Ok(res
+                .take()
+                .unwrap_or_else(|| Response::new(Body::empty()))))),
+        };
         let mut res = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Err(e))) => return Poll::Ready(Err(e)),
@@ -193,7 +238,7 @@ mod tests {
             }
             Ok::<_, std::convert::Infallible>(Response::new(Body::empty()))
         });
-        let res = RequestLogLayer
+        let res = RequestLogLayer::default()
             .layer(inner)
             .oneshot(Request::new(Body::empty()))
             .await

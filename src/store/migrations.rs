@@ -9,11 +9,18 @@ use crate::domain::time::now_ms;
 
 /// (version, file name, SQL). Versions are the files' numeric prefixes; a test
 /// checks this list matches the folder.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_init.sql",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_init.sql",
+        include_str!("../../migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "0002_wechat_sessions.sql",
+        include_str!("../../migrations/0002_wechat_sessions.sql"),
+    ),
+];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {
     conn.execute_batch(

@@ -2,9 +2,11 @@
 //! connections; every write goes through the single [`writer::Writer`], so
 //! connections never compete for the write lock. All SQL lives under this module.
 
+pub mod admins;
 pub mod catalog;
 pub mod migrations;
 pub mod tenants;
+pub mod users;
 pub mod writer;
 
 use std::path::Path;

@@ -2,6 +2,8 @@
 //! to over HTTP. Fixtures are written through the app's own store functions.
 #![allow(dead_code)]
 
+pub mod fake_wechat;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveTime};
@@ -25,9 +27,14 @@ pub struct TestApp {
 impl TestApp {
     /// An empty database (no demo club).
     pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A fresh temporary data dir (removed with the app); `tweak` adjusts the config.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let mut t = Self::start_in(&dir, |_| {}).await;
+        let mut t = Self::start_in(&dir, tweak).await;
         t._tmp = Some(tmp);
         t
     }
@@ -37,6 +44,7 @@ impl TestApp {
         let mut config = Config::for_tests(dir);
         tweak(&mut config);
         let app = app::spawn(config).await.expect("app starts");
+        standup_tickets::wechat::install_crypto_provider();
         TestApp {
             app,
             client: reqwest::Client::new(),
@@ -85,6 +93,75 @@ impl TestApp {
         body
     }
 
+    /// A request with an optional bearer token and JSON body; status and JSON
+    /// body (plus the raw text, to look for things that must not be there).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = res.text().await.unwrap();
+        let json: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{path}: body is not JSON ({e}): {text}"));
+        if json.get("code").is_some() {
+            assert_envelope(&json, status);
+        }
+        Reply {
+            status,
+            json,
+            text,
+            retry_after,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(reqwest::Method::PUT, path, token, Some(body))
+            .await
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> Reply {
+        self.call(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// Dev-mode (or fake-WeChat) login; returns (token, user).
+    pub async fn login(&self, code: &str, tenant: &str) -> (String, Value) {
+        let r = self
+            .post(
+                "/api/auth/wechat/login",
+                None,
+                serde_json::json!({"code": code, "tenantId": tenant}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["message"], "登录成功");
+        (
+            r.json["data"]["token"].as_str().unwrap().to_string(),
+            r.json["data"]["user"].clone(),
+        )
+    }
+
     pub async fn write<T, F>(&self, f: F) -> T
     where
         F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
@@ -111,6 +188,27 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.app.stop().await.expect("clean stop");
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub json: Value,
+    pub text: String,
+    pub retry_after: Option<String>,
+}
+
+impl Reply {
+    /// Asserts a failure with this status and machine code.
+    pub fn expect(&self, status: u16, error: &str) -> &Self {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(self.json["error"], error, "{}", self.text);
+        self
+    }
+
+    pub fn data(&self) -> &Value {
+        assert_eq!(self.status, 200, "{}", self.text);
+        &self.json["data"]
     }
 }
 

@@ -1,0 +1,208 @@
+//! Who is calling, as extractors: the client's IP, a signed-in user, a
+//! signed-in admin (scoped to its club).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
+
+use crate::app::AppState;
+use crate::auth::{TokenError, TokenKind};
+use crate::domain::identity::AdminRole;
+use crate::error::AppError;
+use crate::store::{admins, users};
+
+/// The client address: the socket peer, or with `TRUST_PROXY=1` the address
+/// our reverse proxy appended to `X-Forwarded-For` (the right-most entry; the
+/// ones left of it are whatever the client claimed).
+pub fn client_ip(headers: &HeaderMap, extensions: &Extensions, trust_proxy: bool) -> IpAddr {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    if !trust_proxy {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .next_back()
+        .unwrap_or(peer)
+}
+
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(ClientIp(client_ip(
+            &parts.headers,
+            &parts.extensions,
+            state.config.trust_proxy,
+        )))
+    }
+}
+
+fn unauthorized(code: &'static str, message: &'static str) -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+fn bearer(parts: &Parts) -> Result<&str, AppError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("UNAUTHORIZED", "请先登录"))?
+        .to_str()
+        .map_err(|_| unauthorized("TOKEN_INVALID", "登录凭证无效，请重新登录"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("TOKEN_INVALID", "登录凭证无效，请重新登录"))?;
+    Ok(token)
+}
+
+fn token_error(e: TokenError) -> AppError {
+    match e {
+        TokenError::Expired => unauthorized("TOKEN_EXPIRED", "登录已过期，请重新登录"),
+        TokenError::Invalid => unauthorized("TOKEN_INVALID", "登录凭证无效，请重新登录"),
+        TokenError::WrongKind => AppError::new(
+            StatusCode::FORBIDDEN,
+            "TOKEN_KIND_MISMATCH",
+            "该登录凭证无权访问此接口",
+        ),
+    }
+}
+
+/// A signed-in, active mini-program user.
+pub struct CurrentUser {
+    pub id: String,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let claims = state
+            .tokens
+            .verify(bearer(parts)?, TokenKind::User)
+            .map_err(token_error)?;
+        let id = claims.sub;
+        let key = format!("u:{id}");
+        let active = match state.caches.principals.get(&key).await {
+            Some(a) => a,
+            None => {
+                let lookup = id.clone();
+                let a = state
+                    .store
+                    .read(move |c| users::is_active(c, &lookup))
+                    .await?;
+                state.caches.principals.insert(key, a).await;
+                a
+            }
+        };
+        if !active {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "USER_DISABLED",
+                "账号已被停用，请联系俱乐部",
+            ));
+        }
+        Ok(CurrentUser { id })
+    }
+}
+
+/// A signed-in, active admin of an active club.
+pub struct CurrentAdmin {
+    pub id: String,
+    pub tenant_id: String,
+    pub role: AdminRole,
+}
+
+impl CurrentAdmin {
+    /// The club this request acts on: the admin's own. Naming another club
+    /// (query `tenantId`, or one in a body) is 403, never a quiet switch.
+    pub fn scope(&self, requested: Option<&str>) -> Result<&str, AppError> {
+        match requested {
+            Some(t) if !t.is_empty() && t != self.tenant_id => Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "TENANT_FORBIDDEN",
+                "无权访问其他俱乐部的数据",
+            )),
+            _ => Ok(&self.tenant_id),
+        }
+    }
+
+    pub fn require_owner(&self) -> Result<(), AppError> {
+        if self.role == AdminRole::Owner {
+            Ok(())
+        } else {
+            Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "OWNER_ONLY",
+                "仅店主账号可执行此操作",
+            ))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentAdmin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let claims = state
+            .tokens
+            .verify(bearer(parts)?, TokenKind::Admin)
+            .map_err(token_error)?;
+        let (Some(tenant_id), Some(role)) = (
+            claims.tid,
+            claims.role.as_deref().and_then(AdminRole::parse),
+        ) else {
+            return Err(token_error(TokenError::Invalid));
+        };
+        let admin = CurrentAdmin {
+            id: claims.sub,
+            tenant_id,
+            role,
+        };
+        // Every admin route refuses a tenantId query naming another club.
+        if let Some(query) = parts.uri.query() {
+            for (k, v) in form_urlencoded_pairs(query) {
+                if k == "tenantId" {
+                    admin.scope(Some(&v))?;
+                }
+            }
+        }
+        let key = format!("a:{}:{}", admin.tenant_id, admin.id);
+        let active = match state.caches.principals.get(&key).await {
+            Some(a) => a,
+            None => {
+                let (t, i) = (admin.tenant_id.clone(), admin.id.clone());
+                let a = state
+                    .store
+                    .read(move |c| admins::is_active(c, &t, &i))
+                    .await?;
+                state.caches.principals.insert(key, a).await;
+                a
+            }
+        };
+        if !active {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "ADMIN_DISABLED",
+                "该管理员账号已停用",
+            ));
+        }
+        Ok(admin)
+    }
+}
+
+fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
+}

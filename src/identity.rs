@@ -1,0 +1,303 @@
+//! Who is calling: WeChat login for buyers, password login for club staff,
+//! profiles and phone numbers. Handlers parse; this decides; `store` persists.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+use crate::app::AppState;
+use crate::auth;
+use crate::domain::Rejection;
+use crate::domain::catalog::ActiveStatus;
+use crate::domain::identity::{
+    Admin, AdminRole, User, bounded_text, valid_new_password, valid_phone, valid_url,
+    valid_username,
+};
+use crate::error::AppError;
+use crate::store::users::ProfileUpdate;
+use crate::store::{Store, admins, users};
+
+pub struct LoginOutcome<T> {
+    pub token: String,
+    pub principal: T,
+    pub expires_in: u64,
+}
+
+/// Login and phone codes from wx.login / getPhoneNumber: short printable tokens.
+fn valid_code(code: &str) -> Result<&str, AppError> {
+    let c = code.trim();
+    if (1..=128).contains(&c.len())
+        && c.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+' | b'/' | b'=')
+        })
+    {
+        Ok(c)
+    } else {
+        Err(AppError::validation("code 无效：须为 1-128 位的微信凭证"))
+    }
+}
+
+/// `POST /api/auth/wechat/login`: exchanges the code at WeChat (or, in dev mode,
+/// takes `dev_<code>` as the openid), creates the user at first login, and
+/// issues a user token.
+pub async fn wechat_login(
+    state: &AppState,
+    code: &str,
+    tenant_id: &str,
+) -> Result<LoginOutcome<User>, AppError> {
+    let code = valid_code(code)?;
+    // The club must exist and be open (cached lookup; 404 otherwise).
+    crate::catalog::tenant(state, tenant_id).await?;
+    let (openid, unionid, session_key) = match &state.wechat {
+        Some(mp) => {
+            let s = mp.code2session(code).await?;
+            (s.openid, s.unionid, Some(s.session_key))
+        }
+        None => (format!("dev_{code}"), None, None),
+    };
+    let tenant = tenant_id.to_string();
+    let user = state
+        .store
+        .write(move |c| {
+            users::login(
+                c,
+                &tenant,
+                &openid,
+                unionid.as_deref(),
+                session_key.as_deref(),
+            )
+        })
+        .await?;
+    let token = state
+        .tokens
+        .issue_user(&user.id)
+        .map_err(AppError::internal)?;
+    Ok(LoginOutcome {
+        token,
+        principal: user,
+        expires_in: state.tokens.ttl().as_secs(),
+    })
+}
+
+pub async fn me(state: &AppState, user_id: &str) -> Result<User, AppError> {
+    let id = user_id.to_string();
+    state
+        .store
+        .read(move |c| users::get(c, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("USER_NOT_FOUND", "用户不存在"))
+}
+
+/// `POST /api/users/phone`: the one-tap phone number. In dev mode the code
+/// itself is the number.
+pub async fn bind_phone(state: &AppState, user_id: &str, code: &str) -> Result<User, AppError> {
+    let phone = match &state.wechat {
+        Some(mp) => {
+            let code = valid_code(code)?;
+            let number = mp.phone_number(code).await?;
+            // WeChat may return a foreign number; we store what we can call.
+            valid_phone(&number).map_err(|_| {
+                AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "PHONE_NOT_SUPPORTED",
+                    "暂仅支持中国大陆手机号",
+                )
+            })?
+        }
+        None => valid_phone(code)?,
+    };
+    save_profile(
+        state,
+        user_id,
+        ProfileUpdate {
+            phone: Some(phone),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// What a user may send to `PUT /api/users/profile`; absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct ProfileInput {
+    pub nickname: Option<String>,
+    pub avatar: Option<String>,
+    pub phone: Option<String>,
+    pub real_name: Option<String>,
+    pub gender: Option<i64>,
+}
+
+pub fn validate_profile(input: ProfileInput) -> Result<ProfileUpdate, Rejection> {
+    let update = ProfileUpdate {
+        nickname: input
+            .nickname
+            .map(|v| bounded_text(&v, "昵称", 32))
+            .transpose()?,
+        avatar: input.avatar.map(|v| valid_url(&v, "头像")).transpose()?,
+        phone: input.phone.map(|v| valid_phone(&v)).transpose()?,
+        real_name: input
+            .real_name
+            .map(|v| bounded_text(&v, "真实姓名", 50))
+            .transpose()?,
+        gender: match input.gender {
+            None => None,
+            Some(g @ 0..=2) => Some(g),
+            Some(_) => {
+                return Err(Rejection::invalid(
+                    "VALIDATION_FAILED",
+                    "性别须为 0、1 或 2",
+                ));
+            }
+        },
+    };
+    if update.nickname.is_none()
+        && update.avatar.is_none()
+        && update.phone.is_none()
+        && update.real_name.is_none()
+        && update.gender.is_none()
+    {
+        return Err(Rejection::invalid(
+            "VALIDATION_FAILED",
+            "没有需要更新的字段",
+        ));
+    }
+    Ok(update)
+}
+
+pub async fn save_profile(
+    state: &AppState,
+    user_id: &str,
+    update: ProfileUpdate,
+) -> Result<User, AppError> {
+    let id = user_id.to_string();
+    Ok(state
+        .store
+        .write(move |c| users::update_profile(c, &id, &update))
+        .await?)
+}
+
+fn bad_credentials() -> AppError {
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_CREDENTIALS",
+        "用户名或密码错误",
+    )
+}
+
+/// `POST /api/admin/auth/login`. An unknown user and a wrong password get the
+/// same answer after the same amount of hashing work.
+pub async fn admin_login(
+    state: &AppState,
+    tenant_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<LoginOutcome<Admin>, AppError> {
+    if password.len() > crate::domain::identity::MAX_PASSWORD_BYTES
+        || !crate::domain::catalog::valid_tenant_id(tenant_id)
+        || username.len() > 64
+    {
+        return Err(bad_credentials());
+    }
+    let (tenant, name) = (tenant_id.to_string(), username.trim().to_string());
+    let found = state
+        .store
+        .read(move |c| {
+            if tenants_active(c, &tenant)? {
+                admins::find_for_login(c, &tenant, &name)
+            } else {
+                Ok(None)
+            }
+        })
+        .await?;
+    let password = password.to_string();
+    let hash = found.as_ref().map(|(_, h)| h.clone());
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, hash.as_deref()))
+        .await
+        .map_err(AppError::internal)?;
+    let admin = match (ok, found) {
+        (true, Some((admin, _))) => admin,
+        _ => return Err(bad_credentials()),
+    };
+    if admin.status != ActiveStatus::Active {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "ADMIN_DISABLED",
+            "该管理员账号已停用",
+        ));
+    }
+    let (tenant, id) = (admin.tenant_id.clone(), admin.id.clone());
+    state
+        .store
+        .write(move |c| admins::touch_login(c, &tenant, &id))
+        .await?;
+    let token = state
+        .tokens
+        .issue_admin(&admin.id, &admin.tenant_id, admin.role)
+        .map_err(AppError::internal)?;
+    Ok(LoginOutcome {
+        token,
+        principal: admin,
+        expires_in: state.tokens.ttl().as_secs(),
+    })
+}
+
+fn tenants_active(c: &rusqlite::Connection, id: &str) -> crate::store::StoreResult<bool> {
+    Ok(crate::store::tenants::find_active(c, id)?.is_some())
+}
+
+pub async fn admin_me(
+    state: &AppState,
+    tenant_id: &str,
+    admin_id: &str,
+) -> Result<Admin, AppError> {
+    let (t, id) = (tenant_id.to_string(), admin_id.to_string());
+    state
+        .store
+        .read(move |c| admins::get(c, &t, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("ADMIN_NOT_FOUND", "管理员不存在"))
+}
+
+/// Creates an admin (CLI, demo). Hashing happens before the write so the
+/// writer never waits on argon2.
+pub async fn create_admin(
+    store: &Store,
+    tenant_id: &str,
+    username: &str,
+    role: AdminRole,
+    password: &str,
+) -> Result<Admin, AppError> {
+    let username = valid_username(username)?;
+    valid_new_password(password)?;
+    let hash = hash_off_thread(password).await?;
+    let tenant = tenant_id.to_string();
+    Ok(store
+        .write(move |c| admins::create(c, &tenant, &username, role, &hash))
+        .await?)
+}
+
+pub async fn set_admin_password(
+    store: &Store,
+    tenant_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), AppError> {
+    valid_new_password(password)?;
+    let hash = hash_off_thread(password).await?;
+    let (tenant, name) = (tenant_id.to_string(), username.to_string());
+    Ok(store
+        .write(move |c| admins::set_password(c, &tenant, &name, &hash))
+        .await?)
+}
+
+async fn hash_off_thread(password: &str) -> Result<String, AppError> {
+    let p = password.to_string();
+    tokio::task::spawn_blocking(move || auth::hash_password(&p))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}
+
+/// How long a principal's "still active" answer is trusted before the database
+/// is asked again: disabling a user or admin takes effect within this.
+pub const PRINCIPAL_CHECK_TTL: Duration = Duration::from_secs(1);

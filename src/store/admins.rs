@@ -1,0 +1,127 @@
+//! Club staff accounts. Passwords are argon2id PHC strings, hashed by the
+//! caller (outside the writer, since hashing is deliberately slow).
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::StoreResult;
+use crate::domain::catalog::ActiveStatus;
+use crate::domain::identity::{Admin, AdminRole};
+use crate::domain::time::now_ms;
+use crate::domain::{Rejection, Timestamp};
+use crate::ids::new_id;
+
+const ADMIN_COLS: &str = "id, tenant_id, username, role, status, last_login_at, created_at";
+
+fn admin_from_row(r: &Row<'_>) -> rusqlite::Result<Admin> {
+    let role: String = r.get(3)?;
+    let status: String = r.get(4)?;
+    Ok(Admin {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        username: r.get(2)?,
+        role: AdminRole::parse(&role).unwrap_or(AdminRole::Staff),
+        status: ActiveStatus::parse(&status).unwrap_or(ActiveStatus::Disabled),
+        last_login_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+        created_at: Timestamp(r.get(6)?),
+    })
+}
+
+pub fn create(
+    conn: &Connection,
+    tenant_id: &str,
+    username: &str,
+    role: AdminRole,
+    password_hash: &str,
+) -> StoreResult<Admin> {
+    if !super::tenants::exists(conn, tenant_id)? {
+        return Err(Rejection::not_found("TENANT_NOT_FOUND", "俱乐部不存在").into());
+    }
+    let now = now_ms();
+    let id = new_id();
+    let n = conn.execute(
+        "INSERT INTO admins (id, tenant_id, username, password_hash, role, status, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?6)
+         ON CONFLICT(tenant_id, username) DO NOTHING",
+        params![id, tenant_id, username, password_hash, role.as_str(), now],
+    )?;
+    if n == 0 {
+        return Err(
+            Rejection::conflict("ADMIN_EXISTS", format!("管理员 {username} 已存在")).into(),
+        );
+    }
+    get(conn, tenant_id, &id)?
+        .ok_or_else(|| Rejection::not_found("ADMIN_NOT_FOUND", "管理员不存在").into())
+}
+
+pub fn get(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<Option<Admin>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ADMIN_COLS} FROM admins WHERE tenant_id = ?1 AND id = ?2"
+        ))?
+        .query_row([tenant_id, id], admin_from_row)
+        .optional()?)
+}
+
+/// The admin and its password hash, for a login attempt.
+pub fn find_for_login(
+    conn: &Connection,
+    tenant_id: &str,
+    username: &str,
+) -> StoreResult<Option<(Admin, String)>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ADMIN_COLS}, password_hash FROM admins WHERE tenant_id = ?1 AND username = ?2"
+        ))?
+        .query_row([tenant_id, username], |r| {
+            Ok((admin_from_row(r)?, r.get(7)?))
+        })
+        .optional()?)
+}
+
+pub fn touch_login(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE admins SET last_login_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
+        .execute(params![tenant_id, id, now_ms()])?;
+    Ok(())
+}
+
+pub fn set_password(
+    conn: &Connection,
+    tenant_id: &str,
+    username: &str,
+    password_hash: &str,
+) -> StoreResult<()> {
+    let n = conn.execute(
+        "UPDATE admins SET password_hash = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND username = ?2",
+        params![tenant_id, username, password_hash, now_ms()],
+    )?;
+    if n == 0 {
+        return Err(Rejection::not_found("ADMIN_NOT_FOUND", "管理员不存在").into());
+    }
+    Ok(())
+}
+
+pub fn set_status(
+    conn: &Connection,
+    tenant_id: &str,
+    username: &str,
+    status: ActiveStatus,
+) -> StoreResult<()> {
+    let n = conn.execute(
+        "UPDATE admins SET status = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND username = ?2",
+        params![tenant_id, username, status.as_str(), now_ms()],
+    )?;
+    if n == 0 {
+        return Err(Rejection::not_found("ADMIN_NOT_FOUND", "管理员不存在").into());
+    }
+    Ok(())
+}
+
+/// Active and still in an active club: what every admin request checks.
+pub fn is_active(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM admins a JOIN tenants t ON t.id = a.tenant_id AND t.status = 'active'
+             WHERE a.tenant_id = ?1 AND a.id = ?2 AND a.status = 'active'",
+        )?
+        .exists([tenant_id, id])?)
+}
