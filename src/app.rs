@@ -42,7 +42,8 @@ impl std::ops::Deref for AppState {
 /// production, loads the demo club.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let path = config.database_path();
-    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+    let batch = config.writer_max_batch;
+    let store = tokio::task::spawn_blocking(move || Store::open_with_batch(&path, batch))
         .await?
         .with_context(|| format!("无法打开数据库 {}", config.database_path().display()))?;
     let secret = crate::auth::resolve_secret(&config)?;
@@ -69,6 +70,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         wechat,
         limits,
     }));
+    // What fell due while the server was down is settled before serving.
+    crate::jobs::expire_tick(&state).await?;
+    crate::jobs::sale_tick(&state).await?;
     if state.config.demo_on_empty && !state.config.is_production() {
         let empty = state.store.read(tenants::count).await? == 0;
         if empty && let Some(password) = crate::demo::load(&state).await? {
@@ -93,8 +97,10 @@ async fn run(
             }
         }
     });
+    let ticks = tokio::spawn(crate::jobs::run(state.clone()));
     let served = crate::http::serve(listener, state.clone(), shutdown).await;
     sweeper.abort();
+    ticks.abort();
     served?;
     // In-flight requests are done; commit whatever they queued, then stop.
     state.store.close().await;

@@ -37,6 +37,10 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_proxy: bool,
     pub rate_limits: RateLimits,
+    /// How long an unpaid order holds its seats.
+    pub order_payment_timeout: Duration,
+    /// Write commands per commit (group commit); 1 turns batching off.
+    pub writer_max_batch: usize,
 }
 
 /// A secret string whose Debug output is redacted.
@@ -317,7 +321,31 @@ impl Config {
             Some(v) => return Err(bad("RATE_LIMITS", format!("应为 on 或 off: {v:?}"))),
         };
 
+        let order_payment_timeout = match get("ORDER_PAYMENT_TIMEOUT") {
+            None => Duration::from_secs(15 * 60),
+            Some(v) => parse_duration(&v)
+                .filter(|d| d.as_secs() <= 2 * 3600)
+                .ok_or_else(|| {
+                    bad(
+                        "ORDER_PAYMENT_TIMEOUT",
+                        format!(
+                            "应为 30s、15m 这样的时长（最长 2 小时，微信预支付单的有效期）: {v:?}"
+                        ),
+                    )
+                })?,
+        };
+        let writer_max_batch = match get("WRITER_MAX_BATCH") {
+            None => crate::store::writer::DEFAULT_MAX_BATCH,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or_else(|| bad("WRITER_MAX_BATCH", format!("应为 1-1024 的整数: {v:?}")))?,
+        };
+
         Ok(Config {
+            order_payment_timeout,
+            writer_max_batch,
             wechat,
             wechat_api_base_url,
             jwt_expires_in,
@@ -364,6 +392,8 @@ impl Config {
             jwt_expires_in: Duration::from_secs(7200),
             trust_proxy: false,
             rate_limits: RateLimits::OFF,
+            order_payment_timeout: Duration::from_secs(15 * 60),
+            writer_max_batch: crate::store::writer::DEFAULT_MAX_BATCH,
         }
     }
 }

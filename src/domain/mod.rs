@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod identity;
 pub mod money;
+pub mod orders;
 pub mod time;
 
 pub use money::Fen;

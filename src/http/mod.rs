@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod envelope;
 pub mod extract;
 pub mod health;
+pub mod orders;
 pub mod request_log;
 pub mod users;
 
@@ -41,6 +42,7 @@ use crate::error::AppError;
     tags(
         (name = "catalog", description = "演出目录 (公开)"),
         (name = "identity", description = "小程序用户：登录与资料"),
+        (name = "orders", description = "订单"),
         (name = "admin", description = "管理后台"),
         (name = "ops", description = "运维"),
     ),
@@ -79,6 +81,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::me))
         .routes(routes!(users::update_profile))
         .routes(routes!(users::bind_phone))
+        .routes(routes!(orders::create, orders::list))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::cancel))
         .routes(routes!(admin::login))
         .routes(routes!(admin::me))
         .routes(routes!(health::healthz))

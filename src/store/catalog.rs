@@ -123,6 +123,40 @@ pub fn find_public_event(conn: &Connection, id: &str) -> StoreResult<Option<Even
     Ok(Some(event))
 }
 
+/// Events by id (any status), with their price options; for order details.
+pub fn events_by_ids(conn: &Connection, ids: &[&str]) -> StoreResult<Vec<Event>> {
+    let mut ids: Vec<&str> = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM events e WHERE e.id IN ({})",
+        vec!["?"; ids.len()].join(",")
+    );
+    let mut events = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(ids.iter()), event_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    attach_price_options(conn, &mut events)?;
+    Ok(events)
+}
+
+/// `upcoming → onSale` (or `soldOut`) for shows whose sale start has come and
+/// that have not started yet. Returns how many changed.
+pub fn open_due_sales(conn: &Connection, now: i64) -> StoreResult<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE events SET
+                 status = CASE WHEN remaining_seats > 0 THEN 'onSale' ELSE 'soldOut' END,
+                 updated_at = ?1
+             WHERE status = 'upcoming' AND sale_start_at IS NOT NULL AND sale_start_at <= ?1
+                 AND starts_at > ?1",
+        )?
+        .execute([now])?)
+}
+
 /// Filters of the public list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct EventFilter {

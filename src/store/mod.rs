@@ -5,6 +5,7 @@
 pub mod admins;
 pub mod catalog;
 pub mod migrations;
+pub mod orders;
 pub mod tenants;
 pub mod users;
 pub mod writer;
@@ -69,6 +70,12 @@ impl Store {
     /// Opens (creating if needed) the database at `path`, applies pending
     /// migrations and starts the writer thread.
     pub fn open(path: &Path) -> StoreResult<Store> {
+        Self::open_with_batch(path, writer::DEFAULT_MAX_BATCH)
+    }
+
+    /// As [`Store::open`], with at most `max_batch` write commands per commit
+    /// (1 turns group commit off: the benchmark's baseline).
+    pub fn open_with_batch(path: &Path, max_batch: usize) -> StoreResult<Store> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -91,7 +98,7 @@ impl Store {
             .min_idle(Some(2))
             .connection_timeout(Duration::from_secs(5))
             .build(manager)?;
-        let writer = Writer::start(conn)?;
+        let writer = Writer::start(conn, max_batch)?;
         Ok(Store {
             reads,
             writer,

@@ -1,0 +1,100 @@
+//! Buying tickets: create, look up, list, cancel. The inventory rules live in
+//! `store::orders` and run inside the single writer, so two buyers can never
+//! both get the last seat.
+
+use crate::app::AppState;
+use crate::domain::catalog::{Page, PageRequest};
+use crate::domain::orders::{CancelReason, Order, valid_contact, valid_idempotency_key};
+use crate::domain::time::now_ms;
+use crate::error::AppError;
+use crate::ids::looks_like_id;
+use crate::store::orders::{self as q, Actor, NewOrder, OrderFilter};
+
+/// Sanity bound before any rule is consulted; the show's own `maxPerOrder`
+/// is the real limit.
+const MAX_QUANTITY: i64 = 100;
+
+pub struct CreateInput {
+    pub event_id: String,
+    pub price_option_id: String,
+    pub quantity: i64,
+    pub name: String,
+    pub phone: String,
+    pub idempotency_key: Option<String>,
+}
+
+pub async fn create(
+    state: &AppState,
+    user_id: &str,
+    input: CreateInput,
+) -> Result<Order, AppError> {
+    if !looks_like_id(&input.event_id) {
+        return Err(AppError::event_not_found());
+    }
+    if !looks_like_id(&input.price_option_id) {
+        return Err(AppError::not_found("PRICE_OPTION_NOT_FOUND", "票档不存在"));
+    }
+    if !(1..=MAX_QUANTITY).contains(&input.quantity) {
+        return Err(AppError::validation("购买数量须为正整数"));
+    }
+    let (user_name, user_phone) = valid_contact(&input.name, &input.phone)?;
+    let idempotency_key = input
+        .idempotency_key
+        .as_deref()
+        .map(valid_idempotency_key)
+        .transpose()?
+        .map(str::to_string);
+    state.limits.check_orders(user_id)?;
+    let order = NewOrder {
+        user_id: user_id.to_string(),
+        event_id: input.event_id,
+        price_option_id: input.price_option_id,
+        quantity: input.quantity,
+        user_name,
+        user_phone,
+        idempotency_key,
+        hold_ms: state.config.order_payment_timeout.as_millis() as i64,
+    };
+    // `now` is taken on the writer thread, at the moment the rules are checked.
+    Ok(state
+        .store
+        .write(move |c| q::create(c, &order, now_ms()))
+        .await?)
+}
+
+pub async fn get(state: &AppState, user_id: &str, order_id: &str) -> Result<Order, AppError> {
+    if !looks_like_id(order_id) {
+        return Err(q::order_not_found().into());
+    }
+    let (u, id) = (user_id.to_string(), order_id.to_string());
+    state
+        .store
+        .read(move |c| q::get_for_user(c, &u, &id))
+        .await?
+        .ok_or_else(|| q::order_not_found().into())
+}
+
+pub async fn list(
+    state: &AppState,
+    user_id: &str,
+    filter: OrderFilter,
+    page: PageRequest,
+) -> Result<Page<Order>, AppError> {
+    let u = user_id.to_string();
+    let (items, total) = state
+        .store
+        .read(move |c| q::list_for_user(c, &u, &filter, page))
+        .await?;
+    Ok(Page::new(items, total, page.page, page.page_size))
+}
+
+pub async fn cancel(state: &AppState, user_id: &str, order_id: &str) -> Result<Order, AppError> {
+    if !looks_like_id(order_id) {
+        return Err(q::order_not_found().into());
+    }
+    let (u, id) = (user_id.to_string(), order_id.to_string());
+    Ok(state
+        .store
+        .write(move |c| q::cancel(c, Actor::User(&u), &id, CancelReason::User, now_ms()))
+        .await?)
+}

@@ -1,0 +1,739 @@
+//! Orders and the inventory they hold. Every function here runs inside the
+//! writer's transaction (its own savepoint), so a refused order changes nothing.
+//!
+//! Stock moves only in three ways: a create takes it (conditional decrement,
+//! never below zero), a cancel / expiry / refund-before-the-show gives it back,
+//! and an owner changes an option's total. The invariants these keep are
+//! checked by [`check_invariants`] in the property tests and the benchmark.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use super::StoreResult;
+use super::catalog::events_by_ids;
+use crate::domain::catalog::{EventStatus, PageRequest};
+use crate::domain::orders::{CancelReason, Order, OrderStatus, Ticket};
+use crate::domain::{Fen, RejectKind, Rejection, Timestamp};
+use crate::ids::new_id;
+
+const ORDER_COLS: &str = "id, tenant_id, user_id, event_id, price_option_id, quantity, unit_price,
+    total_amount, user_name, user_phone, status, pay_method, transaction_id, paid_at, cancelled_at,
+    refunded_at, expires_at, cancel_reason, created_at, updated_at";
+
+fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
+    let status: String = r.get(10)?;
+    let reason: Option<String> = r.get(17)?;
+    Ok(Order {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        user_id: r.get(2)?,
+        event_id: r.get(3)?,
+        price_option_id: r.get(4)?,
+        quantity: r.get(5)?,
+        unit_price: Fen(r.get(6)?),
+        total_amount: Fen(r.get(7)?),
+        user_name: r.get(8)?,
+        user_phone: r.get(9)?,
+        status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Cancelled),
+        pay_method: r.get(11)?,
+        transaction_id: r.get(12)?,
+        paid_at: r.get::<_, Option<i64>>(13)?.map(Timestamp),
+        cancelled_at: r.get::<_, Option<i64>>(14)?.map(Timestamp),
+        refunded_at: r.get::<_, Option<i64>>(15)?.map(Timestamp),
+        expires_at: Timestamp(r.get(16)?),
+        cancel_reason: reason.as_deref().and_then(CancelReason::parse),
+        tickets: Vec::new(),
+        event: None,
+        price_option: None,
+        created_at: Timestamp(r.get(18)?),
+        updated_at: Timestamp(r.get(19)?),
+    })
+}
+
+fn reject(kind: RejectKind, code: &'static str, message: impl Into<String>) -> super::StoreError {
+    Rejection {
+        kind,
+        code,
+        message: message.into(),
+    }
+    .into()
+}
+
+pub fn order_not_found() -> super::StoreError {
+    reject(RejectKind::NotFound, "ORDER_NOT_FOUND", "订单不存在")
+}
+
+fn get_by_id(conn: &Connection, id: &str) -> StoreResult<Option<Order>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"))?
+        .query_row([id], order_from_row)
+        .optional()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub user_id: String,
+    pub event_id: String,
+    pub price_option_id: String,
+    pub quantity: i64,
+    pub user_name: String,
+    pub user_phone: String,
+    pub idempotency_key: Option<String>,
+    /// How long the order holds its seats unpaid (ms).
+    pub hold_ms: i64,
+}
+
+/// Creates a pending order and takes its stock, or refuses with the reason.
+pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
+    if let Some(key) = &o.idempotency_key
+        && let Some(existing) = conn
+            .prepare_cached(&format!(
+                "SELECT {ORDER_COLS} FROM orders WHERE user_id = ?1 AND idempotency_key = ?2"
+            ))?
+            .query_row([&o.user_id, key], order_from_row)
+            .optional()?
+    {
+        // A retry of the same purchase gets the same order back; the same key
+        // on a different purchase is a client bug worth saying so.
+        if existing.event_id == o.event_id
+            && existing.price_option_id == o.price_option_id
+            && existing.quantity == o.quantity
+        {
+            return Ok(existing);
+        }
+        return Err(reject(
+            RejectKind::Conflict,
+            "IDEMPOTENCY_KEY_REUSED",
+            "Idempotency-Key 已用于另一笔不同的订单",
+        ));
+    }
+
+    let event = conn
+        .prepare_cached(
+            "SELECT e.tenant_id, e.status, e.starts_at, e.sale_start_at, e.sale_end_at,
+                    e.max_per_order, e.max_per_user
+             FROM events e JOIN tenants t ON t.id = e.tenant_id AND t.status = 'active'
+             WHERE e.id = ?1",
+        )?
+        .query_row([&o.event_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((tenant_id, status, starts_at, sale_start, sale_end, max_per_order, max_per_user)) =
+        event
+    else {
+        return Err(reject(
+            RejectKind::NotFound,
+            "EVENT_NOT_FOUND",
+            "演出不存在",
+        ));
+    };
+    match EventStatus::parse(&status) {
+        Some(EventStatus::OnSale) | Some(EventStatus::SoldOut) => {}
+        Some(EventStatus::Upcoming) => {
+            return Err(reject(
+                RejectKind::Conflict,
+                "SALE_NOT_STARTED",
+                "尚未开售，请稍后再来",
+            ));
+        }
+        Some(EventStatus::Cancelled) => {
+            return Err(reject(
+                RejectKind::Conflict,
+                "EVENT_CANCELLED",
+                "演出已取消",
+            ));
+        }
+        _ => {
+            return Err(reject(
+                RejectKind::NotFound,
+                "EVENT_NOT_FOUND",
+                "演出不存在",
+            ));
+        }
+    }
+    if sale_start.is_some_and(|s| s > now) {
+        return Err(reject(
+            RejectKind::Conflict,
+            "SALE_NOT_STARTED",
+            "尚未开售，请稍后再来",
+        ));
+    }
+    if starts_at <= now || sale_end.is_some_and(|e| e <= now) {
+        return Err(reject(
+            RejectKind::Conflict,
+            "SALE_ENDED",
+            "本场演出已停止售票",
+        ));
+    }
+
+    let option = conn
+        .prepare_cached("SELECT price, status FROM price_options WHERE id = ?1 AND event_id = ?2")?
+        .query_row([&o.price_option_id, &o.event_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    let Some((price, option_status)) = option else {
+        return Err(reject(
+            RejectKind::NotFound,
+            "PRICE_OPTION_NOT_FOUND",
+            "票档不存在",
+        ));
+    };
+    if option_status != "active" {
+        return Err(reject(
+            RejectKind::Conflict,
+            "PRICE_OPTION_UNAVAILABLE",
+            "该票档已停售",
+        ));
+    }
+    if o.quantity < 1 || o.quantity > max_per_order {
+        return Err(reject(
+            RejectKind::Invalid,
+            "EXCEEDS_MAX_PER_ORDER",
+            format!("每单限购 1-{max_per_order} 张"),
+        ));
+    }
+    let already: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(quantity), 0) FROM orders
+             WHERE user_id = ?1 AND event_id = ?2 AND status IN ('pending', 'paid', 'used')",
+        )?
+        .query_row([&o.user_id, &o.event_id], |r| r.get(0))?;
+    if already + o.quantity > max_per_user {
+        let left = (max_per_user - already).max(0);
+        return Err(reject(
+            RejectKind::Conflict,
+            "PURCHASE_LIMIT_EXCEEDED",
+            format!("每人限购 {max_per_user} 张，您还可购买 {left} 张"),
+        ));
+    }
+
+    let taken = conn
+        .prepare_cached(
+            "UPDATE price_options SET remaining_count = remaining_count - ?2
+             WHERE id = ?1 AND remaining_count >= ?2",
+        )?
+        .execute(params![o.price_option_id, o.quantity])?;
+    if taken == 0 {
+        let left: i64 = conn
+            .prepare_cached("SELECT remaining_count FROM price_options WHERE id = ?1")?
+            .query_row([&o.price_option_id], |r| r.get(0))?;
+        return Err(if left == 0 {
+            reject(RejectKind::Conflict, "SOLD_OUT", "该票档已售罄")
+        } else {
+            reject(
+                RejectKind::Conflict,
+                "INSUFFICIENT_STOCK",
+                format!("余票不足，该票档仅剩 {left} 张"),
+            )
+        });
+    }
+    conn.prepare_cached(
+        "UPDATE events SET remaining_seats = remaining_seats - ?2,
+             status = CASE WHEN remaining_seats - ?2 = 0 AND status = 'onSale' THEN 'soldOut'
+                           ELSE status END,
+             updated_at = ?3
+         WHERE id = ?1",
+    )?
+    .execute(params![o.event_id, o.quantity, now])?;
+
+    let id = new_id();
+    let total = price
+        .checked_mul(o.quantity)
+        .ok_or_else(|| reject(RejectKind::Invalid, "VALIDATION_FAILED", "金额超出范围"))?;
+    conn.prepare_cached(
+        "INSERT INTO orders (id, tenant_id, user_id, event_id, price_option_id, quantity,
+             unit_price, total_amount, user_name, user_phone, status, expires_at,
+             idempotency_key, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12, ?13, ?13)",
+    )?
+    .execute(params![
+        id,
+        tenant_id,
+        o.user_id,
+        o.event_id,
+        o.price_option_id,
+        o.quantity,
+        price,
+        total,
+        o.user_name,
+        o.user_phone,
+        now + o.hold_ms,
+        o.idempotency_key,
+        now,
+    ])?;
+    Ok(Order {
+        id,
+        tenant_id,
+        user_id: o.user_id.clone(),
+        event_id: o.event_id.clone(),
+        price_option_id: o.price_option_id.clone(),
+        quantity: o.quantity,
+        unit_price: Fen(price),
+        total_amount: Fen(total),
+        user_name: o.user_name.clone(),
+        user_phone: o.user_phone.clone(),
+        status: OrderStatus::Pending,
+        pay_method: None,
+        transaction_id: None,
+        paid_at: None,
+        cancelled_at: None,
+        refunded_at: None,
+        expires_at: Timestamp(now + o.hold_ms),
+        cancel_reason: None,
+        tickets: Vec::new(),
+        event: None,
+        price_option: None,
+        created_at: Timestamp(now),
+        updated_at: Timestamp(now),
+    })
+}
+
+/// Gives `quantity` seats back to an option and its event; a sold-out show is
+/// on sale again.
+fn release(
+    conn: &Connection,
+    event_id: &str,
+    option_id: &str,
+    quantity: i64,
+    now: i64,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE price_options SET remaining_count = remaining_count + ?2 WHERE id = ?1",
+    )?
+    .execute(params![option_id, quantity])?;
+    conn.prepare_cached(
+        "UPDATE events SET remaining_seats = remaining_seats + ?2,
+             status = CASE WHEN status = 'soldOut' THEN 'onSale' ELSE status END,
+             updated_at = ?3
+         WHERE id = ?1",
+    )?
+    .execute(params![event_id, quantity, now])?;
+    Ok(())
+}
+
+/// Who may cancel: the buyer (their own orders only), or the system / an admin.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    User(&'a str),
+    System,
+}
+
+/// Cancels a pending order and releases its stock. Someone else's order is
+/// "not found", never "forbidden".
+pub fn cancel(
+    conn: &Connection,
+    actor: Actor<'_>,
+    order_id: &str,
+    reason: CancelReason,
+    now: i64,
+) -> StoreResult<Order> {
+    let Some(order) = get_by_id(conn, order_id)? else {
+        return Err(order_not_found());
+    };
+    if let Actor::User(uid) = actor
+        && order.user_id != uid
+    {
+        return Err(order_not_found());
+    }
+    let changed = conn
+        .prepare_cached(
+            "UPDATE orders SET status = 'cancelled', cancel_reason = ?2, cancelled_at = ?3,
+                 updated_at = ?3
+             WHERE id = ?1 AND status = 'pending'",
+        )?
+        .execute(params![order_id, reason.as_str(), now])?;
+    if changed == 0 {
+        return Err(reject(
+            RejectKind::Conflict,
+            "ORDER_NOT_PENDING",
+            "只有待支付的订单可以取消",
+        ));
+    }
+    release(
+        conn,
+        &order.event_id,
+        &order.price_option_id,
+        order.quantity,
+        now,
+    )?;
+    Ok(Order {
+        status: OrderStatus::Cancelled,
+        cancel_reason: Some(reason),
+        cancelled_at: Some(Timestamp(now)),
+        updated_at: Timestamp(now),
+        ..order
+    })
+}
+
+/// Pending orders past their hold that have no WeChat prepay id: safe to
+/// cancel without asking WeChat.
+pub fn due_without_prepay(conn: &Connection, now: i64, limit: i64) -> StoreResult<Vec<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= ?1
+                 AND prepay_id IS NULL
+             ORDER BY expires_at LIMIT ?2",
+        )?
+        .query_map(params![now, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?)
+}
+
+/// Pending orders past their hold that did reach WeChat: a payment may have
+/// just happened, so they are checked with WeChat before they expire.
+pub fn due_with_prepay(conn: &Connection, now: i64, limit: i64) -> StoreResult<Vec<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= ?1
+                 AND prepay_id IS NOT NULL
+             ORDER BY expires_at LIMIT ?2",
+        )?
+        .query_map(params![now, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?)
+}
+
+/// Cancels as `timeout` each listed order that is still pending and past its
+/// hold (another command may have paid or cancelled it meanwhile).
+pub fn expire(conn: &Connection, ids: &[String], now: i64) -> StoreResult<usize> {
+    let mut n = 0;
+    for id in ids {
+        let still_due: bool = conn
+            .prepare_cached(
+                "SELECT 1 FROM orders WHERE id = ?1 AND status = 'pending' AND expires_at <= ?2",
+            )?
+            .exists(params![id, now])?;
+        if still_due {
+            cancel(conn, Actor::System, id, CancelReason::Timeout, now)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// When the next pending order expires, if any.
+pub fn next_expiry(conn: &Connection) -> StoreResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT MIN(expires_at) FROM orders WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Pending → paid, keeping its stock sold. (The payment issue adds tickets and
+/// the WeChat transaction; this is the inventory half.)
+pub fn mark_paid(
+    conn: &Connection,
+    order_id: &str,
+    transaction_id: Option<&str>,
+    now: i64,
+) -> StoreResult<Order> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE orders SET status = 'paid', paid_at = ?2, transaction_id = ?3,
+                 pay_method = 'wechat', updated_at = ?2
+             WHERE id = ?1 AND status = 'pending'",
+        )?
+        .execute(params![order_id, now, transaction_id])?;
+    if changed == 0 {
+        return Err(match get_by_id(conn, order_id)? {
+            None => order_not_found(),
+            Some(_) => reject(
+                RejectKind::Conflict,
+                "ORDER_NOT_PENDING",
+                "订单不是待支付状态",
+            ),
+        });
+    }
+    get_by_id(conn, order_id)?.ok_or_else(order_not_found)
+}
+
+/// Paid → refunded. The seats return to sale only if the show is still ahead.
+pub fn mark_refunded(conn: &Connection, order_id: &str, now: i64) -> StoreResult<Order> {
+    let Some(order) = get_by_id(conn, order_id)? else {
+        return Err(order_not_found());
+    };
+    let changed = conn
+        .prepare_cached(
+            "UPDATE orders SET status = 'refunded', refunded_at = ?2, updated_at = ?2
+             WHERE id = ?1 AND status = 'paid'",
+        )?
+        .execute(params![order_id, now])?;
+    if changed == 0 {
+        return Err(reject(
+            RejectKind::Conflict,
+            "ORDER_NOT_PAID",
+            "只有已支付的订单可以退款",
+        ));
+    }
+    let show_ahead: bool = conn
+        .prepare_cached("SELECT starts_at > ?2 FROM events WHERE id = ?1")?
+        .query_row(params![order.event_id, now], |r| r.get(0))?;
+    if show_ahead {
+        release(
+            conn,
+            &order.event_id,
+            &order.price_option_id,
+            order.quantity,
+            now,
+        )?;
+    } else {
+        // After the show the seat cannot be resold: it leaves the inventory.
+        conn.prepare_cached(
+            "UPDATE price_options SET total_count = total_count - ?2 WHERE id = ?1",
+        )?
+        .execute(params![order.price_option_id, order.quantity])?;
+        conn.prepare_cached("UPDATE events SET total_seats = total_seats - ?2 WHERE id = ?1")?
+            .execute(params![order.event_id, order.quantity])?;
+    }
+    get_by_id(conn, order_id)?.ok_or_else(order_not_found)
+}
+
+/// An owner changes how many seats an option has. It cannot go below what is
+/// sold or held.
+pub fn set_option_total(
+    conn: &Connection,
+    tenant_id: &str,
+    option_id: &str,
+    new_total: i64,
+    now: i64,
+) -> StoreResult<()> {
+    let row = conn
+        .prepare_cached(
+            "SELECT p.event_id, p.total_count, p.remaining_count FROM price_options p
+             JOIN events e ON e.id = p.event_id AND e.tenant_id = ?1
+             WHERE p.id = ?2",
+        )?
+        .query_row([tenant_id, option_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .optional()?;
+    let Some((event_id, total, remaining)) = row else {
+        return Err(reject(
+            RejectKind::NotFound,
+            "PRICE_OPTION_NOT_FOUND",
+            "票档不存在",
+        ));
+    };
+    let committed = total - remaining;
+    if new_total < committed {
+        return Err(reject(
+            RejectKind::Conflict,
+            "STOCK_BELOW_SOLD",
+            format!("已售出或锁定 {committed} 张，总量不能少于此数"),
+        ));
+    }
+    let delta = new_total - total;
+    conn.prepare_cached(
+        "UPDATE price_options SET total_count = ?2, remaining_count = ?3 WHERE id = ?1",
+    )?
+    .execute(params![option_id, new_total, new_total - committed])?;
+    conn.prepare_cached(
+        "UPDATE events SET total_seats = total_seats + ?2, remaining_seats = remaining_seats + ?2,
+             status = CASE
+                 WHEN status = 'onSale' AND remaining_seats + ?2 = 0 THEN 'soldOut'
+                 WHEN status = 'soldOut' AND remaining_seats + ?2 > 0 THEN 'onSale'
+                 ELSE status END,
+             updated_at = ?3
+         WHERE id = ?1",
+    )?
+    .execute(params![event_id, delta, now])?;
+    Ok(())
+}
+
+/// Filters for a buyer's order list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub tenant_id: Option<String>,
+    pub status: Option<OrderStatus>,
+}
+
+fn tickets_for(conn: &Connection, order_ids: &[&str]) -> StoreResult<HashMap<String, Vec<Ticket>>> {
+    let mut out: HashMap<String, Vec<Ticket>> = HashMap::new();
+    if order_ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT id, order_id, seat_no, qr_code, status, used_at, created_at FROM tickets
+         WHERE order_id IN ({}) ORDER BY order_id, id",
+        vec!["?"; order_ids.len()].join(",")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(order_ids.iter()), |r| {
+        Ok(Ticket {
+            id: r.get(0)?,
+            order_id: r.get(1)?,
+            seat_no: r.get(2)?,
+            qr_code: r.get(3)?,
+            status: r.get(4)?,
+            used_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+            created_at: Timestamp(r.get(6)?),
+        })
+    })?;
+    for t in rows {
+        let t = t?;
+        out.entry(t.order_id.clone()).or_default().push(t);
+    }
+    Ok(out)
+}
+
+/// Fills tickets, event and price option for a page of orders, in three
+/// queries whatever the page size.
+fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
+    let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+    let mut tickets = tickets_for(conn, &ids)?;
+    let event_ids: Vec<&str> = orders.iter().map(|o| o.event_id.as_str()).collect();
+    let events: HashMap<String, _> = events_by_ids(conn, &event_ids)?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
+    for o in orders.iter_mut() {
+        o.tickets = tickets.remove(&o.id).unwrap_or_default();
+        if let Some(e) = events.get(&o.event_id) {
+            o.price_option = e
+                .price_options
+                .iter()
+                .find(|p| p.id == o.price_option_id)
+                .cloned();
+            o.event = Some(e.clone());
+        }
+    }
+    Ok(())
+}
+
+/// One of the buyer's own orders, with tickets, event and price option.
+pub fn get_for_user(
+    conn: &Connection,
+    user_id: &str,
+    order_id: &str,
+) -> StoreResult<Option<Order>> {
+    let Some(order) = get_by_id(conn, order_id)?.filter(|o| o.user_id == user_id) else {
+        return Ok(None);
+    };
+    let mut one = [order];
+    attach_details(conn, &mut one)?;
+    let [order] = one;
+    Ok(Some(order))
+}
+
+/// The buyer's orders, newest first.
+pub fn list_for_user(
+    conn: &Connection,
+    user_id: &str,
+    filter: &OrderFilter,
+    page: PageRequest,
+) -> StoreResult<(Vec<Order>, i64)> {
+    let mut clauses = vec!["user_id = ?1".to_string()];
+    let mut args: Vec<rusqlite::types::Value> = vec![user_id.to_string().into()];
+    if let Some(t) = &filter.tenant_id {
+        args.push(t.clone().into());
+        clauses.push(format!("tenant_id = ?{}", args.len()));
+    }
+    if let Some(s) = filter.status {
+        args.push(s.as_str().to_string().into());
+        clauses.push(format!("status = ?{}", args.len()));
+    }
+    let where_sql = clauses.join(" AND ");
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM orders WHERE {where_sql}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    if total == 0 || page.offset() >= total {
+        return Ok((Vec::new(), total));
+    }
+    args.push(page.page_size.into());
+    args.push(page.offset().into());
+    let n = args.len();
+    let mut orders = conn
+        .prepare_cached(&format!(
+            "SELECT {ORDER_COLS} FROM orders WHERE {where_sql}
+             ORDER BY created_at DESC, id DESC LIMIT ?{} OFFSET ?{n}",
+            n - 1
+        ))?
+        .query_map(params_from_iter(args.iter()), order_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    attach_details(conn, &mut orders)?;
+    Ok((orders, total))
+}
+
+/// Checks DESIGN.md §4's inventory invariants over the whole database:
+/// remaining + held + sold = total and remaining ≥ 0 per option; event sums;
+/// amounts; per-user limits. Returns the first violation found.
+pub fn check_invariants(conn: &Connection) -> StoreResult<Result<(), String>> {
+    let bad_option: Option<(String, i64, i64, i64, i64)> = conn
+        .query_row(
+            "SELECT p.id, p.total_count, p.remaining_count,
+                    COALESCE(SUM(CASE WHEN o.status = 'pending' THEN o.quantity END), 0),
+                    COALESCE(SUM(CASE WHEN o.status IN ('paid', 'used') THEN o.quantity END), 0)
+             FROM price_options p LEFT JOIN orders o ON o.price_option_id = p.id
+             GROUP BY p.id
+             HAVING p.remaining_count < 0
+                 OR p.remaining_count
+                    + COALESCE(SUM(CASE WHEN o.status = 'pending' THEN o.quantity END), 0)
+                    + COALESCE(SUM(CASE WHEN o.status IN ('paid', 'used') THEN o.quantity END), 0)
+                    != p.total_count
+             LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    if let Some((id, total, remaining, held, sold)) = bad_option {
+        return Ok(Err(format!(
+            "option {id}: remaining {remaining} + held {held} + sold {sold} != total {total}"
+        )));
+    }
+    let bad_event: Option<(String, i64, i64, i64, i64)> = conn
+        .query_row(
+            "SELECT e.id, e.total_seats, e.remaining_seats,
+                    COALESCE(SUM(p.total_count), 0), COALESCE(SUM(p.remaining_count), 0)
+             FROM events e LEFT JOIN price_options p ON p.event_id = e.id
+             GROUP BY e.id
+             HAVING e.total_seats != COALESCE(SUM(p.total_count), 0)
+                 OR e.remaining_seats != COALESCE(SUM(p.remaining_count), 0)
+             LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    if let Some((id, ts, rs, sum_t, sum_r)) = bad_event {
+        return Ok(Err(format!(
+            "event {id}: seats {rs}/{ts} but options sum to {sum_r}/{sum_t}"
+        )));
+    }
+    let bad_amount: Option<String> = conn
+        .query_row(
+            "SELECT id FROM orders WHERE total_amount != unit_price * quantity LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = bad_amount {
+        return Ok(Err(format!("order {id}: total != unit price x quantity")));
+    }
+    let over_limit: Option<(String, String, i64, i64)> = conn
+        .query_row(
+            "SELECT o.user_id, o.event_id, SUM(o.quantity), e.max_per_user
+             FROM orders o JOIN events e ON e.id = o.event_id
+             WHERE o.status IN ('pending', 'paid', 'used')
+             GROUP BY o.user_id, o.event_id
+             HAVING SUM(o.quantity) > e.max_per_user
+             LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    if let Some((u, e, n, max)) = over_limit {
+        return Ok(Err(format!("user {u} holds {n} > {max} for event {e}")));
+    }
+    Ok(Ok(()))
+}
