@@ -1,0 +1,386 @@
+//! Property tests of the inventory rules: random sequences of create / cancel /
+//! expire / pay / refund / stock changes across options and users, each step
+//! run in a savepoint exactly as the writer runs it, checked after every step
+//! against a model and against DESIGN.md §4's invariants.
+
+use chrono::{NaiveDate, NaiveTime};
+use proptest::prelude::*;
+use rusqlite::Connection;
+use standup_tickets::domain::Fen;
+use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
+use standup_tickets::domain::orders::CancelReason;
+use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
+use standup_tickets::store::orders::{self, Actor, NewOrder, check_invariants};
+use standup_tickets::store::{StoreError, StoreResult, migrations, tenants, users};
+
+const USERS: usize = 4;
+const MAX_PER_ORDER: i64 = 4;
+const MAX_PER_USER: i64 = 6;
+const HOLD_MS: i64 = 60_000;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        user: usize,
+        option: usize,
+        qty: i64,
+        key: Option<u8>,
+    },
+    Cancel {
+        order: prop::sample::Index,
+        by_owner: bool,
+    },
+    Expire {
+        advance_ms: i64,
+    },
+    Pay {
+        order: prop::sample::Index,
+    },
+    Refund {
+        order: prop::sample::Index,
+    },
+    SetTotal {
+        option: usize,
+        total: i64,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (0..USERS, 0..3usize, 0..7i64, prop::option::of(0..3u8))
+            .prop_map(|(user, option, qty, key)| Op::Create { user, option, qty, key }),
+        2 => (any::<prop::sample::Index>(), any::<bool>())
+            .prop_map(|(order, by_owner)| Op::Cancel { order, by_owner }),
+        1 => (0..120_000i64).prop_map(|advance_ms| Op::Expire { advance_ms }),
+        2 => any::<prop::sample::Index>().prop_map(|order| Op::Pay { order }),
+        1 => any::<prop::sample::Index>().prop_map(|order| Op::Refund { order }),
+        1 => (0..3usize, 0..12i64).prop_map(|(option, total)| Op::SetTotal { option, total }),
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum St {
+    Pending,
+    Paid,
+    Cancelled,
+    Refunded,
+}
+
+#[derive(Debug, Clone)]
+struct MOrder {
+    id: String,
+    user: usize,
+    option: usize,
+    qty: i64,
+    status: St,
+    expires_at: i64,
+    key: Option<u8>,
+}
+
+struct World {
+    conn: Connection,
+    user_ids: Vec<String>,
+    event_id: String,
+    option_ids: Vec<String>,
+    total: Vec<i64>,
+    remaining: Vec<i64>,
+    orders: Vec<MOrder>,
+    now: i64,
+}
+
+/// Runs `f` the way the writer does: in a savepoint, rolled back on refusal.
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    conn.execute_batch("SAVEPOINT cmd").unwrap();
+    let r = f(conn);
+    if r.is_err() {
+        conn.execute_batch("ROLLBACK TO cmd").unwrap();
+    }
+    conn.execute_batch("RELEASE cmd").unwrap();
+    r
+}
+
+fn code<T: std::fmt::Debug>(r: &StoreResult<T>) -> Option<&'static str> {
+    match r {
+        Ok(_) => None,
+        Err(StoreError::Rejected(rej)) => Some(rej.code),
+        Err(e) => panic!("unexpected store error: {e}"),
+    }
+}
+
+impl World {
+    fn new(totals: [i64; 3]) -> World {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        migrations::apply(&mut conn).unwrap();
+        tenants::insert(
+            &conn,
+            &tenants::NewTenant {
+                id: "p".into(),
+                name: "P".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let user_ids = (0..USERS)
+            .map(|i| {
+                users::login(&conn, "p", &format!("o{i}"), None, None)
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        let tz = chrono_tz::Asia::Shanghai;
+        let event = insert_event(
+            &conn,
+            tz,
+            &NewEvent {
+                tenant_id: "p".into(),
+                title: "prop".into(),
+                description: None,
+                poster: None,
+                city: "上海".into(),
+                venue: "v".into(),
+                address: "a".into(),
+                event_date: NaiveDate::from_ymd_opt(2099, 1, 1).unwrap(),
+                event_time: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+                duration: 90,
+                performers: vec![],
+                tags: vec![],
+                status: EventStatus::OnSale,
+                sale_start_at: None,
+                sale_end_at: None,
+                is_recommended: false,
+                max_per_order: MAX_PER_ORDER,
+                max_per_user: MAX_PER_USER,
+                options: totals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| NewPriceOption {
+                        name: format!("o{i}"),
+                        price: Fen(8850 + i as i64),
+                        original_price: None,
+                        description: None,
+                        total_count: *t,
+                        sort_order: i as i64,
+                        status: ActiveStatus::Active,
+                    })
+                    .collect(),
+            },
+        )
+        .unwrap();
+        World {
+            conn,
+            user_ids,
+            event_id: event.id,
+            option_ids: event.option_ids,
+            total: totals.to_vec(),
+            remaining: totals.to_vec(),
+            orders: Vec::new(),
+            now: standup_tickets::domain::time::now_ms(),
+        }
+    }
+
+    fn active_qty(&self, user: usize) -> i64 {
+        self.orders
+            .iter()
+            .filter(|o| o.user == user && matches!(o.status, St::Pending | St::Paid))
+            .map(|o| o.qty)
+            .sum()
+    }
+
+    fn step(&mut self, op: &Op) {
+        match op {
+            Op::Create {
+                user,
+                option,
+                qty,
+                key,
+            } => {
+                let key_text = key.map(|k| format!("key-{k}"));
+                let new = NewOrder {
+                    user_id: self.user_ids[*user].clone(),
+                    event_id: self.event_id.clone(),
+                    price_option_id: self.option_ids[*option].clone(),
+                    quantity: *qty,
+                    user_name: "张三".into(),
+                    user_phone: "13800138000".into(),
+                    idempotency_key: key_text,
+                    hold_ms: HOLD_MS,
+                };
+                let now = self.now;
+                let r = in_savepoint(&self.conn, |c| orders::create(c, &new, now));
+                // The model's verdict, in the rules' order.
+                let previous = key.and_then(|k| {
+                    self.orders
+                        .iter()
+                        .find(|o| o.user == *user && o.key == Some(k))
+                        .cloned()
+                });
+                let expected = if let Some(prev) = &previous {
+                    if prev.option == *option && prev.qty == *qty {
+                        assert_eq!(r.as_ref().unwrap().id, prev.id, "idempotent retry");
+                        return;
+                    }
+                    Some("IDEMPOTENCY_KEY_REUSED")
+                } else if *qty < 1 || *qty > MAX_PER_ORDER {
+                    Some("EXCEEDS_MAX_PER_ORDER")
+                } else if self.active_qty(*user) + qty > MAX_PER_USER {
+                    Some("PURCHASE_LIMIT_EXCEEDED")
+                } else if self.remaining[*option] == 0 {
+                    Some("SOLD_OUT")
+                } else if self.remaining[*option] < *qty {
+                    Some("INSUFFICIENT_STOCK")
+                } else {
+                    None
+                };
+                assert_eq!(code(&r), expected, "create {op:?}");
+                if let Ok(o) = r {
+                    self.remaining[*option] -= qty;
+                    self.orders.push(MOrder {
+                        id: o.id,
+                        user: *user,
+                        option: *option,
+                        qty: *qty,
+                        status: St::Pending,
+                        expires_at: now + HOLD_MS,
+                        key: *key,
+                    });
+                }
+            }
+            Op::Cancel { order, by_owner } => {
+                if self.orders.is_empty() {
+                    return;
+                }
+                let i = order.index(self.orders.len());
+                let o = self.orders[i].clone();
+                // Half the time a stranger tries: it must look like nothing.
+                let stranger = &self.user_ids[(o.user + 1) % USERS];
+                let actor = if *by_owner {
+                    Actor::User(&self.user_ids[o.user])
+                } else {
+                    Actor::User(stranger)
+                };
+                let now = self.now;
+                let r = in_savepoint(&self.conn, |c| {
+                    orders::cancel(c, actor, &o.id, CancelReason::User, now)
+                });
+                let expected = if !by_owner {
+                    Some("ORDER_NOT_FOUND")
+                } else if o.status != St::Pending {
+                    Some("ORDER_NOT_PENDING")
+                } else {
+                    None
+                };
+                assert_eq!(code(&r), expected, "cancel");
+                if r.is_ok() {
+                    self.orders[i].status = St::Cancelled;
+                    self.remaining[o.option] += o.qty;
+                }
+            }
+            Op::Expire { advance_ms } => {
+                self.now += advance_ms;
+                let now = self.now;
+                let due = orders::due_without_prepay(&self.conn, now, 1000).unwrap();
+                in_savepoint(&self.conn, |c| orders::expire(c, &due, now)).unwrap();
+                for o in self.orders.iter_mut() {
+                    if o.status == St::Pending && o.expires_at <= now {
+                        o.status = St::Cancelled;
+                        self.remaining[o.option] += o.qty;
+                    }
+                }
+            }
+            Op::Pay { order } => {
+                if self.orders.is_empty() {
+                    return;
+                }
+                let i = order.index(self.orders.len());
+                let id = self.orders[i].id.clone();
+                let now = self.now;
+                let r = in_savepoint(&self.conn, |c| orders::mark_paid(c, &id, Some("tx"), now));
+                let expected =
+                    (self.orders[i].status != St::Pending).then_some("ORDER_NOT_PENDING");
+                assert_eq!(code(&r), expected, "pay");
+                if r.is_ok() {
+                    self.orders[i].status = St::Paid;
+                }
+            }
+            Op::Refund { order } => {
+                if self.orders.is_empty() {
+                    return;
+                }
+                let i = order.index(self.orders.len());
+                let o = self.orders[i].clone();
+                let now = self.now;
+                let r = in_savepoint(&self.conn, |c| orders::mark_refunded(c, &o.id, now));
+                let expected = (o.status != St::Paid).then_some("ORDER_NOT_PAID");
+                assert_eq!(code(&r), expected, "refund");
+                if r.is_ok() {
+                    self.orders[i].status = St::Refunded;
+                    self.remaining[o.option] += o.qty;
+                }
+            }
+            Op::SetTotal { option, total } => {
+                let committed = self.total[*option] - self.remaining[*option];
+                let now = self.now;
+                let id = self.option_ids[*option].clone();
+                let r = in_savepoint(&self.conn, |c| {
+                    orders::set_option_total(c, "p", &id, *total, now)
+                });
+                let expected = (*total < committed).then_some("STOCK_BELOW_SOLD");
+                assert_eq!(code(&r), expected, "set total");
+                if r.is_ok() {
+                    self.total[*option] = *total;
+                    self.remaining[*option] = total - committed;
+                }
+            }
+        }
+    }
+
+    fn check(&self) {
+        assert_eq!(check_invariants(&self.conn).unwrap(), Ok(()));
+        for (i, id) in self.option_ids.iter().enumerate() {
+            let (total, remaining): (i64, i64) = self
+                .conn
+                .query_row(
+                    "SELECT total_count, remaining_count FROM price_options WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(
+                (total, remaining),
+                (self.total[i], self.remaining[i]),
+                "option {i}"
+            );
+        }
+        let (seats, status): (i64, String) = self
+            .conn
+            .query_row(
+                "SELECT remaining_seats, status FROM events WHERE id = ?1",
+                [&self.event_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let expected_status = if seats == 0 { "soldOut" } else { "onSale" };
+        assert_eq!(status, expected_status, "event status follows its stock");
+        for (u, _) in self.user_ids.iter().enumerate() {
+            assert!(self.active_qty(u) <= MAX_PER_USER);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn inventory_never_breaks(totals in [1..8i64, 0..5i64, 3..10i64], ops in prop::collection::vec(op(), 50..120)) {
+        let mut w = World::new(totals);
+        w.check();
+        for op in &ops {
+            w.step(op);
+            w.check();
+        }
+    }
+}
