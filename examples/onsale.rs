@@ -1,0 +1,452 @@
+//! The on-sale rush, measured.
+//!
+//!   cargo build --release
+//!   cargo run --release --example onsale -- --buyers 5000 --seats 500 --concurrency 256
+//!
+//! Starts the release binary on a temporary data dir (or targets `--url` with
+//! `--event` / `--option` there), logs in N dev-mode buyers, and runs:
+//!  1. the race: every buyer tries for one of `--seats` seats at once;
+//!  2. throughput: `--requests` orders against plentiful stock, with group
+//!     commit on, then again with it off (`WRITER_MAX_BATCH=1`);
+//!  3. a trivial JSON endpoint (its own process) under the same client, for the
+//!     ratio.
+//!
+//! Prints orders/s, p50/p95/p99 latency, successes, SOLD_OUT, and an oversell
+//! check read back from the database.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveTime, Utc};
+use serde_json::{Value, json};
+use standup_tickets::domain::Fen;
+use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
+use standup_tickets::store::Store;
+use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
+use standup_tickets::store::orders::check_invariants;
+use standup_tickets::store::tenants::{self, NewTenant};
+
+struct Args {
+    buyers: usize,
+    seats: i64,
+    concurrency: usize,
+    requests: usize,
+    bin: PathBuf,
+    url: Option<String>,
+    log_level: String,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        buyers: 5000,
+        seats: 500,
+        concurrency: 256,
+        requests: 100_000,
+        bin: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/standup-tickets"),
+        url: None,
+        log_level: "info".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--trivial-server" {
+            continue;
+        }
+        let v = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--buyers" => a.buyers = v.parse().expect("--buyers N"),
+            "--seats" => a.seats = v.parse().expect("--seats S"),
+            "--concurrency" => a.concurrency = v.parse().expect("--concurrency C"),
+            "--requests" => a.requests = v.parse().expect("--requests R"),
+            "--bin" => a.bin = PathBuf::from(v),
+            "--url" => a.url = Some(v),
+            "--log-level" => a.log_level = v,
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Seeds a club with two shows: the race (`seats` seats) and a plentiful one.
+async fn seed(db: &Path, seats: i64) -> (String, String, String, String) {
+    let store = Store::open(db).unwrap();
+    let out = store
+        .write(move |c| {
+            tenants::insert(c, &NewTenant { id: "bench".into(), name: "压测俱乐部".into(), ..Default::default() })?;
+            let mk = |title: &str, total: i64, per_user: i64| NewEvent {
+                tenant_id: "bench".into(),
+                title: title.into(),
+                description: None,
+                poster: None,
+                city: "上海".into(),
+                venue: "v".into(),
+                address: "a".into(),
+                event_date: Utc::now().date_naive() + chrono::Duration::days(7),
+                event_time: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+                duration: 90,
+                performers: vec![],
+                tags: vec![],
+                status: EventStatus::OnSale,
+                sale_start_at: None,
+                sale_end_at: None,
+                is_recommended: false,
+                max_per_order: 6,
+                max_per_user: per_user,
+                options: vec![NewPriceOption {
+                    name: "内场".into(),
+                    price: Fen(28800),
+                    original_price: None,
+                    description: None,
+                    total_count: total,
+                    sort_order: 0,
+                    status: ActiveStatus::Active,
+                }],
+            };
+            let tz = chrono_tz::Asia::Shanghai;
+            let race = insert_event(c, tz, &mk("抢票专场", seats, 1))?;
+            let bulk = insert_event(c, tz, &mk("加座专场", 10_000_000, 1_000_000))?;
+            Ok((race.id, race.option_ids[0].clone(), bulk.id, bulk.option_ids[0].clone()))
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    out
+}
+
+fn start_server(a: &Args, dir: &Path, port: u16, batch: usize) -> Child {
+    let mut child = Command::new(&a.bin)
+        .env("DATA_DIR", dir)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("LOG_LEVEL", &a.log_level)
+        .env("DEMO_DATA", "off")
+        .env("WRITER_MAX_BATCH", batch.to_string())
+        // Limits stay on (their checks are part of each request's cost) but
+        // far above what one load generator on loopback sends.
+        .env("RATE_LIMIT_API", "100000000/s")
+        .env("RATE_LIMIT_LOGIN", "100000000/s")
+        .env("RATE_LIMIT_ORDERS", "100000000/s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e} (cargo build --release first)", a.bin.display()));
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if t0.elapsed() > Duration::from_secs(10) {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("server did not start");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+fn rss_mb(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+#[derive(Default)]
+struct Outcome {
+    ok: usize,
+    sold_out: usize,
+    other: Vec<String>,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Outcome {
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i].as_secs_f64() * 1000.0
+    }
+    fn per_sec(&self, n: usize) -> f64 {
+        n as f64 / self.elapsed.as_secs_f64()
+    }
+    fn print(&self, label: &str, total: usize) {
+        println!(
+            "{label:<34} {:>9.0} req/s {:>9.0} ok/s  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  ok {} sold-out {} other {}",
+            self.per_sec(total),
+            self.per_sec(self.ok),
+            self.pct(0.50),
+            self.pct(0.95),
+            self.pct(0.99),
+            self.ok,
+            self.sold_out,
+            self.other.len()
+        );
+        if let Some(first) = self.other.first() {
+            println!("    first unexpected answer: {first}");
+        }
+    }
+}
+
+/// Sends every request with `concurrency` in flight; records each answer.
+async fn fire(client: &reqwest::Client, requests: Vec<reqwest::Request>, concurrency: usize) -> Outcome {
+    let total = requests.len();
+    let queue = Arc::new(std::sync::Mutex::new(requests.into_iter()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.min(total.max(1)) {
+        let (client, queue, next) = (client.clone(), queue.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut o = Outcome::default();
+            loop {
+                let Some(req) = queue.lock().unwrap().next() else { break };
+                next.fetch_add(1, Ordering::Relaxed);
+                let t0 = Instant::now();
+                let res = client.execute(req).await;
+                let lat = t0.elapsed();
+                match res {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        o.ok += 1;
+                    }
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let body: Value = r.json().await.unwrap_or(Value::Null);
+                        if body["error"] == "SOLD_OUT" {
+                            o.sold_out += 1;
+                        } else {
+                            o.other.push(format!("{status} {body}"));
+                        }
+                    }
+                    Err(e) => o.other.push(e.to_string()),
+                }
+                o.latencies.push(lat);
+            }
+            o
+        }));
+    }
+    let mut all = Outcome::default();
+    for t in tasks {
+        let o = t.await.unwrap();
+        all.ok += o.ok;
+        all.sold_out += o.sold_out;
+        all.other.extend(o.other);
+        all.latencies.extend(o.latencies);
+    }
+    all.elapsed = start.elapsed();
+    all.latencies.sort();
+    all
+}
+
+async fn login_all(client: &reqwest::Client, base: &str, n: usize, concurrency: usize) -> Vec<String> {
+    let tokens = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.min(n) {
+        let (client, base, tokens, next) = (client.clone(), base.to_string(), tokens.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r: Value = client
+                    .post(format!("{base}/api/auth/wechat/login"))
+                    .json(&json!({"code": format!("buyer{i}"), "tenantId": "bench"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                tokens.lock().unwrap()[i] = r["data"]["token"].as_str().expect("login").to_string();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    Arc::try_unwrap(tokens).unwrap().into_inner().unwrap()
+}
+
+fn order_requests(
+    client: &reqwest::Client,
+    base: &str,
+    tokens: &[String],
+    (event, option): (&str, &str),
+    n: usize,
+    key_prefix: &str,
+) -> Vec<reqwest::Request> {
+    (0..n)
+        .map(|i| {
+            client
+                .post(format!("{base}/api/orders"))
+                .bearer_auth(&tokens[i % tokens.len()])
+                .header("idempotency-key", format!("{key_prefix}-{i}"))
+                .json(&json!({"eventId": event, "priceOptionId": option, "quantity": 1,
+                              "userInfo": {"name": "张三", "phone": "13800138000"}}))
+                .build()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn trivial_server() -> ! {
+    let port: u16 = std::env::args().nth(2).unwrap().parse().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let app = axum::Router::new().route(
+            "/ping",
+            axum::routing::post(|| async { axum::Json(json!({"ok": true})) }),
+        );
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        axum::serve(l, app).await.unwrap();
+    });
+    std::process::exit(0)
+}
+
+fn read_back(db: &Path, option: &str) -> (i64, i64, Result<(), String>) {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let (total, held_or_sold): (i64, i64) = conn
+        .query_row(
+            "SELECT p.total_count, COALESCE((SELECT SUM(quantity) FROM orders o
+                 WHERE o.price_option_id = p.id AND o.status IN ('pending', 'paid', 'used')), 0)
+             FROM price_options p WHERE p.id = ?1",
+            [option],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    (total, held_or_sold, check_invariants(&conn).unwrap())
+}
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--trivial-server") {
+        trivial_server();
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(run(args()));
+}
+
+async fn run(a: Args) {
+    standup_tickets::wechat::install_crypto_provider();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency).build().unwrap();
+    println!(
+        "buyers {}, seats {}, concurrency {}, requests {}, server LOG_LEVEL={} ({} cores)\n",
+        a.buyers,
+        a.seats,
+        a.concurrency,
+        a.requests,
+        a.log_level,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+
+    // Each mode gets a fresh data dir and runs the same load twice: "cold"
+    // while SQLite's WAL file is still growing (each commit's fsync then
+    // also extends the file), "warm" once the WAL is being reused, as on a
+    // server that has been up for a while.
+    let mut results: Vec<(usize, f64, f64)> = Vec::new();
+    let batches: Vec<usize> = match std::env::var("ONSALE_BATCHES") {
+        Ok(v) => v.split(',').map(|b| b.parse().unwrap()).collect(),
+        Err(_) => vec![standup_tickets::store::writer::DEFAULT_MAX_BATCH, 1],
+    };
+    for batch in batches {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("standup-tickets.db");
+        let (race_event, race_option, bulk_event, bulk_option) = seed(&db, a.seats).await;
+        let port = free_port();
+        let mut server = start_server(&a, dir.path(), port, batch);
+        let base = format!("http://127.0.0.1:{port}");
+        let t0 = Instant::now();
+        let tokens = login_all(&client, &base, a.buyers, a.concurrency).await;
+        let mode = if batch > 1 { format!("group commit {batch}") } else { "batching off".to_string() };
+        println!("[{mode}] logged in {} buyers in {:.2} s", tokens.len(), t0.elapsed().as_secs_f64());
+        let race = fire(
+            &client,
+            order_requests(&client, &base, &tokens, (&race_event, &race_option), tokens.len(), "race"),
+            a.concurrency,
+        )
+        .await;
+        race.print(&format!("race, {mode}"), tokens.len());
+        let (total, taken, invariants) = read_back(&db, &race_option);
+        println!(
+            "    oversell check: {taken} of {total} seats taken, {} buyers told success, invariants {:?} -> {}",
+            race.ok,
+            invariants,
+            if taken <= total && taken as usize == race.ok && invariants.is_ok() {
+                "OK, no oversell"
+            } else {
+                "FAILED"
+            }
+        );
+        let mut rates = Vec::new();
+        for phase in ["cold", "warm"] {
+            let reqs = order_requests(
+                &client,
+                &base,
+                &tokens,
+                (&bulk_event, &bulk_option),
+                a.requests,
+                &format!("bulk-{phase}"),
+            );
+            let out = fire(&client, reqs, a.concurrency).await;
+            out.print(&format!("throughput {phase}, {mode}"), a.requests);
+            rates.push(out.per_sec(out.ok));
+        }
+        println!("    server peak memory {:.1} MB", rss_mb(server.id(), "VmHWM:"));
+        server.kill().ok();
+        server.wait().ok();
+        let (_, _, invariants) = read_back(&db, &bulk_option);
+        println!("    invariants after the runs: {invariants:?}\n");
+        results.push((batch, rates[0], rates[1]));
+    }
+
+    // The same client against a trivial JSON endpoint in its own process.
+    let port = free_port();
+    let mut trivial = Command::new(std::env::current_exe().unwrap())
+        .args(["--trivial-server", &port.to_string()])
+        .spawn()
+        .unwrap();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let reqs = (0..a.requests)
+        .map(|_| {
+            client
+                .post(format!("http://127.0.0.1:{port}/ping"))
+                .json(&json!({"eventId": "x", "quantity": 1}))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let t = fire(&client, reqs, a.concurrency).await;
+    t.print("trivial JSON endpoint", a.requests);
+    trivial.kill().ok();
+    trivial.wait().ok();
+    let trivial_rate = t.per_sec(t.ok);
+    println!();
+    for (batch, cold, warm) in &results {
+        println!(
+            "WRITER_MAX_BATCH={batch:<3} orders/s cold {cold:>8.0}  warm {warm:>8.0}  = {:.0}% of the trivial endpoint (warm)",
+            100.0 * warm / trivial_rate
+        );
+    }
+    if let (Some(on), Some(off)) = (
+        results.iter().find(|r| r.0 > 1),
+        results.iter().find(|r| r.0 == 1),
+    ) {
+        println!(
+            "group commit vs batching off: {:.1}x cold, {:.1}x warm",
+            on.1 / off.1.max(1.0),
+            on.2 / off.2.max(1.0)
+        );
+    }
+}
