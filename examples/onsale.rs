@@ -70,7 +70,11 @@ fn args() -> Args {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Seeds a club with two shows: the race (`seats` seats) and a plentiful one.
@@ -78,7 +82,14 @@ async fn seed(db: &Path, seats: i64) -> (String, String, String, String) {
     let store = Store::open(db).unwrap();
     let out = store
         .write(move |c| {
-            tenants::insert(c, &NewTenant { id: "bench".into(), name: "压测俱乐部".into(), ..Default::default() })?;
+            tenants::insert(
+                c,
+                &NewTenant {
+                    id: "bench".into(),
+                    name: "压测俱乐部".into(),
+                    ..Default::default()
+                },
+            )?;
             let mk = |title: &str, total: i64, per_user: i64| NewEvent {
                 tenant_id: "bench".into(),
                 title: title.into(),
@@ -111,7 +122,12 @@ async fn seed(db: &Path, seats: i64) -> (String, String, String, String) {
             let tz = chrono_tz::Asia::Shanghai;
             let race = insert_event(c, tz, &mk("抢票专场", seats, 1))?;
             let bulk = insert_event(c, tz, &mk("加座专场", 10_000_000, 1_000_000))?;
-            Ok((race.id, race.option_ids[0].clone(), bulk.id, bulk.option_ids[0].clone()))
+            Ok((
+                race.id,
+                race.option_ids[0].clone(),
+                bulk.id,
+                bulk.option_ids[0].clone(),
+            ))
         })
         .await
         .unwrap();
@@ -135,7 +151,12 @@ fn start_server(a: &Args, dir: &Path, port: u16, batch: usize) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e} (cargo build --release first)", a.bin.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e} (cargo build --release first)",
+                a.bin.display()
+            )
+        });
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if t0.elapsed() > Duration::from_secs(10) {
@@ -198,7 +219,11 @@ impl Outcome {
 }
 
 /// Sends every request with `concurrency` in flight; records each answer.
-async fn fire(client: &reqwest::Client, requests: Vec<reqwest::Request>, concurrency: usize) -> Outcome {
+async fn fire(
+    client: &reqwest::Client,
+    requests: Vec<reqwest::Request>,
+    concurrency: usize,
+) -> Outcome {
     let total = requests.len();
     let queue = Arc::new(std::sync::Mutex::new(requests.into_iter()));
     let next = Arc::new(AtomicUsize::new(0));
@@ -209,7 +234,9 @@ async fn fire(client: &reqwest::Client, requests: Vec<reqwest::Request>, concurr
         tasks.push(tokio::spawn(async move {
             let mut o = Outcome::default();
             loop {
-                let Some(req) = queue.lock().unwrap().next() else { break };
+                let Some(req) = queue.lock().unwrap().next() else {
+                    break;
+                };
                 next.fetch_add(1, Ordering::Relaxed);
                 let t0 = Instant::now();
                 let res = client.execute(req).await;
@@ -248,12 +275,22 @@ async fn fire(client: &reqwest::Client, requests: Vec<reqwest::Request>, concurr
     all
 }
 
-async fn login_all(client: &reqwest::Client, base: &str, n: usize, concurrency: usize) -> Vec<String> {
+async fn login_all(
+    client: &reqwest::Client,
+    base: &str,
+    n: usize,
+    concurrency: usize,
+) -> Vec<String> {
     let tokens = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency.min(n) {
-        let (client, base, tokens, next) = (client.clone(), base.to_string(), tokens.clone(), next.clone());
+        let (client, base, tokens, next) = (
+            client.clone(),
+            base.to_string(),
+            tokens.clone(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -293,8 +330,10 @@ fn order_requests(
                 .post(format!("{base}/api/orders"))
                 .bearer_auth(&tokens[i % tokens.len()])
                 .header("idempotency-key", format!("{key_prefix}-{i}"))
-                .json(&json!({"eventId": event, "priceOptionId": option, "quantity": 1,
-                              "userInfo": {"name": "张三", "phone": "13800138000"}}))
+                .json(
+                    &json!({"eventId": event, "priceOptionId": option, "quantity": 1,
+                              "userInfo": {"name": "张三", "phone": "13800138000"}}),
+                )
                 .build()
                 .unwrap()
         })
@@ -309,14 +348,18 @@ fn trivial_server() -> ! {
             "/ping",
             axum::routing::post(|| async { axum::Json(json!({"ok": true})) }),
         );
-        let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         axum::serve(l, app).await.unwrap();
     });
     std::process::exit(0)
 }
 
 fn read_back(db: &Path, option: &str) -> (i64, i64, Result<(), String>) {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let (total, held_or_sold): (i64, i64) = conn
         .query_row(
             "SELECT p.total_count, COALESCE((SELECT SUM(quantity) FROM orders o
@@ -333,12 +376,17 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("--trivial-server") {
         trivial_server();
     }
-    tokio::runtime::Runtime::new().unwrap().block_on(run(args()));
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(run(args()));
 }
 
 async fn run(a: Args) {
     standup_tickets::wechat::install_crypto_provider();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()
+        .unwrap();
     println!(
         "buyers {}, seats {}, concurrency {}, requests {}, server LOG_LEVEL={} ({} cores)\n",
         a.buyers,
@@ -346,7 +394,9 @@ async fn run(a: Args) {
         a.concurrency,
         a.requests,
         a.log_level,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
     );
 
     // Each mode gets a fresh data dir and runs the same load twice: "cold"
@@ -367,11 +417,26 @@ async fn run(a: Args) {
         let base = format!("http://127.0.0.1:{port}");
         let t0 = Instant::now();
         let tokens = login_all(&client, &base, a.buyers, a.concurrency).await;
-        let mode = if batch > 1 { format!("group commit {batch}") } else { "batching off".to_string() };
-        println!("[{mode}] logged in {} buyers in {:.2} s", tokens.len(), t0.elapsed().as_secs_f64());
+        let mode = if batch > 1 {
+            format!("group commit {batch}")
+        } else {
+            "batching off".to_string()
+        };
+        println!(
+            "[{mode}] logged in {} buyers in {:.2} s",
+            tokens.len(),
+            t0.elapsed().as_secs_f64()
+        );
         let race = fire(
             &client,
-            order_requests(&client, &base, &tokens, (&race_event, &race_option), tokens.len(), "race"),
+            order_requests(
+                &client,
+                &base,
+                &tokens,
+                (&race_event, &race_option),
+                tokens.len(),
+                "race",
+            ),
             a.concurrency,
         )
         .await;
@@ -401,7 +466,10 @@ async fn run(a: Args) {
             out.print(&format!("throughput {phase}, {mode}"), a.requests);
             rates.push(out.per_sec(out.ok));
         }
-        println!("    server peak memory {:.1} MB", rss_mb(server.id(), "VmHWM:"));
+        println!(
+            "    server peak memory {:.1} MB",
+            rss_mb(server.id(), "VmHWM:")
+        );
         server.kill().ok();
         server.wait().ok();
         let (_, _, invariants) = read_back(&db, &bulk_option);

@@ -128,7 +128,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, max_batch: usize) {
 }
 
 fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "writer could not begin a transaction");
         // Dropping the jobs drops their reply senders: callers see an abort.
         batch.clear();
@@ -136,7 +136,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
     }
     let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
-        if let Err(e) = conn.execute_batch("SAVEPOINT cmd") {
+        if let Err(e) = exec_cached(conn, "SAVEPOINT cmd") {
             tracing::error!(error = %e, "writer could not open a savepoint");
             continue;
         }
@@ -155,7 +155,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
             }
         }
     }
-    let outcome = conn.execute_batch("COMMIT").map_err(|e| {
+    let outcome = exec_cached(conn, "COMMIT").map_err(|e| {
         tracing::error!(error = %e, "commit failed; the batch was rolled back");
         let _ = conn.execute_batch("ROLLBACK");
         e.to_string()
@@ -165,14 +165,22 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
     }
 }
 
+/// Transaction-control statements run thousands of times a second: prepared
+/// once and reused, not parsed per command.
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn release(conn: &Connection) {
-    if let Err(e) = conn.execute_batch("RELEASE cmd") {
+    if let Err(e) = exec_cached(conn, "RELEASE cmd") {
         tracing::error!(error = %e, "release savepoint failed");
     }
 }
 
 fn rollback_to(conn: &Connection) {
-    if let Err(e) = conn.execute_batch("ROLLBACK TO cmd; RELEASE cmd") {
+    if let Err(e) =
+        exec_cached(conn, "ROLLBACK TO cmd").and_then(|_| exec_cached(conn, "RELEASE cmd"))
+    {
         tracing::error!(error = %e, "rollback to savepoint failed");
     }
 }
