@@ -126,6 +126,10 @@ async fn healthz_and_openapi_list_every_route() {
         ("/api/users/phone", "post"),
         ("/api/admin/auth/login", "post"),
         ("/api/admin/me", "get"),
+        ("/api/orders", "post"),
+        ("/api/orders", "get"),
+        ("/api/orders/{orderId}", "get"),
+        ("/api/orders/{orderId}/cancel", "put"),
     ] {
         assert!(
             paths[p][method]["responses"]["200"].is_object(),
