@@ -129,6 +129,11 @@ impl Store {
         }
         let mut conn = Connection::open(path)?;
         common_pragmas(&conn)?;
+        // Only takes effect when the file is created. Small pages: at an on-sale
+        // peak each order dirties a leaf of every user-keyed index at a random
+        // spot, and each dirty page goes whole into the WAL and through fsync;
+        // 1 KB pages measured ~20% more orders/s than 4 KB (examples/onsale.rs).
+        conn.execute_batch("PRAGMA page_size = 1024;")?;
         // FULL: an order the client was told succeeded survives a power cut.
         // The writer touches the hot pages of every index on every order: a
         // 64 MB page cache (grown only as needed) keeps them in memory, where

@@ -109,34 +109,39 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
         ));
     }
 
-    let event = conn
+    // The show and the chosen option in one lookup; a missing option (or one
+    // of another show) comes back as NULLs.
+    let row = conn
         .prepare_cached(
             "SELECT e.tenant_id, e.status, e.starts_at, e.sale_start_at, e.sale_end_at,
-                    e.max_per_order, e.max_per_user
+                    e.max_per_order, e.max_per_user, p.price, p.status
              FROM events e JOIN tenants t ON t.id = e.tenant_id AND t.status = 'active'
+             LEFT JOIN price_options p ON p.id = ?2 AND p.event_id = e.id
              WHERE e.id = ?1",
         )?
-        .query_row([&o.event_id], |r| {
+        .query_row([&o.event_id, &o.price_option_id], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, i64>(6)?,
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                ),
+                (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<String>>(8)?),
             ))
         })
         .optional()?;
-    let Some((tenant_id, status, starts_at, sale_start, sale_end, max_per_order, max_per_user)) =
-        event
-    else {
+    let Some((event, option)) = row else {
         return Err(reject(
             RejectKind::NotFound,
             "EVENT_NOT_FOUND",
             "演出不存在",
         ));
     };
+    let (tenant_id, status, starts_at, sale_start, sale_end, max_per_order, max_per_user) = event;
     match EventStatus::parse(&status) {
         Some(EventStatus::OnSale) | Some(EventStatus::SoldOut) => {}
         Some(EventStatus::Upcoming) => {
@@ -176,13 +181,7 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
         ));
     }
 
-    let option = conn
-        .prepare_cached("SELECT price, status FROM price_options WHERE id = ?1 AND event_id = ?2")?
-        .query_row([&o.price_option_id, &o.event_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })
-        .optional()?;
-    let Some((price, option_status)) = option else {
+    let (Some(price), Some(option_status)) = option else {
         return Err(reject(
             RejectKind::NotFound,
             "PRICE_OPTION_NOT_FOUND",
