@@ -1,0 +1,122 @@
+//! The writer's own ceiling, without HTTP: many tasks create orders straight
+//! through `Store::write` on a fresh on-disk database.
+//!
+//!   cargo run --release --example writer -- [orders] [tasks] [batch]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveTime, Utc};
+use standup_tickets::domain::Fen;
+use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
+use standup_tickets::domain::time::now_ms;
+use standup_tickets::store::Store;
+use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
+use standup_tickets::store::orders::{self, NewOrder};
+use standup_tickets::store::{tenants, users};
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().unwrap());
+    let total = args.next().unwrap_or(100_000);
+    let tasks = args.next().unwrap_or(256);
+    let batch = args.next().unwrap_or(64);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open_with_batch(&dir.path().join("w.db"), batch).unwrap());
+    let (event, option, users) = store
+        .write(|c| {
+            tenants::insert(
+                c,
+                &tenants::NewTenant {
+                    id: "w".into(),
+                    name: "W".into(),
+                    ..Default::default()
+                },
+            )?;
+            let users: Vec<String> = (0..5000)
+                .map(|i| users::login(c, "w", &format!("o{i}"), None, None).map(|u| u.id))
+                .collect::<Result<_, _>>()?;
+            let e = insert_event(
+                c,
+                chrono_tz::Asia::Shanghai,
+                &NewEvent {
+                    tenant_id: "w".into(),
+                    title: "w".into(),
+                    description: None,
+                    poster: None,
+                    city: "c".into(),
+                    venue: "v".into(),
+                    address: "a".into(),
+                    event_date: Utc::now().date_naive() + chrono::Duration::days(7),
+                    event_time: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+                    duration: 90,
+                    performers: vec![],
+                    tags: vec![],
+                    status: EventStatus::OnSale,
+                    sale_start_at: None,
+                    sale_end_at: None,
+                    is_recommended: false,
+                    max_per_order: 6,
+                    max_per_user: 1_000_000,
+                    options: vec![NewPriceOption {
+                        name: "o".into(),
+                        price: Fen(100),
+                        original_price: None,
+                        description: None,
+                        total_count: 100_000_000,
+                        sort_order: 0,
+                        status: ActiveStatus::Active,
+                    }],
+                },
+            )?;
+            Ok((e.id, e.option_ids[0].clone(), users))
+        })
+        .await
+        .unwrap();
+    let users = Arc::new(users);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let (store, users, next, event, option) = (
+            store.clone(),
+            users.clone(),
+            next.clone(),
+            event.clone(),
+            option.clone(),
+        );
+        handles.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let o = NewOrder {
+                    user_id: users[i % users.len()].clone(),
+                    event_id: event.clone(),
+                    price_option_id: option.clone(),
+                    quantity: 1,
+                    user_name: "张三".into(),
+                    user_phone: "13800138000".into(),
+                    idempotency_key: Some(format!("k{i}")),
+                    hold_ms: 900_000,
+                };
+                store
+                    .write(move |c| orders::create(c, &o, now_ms()))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{total} orders through the writer (batch {batch}, {tasks} tasks): {:.0} orders/s",
+        total as f64 / secs
+    );
+    store.close().await;
+}
