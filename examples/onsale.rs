@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveTime, Utc};
 use serde_json::{Value, json};
 use standup_tickets::domain::Fen;
-use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
 use standup_tickets::store::Store;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::check_invariants;
@@ -91,33 +90,14 @@ async fn seed(db: &Path, seats: i64) -> (String, String, String, String) {
                 },
             )?;
             let mk = |title: &str, total: i64, per_user: i64| NewEvent {
-                tenant_id: "bench".into(),
-                title: title.into(),
-                description: None,
-                poster: None,
-                city: "上海".into(),
-                venue: "v".into(),
-                address: "a".into(),
-                event_date: Utc::now().date_naive() + chrono::Duration::days(7),
-                event_time: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
-                duration: 90,
-                performers: vec![],
-                tags: vec![],
-                status: EventStatus::OnSale,
-                sale_start_at: None,
-                sale_end_at: None,
-                is_recommended: false,
-                max_per_order: 6,
                 max_per_user: per_user,
-                options: vec![NewPriceOption {
-                    name: "内场".into(),
-                    price: Fen(28800),
-                    original_price: None,
-                    description: None,
-                    total_count: total,
-                    sort_order: 0,
-                    status: ActiveStatus::Active,
-                }],
+                ..NewEvent::on_sale(
+                    "bench",
+                    title,
+                    Utc::now().date_naive() + chrono::Duration::days(7),
+                    NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+                    vec![NewPriceOption::active("内场", Fen(28800), total, 0)],
+                )
             };
             let tz = chrono_tz::Asia::Shanghai;
             let race = insert_event(c, tz, &mk("抢票专场", seats, 1))?;

@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use chrono::{NaiveTime, Utc};
 use standup_tickets::domain::Fen;
-use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
 use standup_tickets::domain::time::now_ms;
 use standup_tickets::store::Store;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
@@ -42,33 +41,14 @@ async fn main() {
                 c,
                 chrono_tz::Asia::Shanghai,
                 &NewEvent {
-                    tenant_id: "w".into(),
-                    title: "w".into(),
-                    description: None,
-                    poster: None,
-                    city: "c".into(),
-                    venue: "v".into(),
-                    address: "a".into(),
-                    event_date: Utc::now().date_naive() + chrono::Duration::days(7),
-                    event_time: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
-                    duration: 90,
-                    performers: vec![],
-                    tags: vec![],
-                    status: EventStatus::OnSale,
-                    sale_start_at: None,
-                    sale_end_at: None,
-                    is_recommended: false,
-                    max_per_order: 6,
                     max_per_user: 1_000_000,
-                    options: vec![NewPriceOption {
-                        name: "o".into(),
-                        price: Fen(100),
-                        original_price: None,
-                        description: None,
-                        total_count: 100_000_000,
-                        sort_order: 0,
-                        status: ActiveStatus::Active,
-                    }],
+                    ..NewEvent::on_sale(
+                        "w",
+                        "w",
+                        Utc::now().date_naive() + chrono::Duration::days(7),
+                        NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+                        vec![NewPriceOption::active("o", Fen(100), 100_000_000, 0)],
+                    )
                 },
             )?;
             Ok((e.id, e.option_ids[0].clone(), users))

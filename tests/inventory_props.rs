@@ -7,7 +7,6 @@ use chrono::{NaiveDate, NaiveTime};
 use proptest::prelude::*;
 use rusqlite::Connection;
 use standup_tickets::domain::Fen;
-use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
 use standup_tickets::domain::orders::CancelReason;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, Actor, NewOrder, check_invariants};
@@ -136,37 +135,26 @@ impl World {
             &conn,
             tz,
             &NewEvent {
-                tenant_id: "p".into(),
-                title: "prop".into(),
-                description: None,
-                poster: None,
-                city: "上海".into(),
-                venue: "v".into(),
-                address: "a".into(),
-                event_date: NaiveDate::from_ymd_opt(2099, 1, 1).unwrap(),
-                event_time: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
-                duration: 90,
-                performers: vec![],
-                tags: vec![],
-                status: EventStatus::OnSale,
-                sale_start_at: None,
-                sale_end_at: None,
-                is_recommended: false,
                 max_per_order: MAX_PER_ORDER,
                 max_per_user: MAX_PER_USER,
-                options: totals
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| NewPriceOption {
-                        name: format!("o{i}"),
-                        price: Fen(8850 + i as i64),
-                        original_price: None,
-                        description: None,
-                        total_count: *t,
-                        sort_order: i as i64,
-                        status: ActiveStatus::Active,
-                    })
-                    .collect(),
+                ..NewEvent::on_sale(
+                    "p",
+                    "prop",
+                    NaiveDate::from_ymd_opt(2099, 1, 1).unwrap(),
+                    NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+                    totals
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| {
+                            NewPriceOption::active(
+                                &format!("o{i}"),
+                                Fen(8850 + i as i64),
+                                *t,
+                                i as i64,
+                            )
+                        })
+                        .collect(),
+                )
             },
         )
         .unwrap();

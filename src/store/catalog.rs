@@ -390,6 +390,55 @@ pub struct NewEvent {
     pub options: Vec<NewPriceOption>,
 }
 
+impl NewPriceOption {
+    /// An active option without original price or description.
+    pub fn active(name: &str, price: Fen, total_count: i64, sort_order: i64) -> Self {
+        NewPriceOption {
+            name: name.into(),
+            price,
+            original_price: None,
+            description: None,
+            total_count,
+            sort_order,
+            status: ActiveStatus::Active,
+        }
+    }
+}
+
+impl NewEvent {
+    /// A plain on-sale show (90 minutes, 6 per order, 10 per user) for seeding,
+    /// tests and benchmarks; adjust fields from there.
+    pub fn on_sale(
+        tenant_id: &str,
+        title: &str,
+        event_date: NaiveDate,
+        event_time: NaiveTime,
+        options: Vec<NewPriceOption>,
+    ) -> Self {
+        NewEvent {
+            tenant_id: tenant_id.into(),
+            title: title.into(),
+            description: None,
+            poster: None,
+            city: "上海".into(),
+            venue: "测试剧场".into(),
+            address: "测试路 1 号".into(),
+            event_date,
+            event_time,
+            duration: 90,
+            performers: Vec::new(),
+            tags: Vec::new(),
+            status: EventStatus::OnSale,
+            sale_start_at: None,
+            sale_end_at: None,
+            is_recommended: false,
+            max_per_order: 6,
+            max_per_user: 10,
+            options,
+        }
+    }
+}
+
 /// Ids of what [`insert_event`] created.
 #[derive(Debug, Clone)]
 pub struct InsertedEvent {

@@ -12,7 +12,6 @@ use serde_json::Value;
 use standup_tickets::app::{self, RunningApp};
 use standup_tickets::config::Config;
 use standup_tickets::domain::Fen;
-use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
 use standup_tickets::store::catalog::{InsertedEvent, NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::tenants::{NewTenant, insert};
 use standup_tickets::store::{Store, StoreResult};
@@ -220,42 +219,25 @@ pub fn assert_envelope(body: &Value, code: u16) {
 }
 
 pub fn option(name: &str, price_fen: i64, count: i64, sort: i64) -> NewPriceOption {
-    NewPriceOption {
-        name: name.into(),
-        price: Fen(price_fen),
-        original_price: None,
-        description: None,
-        total_count: count,
-        sort_order: sort,
-        status: ActiveStatus::Active,
-    }
+    NewPriceOption::active(name, Fen(price_fen), count, sort)
 }
 
 /// An on-sale show on `date` at `time` (club-local) with two price options.
 pub fn show(tenant: &str, title: &str, date: NaiveDate, time: &str) -> NewEvent {
     NewEvent {
-        tenant_id: tenant.into(),
-        title: title.into(),
         description: Some("描述".into()),
-        poster: None,
-        city: "上海".into(),
-        venue: "测试剧场".into(),
-        address: "测试路 1 号".into(),
-        event_date: date,
-        event_time: NaiveTime::parse_from_str(time, "%H:%M").unwrap(),
-        duration: 90,
         performers: vec!["演员甲".into()],
         tags: vec!["测试".into()],
-        status: EventStatus::OnSale,
-        sale_start_at: None,
-        sale_end_at: None,
-        is_recommended: false,
-        max_per_order: 6,
-        max_per_user: 10,
-        options: vec![
-            option("普通座", 8850, 100, 0),
-            option("前排座", 12800, 20, 1),
-        ],
+        ..NewEvent::on_sale(
+            tenant,
+            title,
+            date,
+            NaiveTime::parse_from_str(time, "%H:%M").unwrap(),
+            vec![
+                option("普通座", 8850, 100, 0),
+                option("前排座", 12800, 20, 1),
+            ],
+        )
     }
 }
 
