@@ -67,26 +67,24 @@ impl Limits {
     }
 
     pub fn check_orders(&self, user_id: &str) -> Result<(), AppError> {
-        match &self.orders {
-            None => Ok(()),
-            Some(_) => check(&self.orders, &user_id.to_string()),
+        // Skip the key allocation when the limit is off.
+        if self.orders.is_none() {
+            return Ok(());
         }
+        check(&self.orders, &user_id.to_string())
     }
 
     /// Forgets keys whose limits have fully recovered.
     pub fn sweep(&self) {
-        if let Some(l) = &self.api {
-            l.retain_recent();
-            l.shrink_to_fit();
+        fn forget<K: Hash + Eq + Clone>(limiter: &Option<Keyed<K>>) {
+            if let Some(l) = limiter {
+                l.retain_recent();
+                l.shrink_to_fit();
+            }
         }
-        if let Some(l) = &self.login {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.orders {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
+        forget(&self.api);
+        forget(&self.login);
+        forget(&self.orders);
     }
 }
 

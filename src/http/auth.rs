@@ -80,6 +80,20 @@ fn token_error(e: TokenError) -> AppError {
     }
 }
 
+/// Whether a signed-in principal is still active, trusted for
+/// `PRINCIPAL_CHECK_TTL` before the database is asked again.
+async fn still_active<F>(state: &AppState, key: String, lookup: F) -> Result<bool, AppError>
+where
+    F: FnOnce(&rusqlite::Connection) -> crate::store::StoreResult<bool> + Send + 'static,
+{
+    if let Some(active) = state.caches.principals.get(&key).await {
+        return Ok(active);
+    }
+    let active = state.store.read(lookup).await?;
+    state.caches.principals.insert(key, active).await;
+    Ok(active)
+}
+
 /// A signed-in, active mini-program user.
 pub struct CurrentUser {
     pub id: String,
@@ -94,19 +108,11 @@ impl FromRequestParts<AppState> for CurrentUser {
             .verify(bearer(parts)?, TokenKind::User)
             .map_err(token_error)?;
         let id = claims.sub;
-        let key = format!("u:{id}");
-        let active = match state.caches.principals.get(&key).await {
-            Some(a) => a,
-            None => {
-                let lookup = id.clone();
-                let a = state
-                    .store
-                    .read(move |c| users::is_active(c, &lookup))
-                    .await?;
-                state.caches.principals.insert(key, a).await;
-                a
-            }
-        };
+        let lookup = id.clone();
+        let active = still_active(state, format!("u:{id}"), move |c| {
+            users::is_active(c, &lookup)
+        })
+        .await?;
         if !active {
             return Err(AppError::new(
                 StatusCode::FORBIDDEN,
@@ -179,19 +185,9 @@ impl FromRequestParts<AppState> for CurrentAdmin {
                 }
             }
         }
-        let key = format!("a:{}:{}", admin.tenant_id, admin.id);
-        let active = match state.caches.principals.get(&key).await {
-            Some(a) => a,
-            None => {
-                let (t, i) = (admin.tenant_id.clone(), admin.id.clone());
-                let a = state
-                    .store
-                    .read(move |c| admins::is_active(c, &t, &i))
-                    .await?;
-                state.caches.principals.insert(key, a).await;
-                a
-            }
-        };
+        let (t, i) = (admin.tenant_id.clone(), admin.id.clone());
+        let key = format!("a:{t}:{i}");
+        let active = still_active(state, key, move |c| admins::is_active(c, &t, &i)).await?;
         if !active {
             return Err(AppError::new(
                 StatusCode::FORBIDDEN,
