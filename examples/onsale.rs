@@ -198,44 +198,99 @@ impl Outcome {
     }
 }
 
-/// Sends every request with `concurrency` in flight; records each answer.
-async fn fire(
-    client: &reqwest::Client,
-    requests: Vec<reqwest::Request>,
-    concurrency: usize,
-) -> Outcome {
+/// One request, already serialized as HTTP/1.1 bytes.
+type RawRequest = Vec<u8>;
+
+fn raw_post(path: &str, headers: &[(&str, &str)], body: &Value) -> RawRequest {
+    let body = body.to_string();
+    let mut r = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (k, v) in headers {
+        r.push_str(&format!("{k}: {v}\r\n"));
+    }
+    r.push_str(&format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    r.into_bytes()
+}
+
+/// Reads one HTTP/1.1 response (Content-Length framed, as axum answers
+/// JSON) from `stream`, keeping any surplus in `buf`; returns status, body.
+async fn read_response(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<(u16, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
+            let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let total = end + 4 + len;
+            while buf.len() < total {
+                if stream.read_buf(buf).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            let body = buf[end + 4..total].to_vec();
+            buf.drain(..total);
+            return Ok((status, body));
+        }
+        if stream.read_buf(buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+
+/// Sends every request with `concurrency` keep-alive connections, each with
+/// one request in flight; records each answer. A minimal HTTP/1.1 client
+/// (like wrk) so the load generator takes as little of the two cores as
+/// possible from the server it measures.
+async fn fire(addr: &str, requests: Vec<RawRequest>, concurrency: usize) -> Outcome {
+    use tokio::io::AsyncWriteExt;
     let total = requests.len();
     let queue = Arc::new(std::sync::Mutex::new(requests.into_iter()));
-    let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.min(total.max(1)) {
-        let (client, queue, next) = (client.clone(), queue.clone(), next.clone());
+        let (queue, addr) = (queue.clone(), addr.to_string());
         tasks.push(tokio::spawn(async move {
             let mut o = Outcome::default();
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            stream.set_nodelay(true).ok();
+            let mut buf = Vec::with_capacity(4096);
             loop {
                 let Some(req) = queue.lock().unwrap().next() else {
                     break;
                 };
-                next.fetch_add(1, Ordering::Relaxed);
                 let t0 = Instant::now();
-                let res = client.execute(req).await;
+                let res = match stream.write_all(&req).await {
+                    Ok(()) => read_response(&mut stream, &mut buf).await,
+                    Err(e) => Err(e),
+                };
                 let lat = t0.elapsed();
                 match res {
-                    Ok(r) if r.status() == 200 => {
-                        let _ = r.bytes().await;
-                        o.ok += 1;
-                    }
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        let body: Value = r.json().await.unwrap_or(Value::Null);
+                    Ok((200, _)) => o.ok += 1,
+                    Ok((status, body)) => {
+                        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         if body["error"] == "SOLD_OUT" {
                             o.sold_out += 1;
                         } else {
                             o.other.push(format!("{status} {body}"));
                         }
                     }
-                    Err(e) => o.other.push(e.to_string()),
+                    Err(e) => {
+                        o.other.push(e.to_string());
+                        stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+                        buf.clear();
+                    }
                 }
                 o.latencies.push(lat);
             }
@@ -297,25 +352,25 @@ async fn login_all(
 }
 
 fn order_requests(
-    client: &reqwest::Client,
-    base: &str,
     tokens: &[String],
     (event, option): (&str, &str),
     n: usize,
     key_prefix: &str,
-) -> Vec<reqwest::Request> {
+) -> Vec<RawRequest> {
     (0..n)
         .map(|i| {
-            client
-                .post(format!("{base}/api/orders"))
-                .bearer_auth(&tokens[i % tokens.len()])
-                .header("idempotency-key", format!("{key_prefix}-{i}"))
-                .json(
-                    &json!({"eventId": event, "priceOptionId": option, "quantity": 1,
-                              "userInfo": {"name": "张三", "phone": "13800138000"}}),
-                )
-                .build()
-                .unwrap()
+            raw_post(
+                "/api/orders",
+                &[
+                    (
+                        "Authorization",
+                        &format!("Bearer {}", tokens[i % tokens.len()]),
+                    ),
+                    ("Idempotency-Key", &format!("{key_prefix}-{i}")),
+                ],
+                &json!({"eventId": event, "priceOptionId": option, "quantity": 1,
+                        "userInfo": {"name": "张三", "phone": "13800138000"}}),
+            )
         })
         .collect()
 }
@@ -407,16 +462,10 @@ async fn run(a: Args) {
             tokens.len(),
             t0.elapsed().as_secs_f64()
         );
+        let addr = format!("127.0.0.1:{port}");
         let race = fire(
-            &client,
-            order_requests(
-                &client,
-                &base,
-                &tokens,
-                (&race_event, &race_option),
-                tokens.len(),
-                "race",
-            ),
+            &addr,
+            order_requests(&tokens, (&race_event, &race_option), tokens.len(), "race"),
             a.concurrency,
         )
         .await;
@@ -435,14 +484,12 @@ async fn run(a: Args) {
         let mut rates = Vec::new();
         for phase in ["cold", "warm"] {
             let reqs = order_requests(
-                &client,
-                &base,
                 &tokens,
                 (&bulk_event, &bulk_option),
                 a.requests,
                 &format!("bulk-{phase}"),
             );
-            let out = fire(&client, reqs, a.concurrency).await;
+            let out = fire(&addr, reqs, a.concurrency).await;
             out.print(&format!("throughput {phase}, {mode}"), a.requests);
             rates.push(out.per_sec(out.ok));
         }
@@ -467,15 +514,9 @@ async fn run(a: Args) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let reqs = (0..a.requests)
-        .map(|_| {
-            client
-                .post(format!("http://127.0.0.1:{port}/ping"))
-                .json(&json!({"eventId": "x", "quantity": 1}))
-                .build()
-                .unwrap()
-        })
+        .map(|_| raw_post("/ping", &[], &json!({"eventId": "x", "quantity": 1})))
         .collect();
-    let t = fire(&client, reqs, a.concurrency).await;
+    let t = fire(&format!("127.0.0.1:{port}"), reqs, a.concurrency).await;
     t.print("trivial JSON endpoint", a.requests);
     trivial.kill().ok();
     trivial.wait().ok();

@@ -79,3 +79,45 @@ async fn writes_after_close_are_refused() {
     assert!(matches!(err, StoreError::Closed), "{err}");
     t.expect_error("/healthz", 503, "SERVICE_UNAVAILABLE").await;
 }
+
+/// Every acknowledged write went through the WAL flush and is found by a
+/// brand-new connection once the store is closed; the writer's connection
+/// runs `synchronous=NORMAL` because durability is its flusher's job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_are_flushed_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = standup_tickets::store::Store::open(&path).unwrap();
+    let sync: i64 = store
+        .write(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(sync, 1, "NORMAL on the writer; the flusher syncs the WAL");
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .write(move |c| {
+                    c.execute(
+                        "INSERT INTO tenants (id, name, status, created_at, updated_at)
+                         VALUES (?1, 'x', 'active', 0, 0)",
+                        [format!("t{i}")],
+                    )?;
+                    Ok(())
+                })
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    store.close().await;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM tenants WHERE id LIKE 't%'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 200);
+}

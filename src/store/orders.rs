@@ -204,8 +204,8 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
     }
     let already: i64 = conn
         .prepare_cached(
-            "SELECT COALESCE(SUM(quantity), 0) FROM orders
-             WHERE user_id = ?1 AND event_id = ?2 AND status IN ('pending', 'paid', 'used')",
+            "SELECT COALESCE(SUM(CASE WHEN status IN ('pending', 'paid', 'used') THEN quantity END), 0)
+             FROM orders WHERE user_id = ?1 AND event_id = ?2",
         )?
         .query_row([&o.user_id, &o.event_id], |r| r.get(0))?;
     if already + o.quantity > max_per_user {
