@@ -3,6 +3,7 @@
 //! production client against protocol-faithful fakes on 127.0.0.1.
 
 pub mod mini;
+pub mod pay;
 
 use std::time::Duration;
 
