@@ -29,6 +29,10 @@ pub struct AppInner {
     /// `None` in dev mode (no credentials, never in production).
     pub wechat: Option<MiniProgram>,
     pub limits: Limits,
+    /// WeChat Pay, or the dev-mode mock.
+    pub pay: crate::payments::PayProvider,
+    /// Signs ticket QR codes; kept in the database.
+    pub qr_key: crate::tickets::QrKey,
 }
 
 impl std::ops::Deref for AppState {
@@ -62,6 +66,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         }
     };
     let limits = Limits::new(&config.rate_limits);
+    let pay = crate::payments::PayProvider::from_config(&config)?;
+    let qr_key = crate::payments::load_qr_key(&store).await?;
     let state = AppState(Arc::new(AppInner {
         config,
         store,
@@ -69,6 +75,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         tokens,
         wechat,
         limits,
+        pay,
+        qr_key,
     }));
     // What fell due while the server was down is settled before serving.
     crate::jobs::expire_tick(&state).await?;

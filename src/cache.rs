@@ -28,6 +28,9 @@ pub struct Caches {
     pub pages: Cache<String, Cached>,
     /// "Is this user / admin still active?", keyed `u:<id>` / `a:<tenant>:<id>`.
     pub principals: Cache<String, bool>,
+    /// Orders whose payment state was asked of WeChat in the last few seconds
+    /// (a buyer polling an order must not turn into a query per poll).
+    pub payment_polls: Cache<String, ()>,
 }
 
 pub const TTL: Duration = Duration::from_secs(1);
@@ -53,6 +56,10 @@ impl Default for Caches {
                 .time_to_live(crate::identity::PRINCIPAL_CHECK_TTL)
                 .max_capacity(200_000)
                 .build(),
+            payment_polls: Cache::builder()
+                .time_to_live(Duration::from_secs(5))
+                .max_capacity(100_000)
+                .build(),
         }
     }
 }
@@ -60,6 +67,15 @@ impl Default for Caches {
 impl Caches {
     /// Drops every catalogue entry; called after any write to shows, options,
     /// banners, merch or tenants. Cheap, and a catalogue write is rare next to reads.
+    /// True at most once per order every 5 s.
+    pub async fn should_poll_payment(&self, order_id: &str) -> bool {
+        self.payment_polls
+            .entry(order_id.to_string())
+            .or_insert(())
+            .await
+            .is_fresh()
+    }
+
     pub fn invalidate_catalog(&self) {
         self.tenants.invalidate_all();
         self.events.invalidate_all();

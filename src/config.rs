@@ -41,6 +41,31 @@ pub struct Config {
     pub order_payment_timeout: Duration,
     /// Write commands per commit (group commit); 1 turns batching off.
     pub writer_max_batch: usize,
+    /// WeChat Pay merchant settings; `None` outside production means the dev
+    /// mock provider.
+    pub pay: Option<PayConfig>,
+    /// Base URL of WeChat Pay's API (tests point it at a local fake).
+    pub wechat_pay_base_url: String,
+    /// Buyers may ask for a refund until this long before the show.
+    pub refund_cutoff: Duration,
+}
+
+/// Merchant configuration for WeChat Pay APIv3. Files are read (and keys
+/// parsed) when the app is built, so a bad key stops the start with its name.
+#[derive(Debug, Clone)]
+pub struct PayConfig {
+    pub mch_id: String,
+    pub mch_serial_no: String,
+    pub mch_private_key_path: PathBuf,
+    pub api_v3_key: Secret,
+    /// `WECHAT_PAY_PUBLIC_KEY_ID` + `WECHAT_PAY_PUBLIC_KEY_PATH`.
+    pub pay_public_key: Option<(String, PathBuf)>,
+    /// `WECHAT_PAY_PLATFORM_CERT_PATHS`, comma-separated (older merchants).
+    pub platform_cert_paths: Vec<PathBuf>,
+    /// APIv2 key: accept legacy XML notifies too.
+    pub mch_key_v2: Option<Secret>,
+    /// Where WeChat reaches us: notify URLs are built from it.
+    pub public_base_url: String,
 }
 
 /// A secret string whose Debug output is redacted.
@@ -343,7 +368,44 @@ impl Config {
                 .ok_or_else(|| bad("WRITER_MAX_BATCH", format!("应为 1-1024 的整数: {v:?}")))?,
         };
 
+        let pay = pay_config(&get)?;
+        if pay.is_some() && wechat.is_none() {
+            return Err(bad(
+                "WECHAT_APP_ID",
+                "配置了微信支付商户号，也必须配置小程序的 WECHAT_APP_ID / WECHAT_APP_SECRET",
+            ));
+        }
+        if app_env == AppEnv::Production && pay.is_none() {
+            return Err(bad(
+                "WECHAT_MCH_ID",
+                "生产环境必须配置微信支付（WECHAT_MCH_ID 等），模拟支付不能在生产环境启用",
+            ));
+        }
+        let wechat_pay_base_url = get("WECHAT_PAY_BASE_URL")
+            .unwrap_or_else(|| crate::wechat::pay::DEFAULT_BASE_URL.into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(wechat_pay_base_url.starts_with("https://")
+            || wechat_pay_base_url.starts_with("http://"))
+        {
+            return Err(bad("WECHAT_PAY_BASE_URL", "应为 http(s) 地址"));
+        }
+        let refund_cutoff = match get("REFUND_CUTOFF") {
+            None => Duration::from_secs(24 * 3600),
+            Some(v) => parse_duration(&v)
+                .filter(|d| d.as_secs() <= 365 * 86_400)
+                .ok_or_else(|| {
+                    bad(
+                        "REFUND_CUTOFF",
+                        format!("应为 0、2h、24h、3d 这样的时长: {v:?}"),
+                    )
+                })?,
+        };
+
         Ok(Config {
+            pay,
+            wechat_pay_base_url,
+            refund_cutoff,
             order_payment_timeout,
             writer_max_batch,
             wechat,
@@ -394,8 +456,110 @@ impl Config {
             rate_limits: RateLimits::OFF,
             order_payment_timeout: Duration::from_secs(15 * 60),
             writer_max_batch: crate::store::writer::DEFAULT_MAX_BATCH,
+            pay: None,
+            wechat_pay_base_url: "http://127.0.0.1:9".into(),
+            refund_cutoff: Duration::from_secs(24 * 3600),
         }
     }
+}
+
+/// The merchant variables come as a set: none (dev mock) or all of them. A
+/// partial set is a mistake worth stopping for, in every environment.
+fn pay_config(get: &impl Fn(&str) -> Option<String>) -> Result<Option<PayConfig>, ConfigError> {
+    const REQUIRED: [&str; 5] = [
+        "WECHAT_MCH_ID",
+        "WECHAT_MCH_SERIAL_NO",
+        "WECHAT_MCH_PRIVATE_KEY_PATH",
+        "WECHAT_API_V3_KEY",
+        "PUBLIC_BASE_URL",
+    ];
+    const OPTIONAL: [&str; 4] = [
+        "WECHAT_PAY_PUBLIC_KEY_ID",
+        "WECHAT_PAY_PUBLIC_KEY_PATH",
+        "WECHAT_PAY_PLATFORM_CERT_PATHS",
+        "WECHAT_MCH_KEY",
+    ];
+    let any = REQUIRED
+        .iter()
+        .chain(OPTIONAL.iter())
+        .any(|k| get(k).is_some());
+    if !any {
+        return Ok(None);
+    }
+    if let Some(missing) = REQUIRED.iter().find(|k| get(k).is_none()) {
+        return Err(bad(
+            missing,
+            format!(
+                "微信支付配置不完整：缺少 {missing}（{} 需一起配置）",
+                REQUIRED.join("、")
+            ),
+        ));
+    }
+    let api_v3_key = get("WECHAT_API_V3_KEY").unwrap_or_default();
+    if api_v3_key.len() != 32 {
+        return Err(bad("WECHAT_API_V3_KEY", "APIv3 密钥应为 32 个字符"));
+    }
+    let pay_public_key = match (
+        get("WECHAT_PAY_PUBLIC_KEY_ID"),
+        get("WECHAT_PAY_PUBLIC_KEY_PATH"),
+    ) {
+        (Some(id), Some(path)) => {
+            if !id.starts_with("PUB_KEY_ID_") {
+                return Err(bad("WECHAT_PAY_PUBLIC_KEY_ID", "应以 PUB_KEY_ID_ 开头"));
+            }
+            Some((id, PathBuf::from(path)))
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(bad(
+                "WECHAT_PAY_PUBLIC_KEY_PATH",
+                "设置了公钥 ID 但缺少公钥文件路径",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(bad(
+                "WECHAT_PAY_PUBLIC_KEY_ID",
+                "设置了公钥文件路径但缺少公钥 ID",
+            ));
+        }
+    };
+    let platform_cert_paths: Vec<PathBuf> = get("WECHAT_PAY_PLATFORM_CERT_PATHS")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if pay_public_key.is_none() && platform_cert_paths.is_empty() {
+        return Err(bad(
+            "WECHAT_PAY_PUBLIC_KEY_ID",
+            "需配置微信支付公钥（WECHAT_PAY_PUBLIC_KEY_ID + WECHAT_PAY_PUBLIC_KEY_PATH）或平台证书（WECHAT_PAY_PLATFORM_CERT_PATHS）以验证微信的签名",
+        ));
+    }
+    let public_base_url = get("PUBLIC_BASE_URL")
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://"))
+        || public_base_url.contains('?')
+    {
+        return Err(bad(
+            "PUBLIC_BASE_URL",
+            "应为本服务对外的 http(s) 地址（微信支付回调地址由它生成，不能带查询参数）",
+        ));
+    }
+    Ok(Some(PayConfig {
+        mch_id: get("WECHAT_MCH_ID").unwrap_or_default(),
+        mch_serial_no: get("WECHAT_MCH_SERIAL_NO").unwrap_or_default(),
+        mch_private_key_path: PathBuf::from(get("WECHAT_MCH_PRIVATE_KEY_PATH").unwrap_or_default()),
+        api_v3_key: Secret(api_v3_key),
+        pay_public_key,
+        platform_cert_paths,
+        mch_key_v2: get("WECHAT_MCH_KEY").map(Secret),
+        public_base_url,
+    }))
 }
 
 #[cfg(test)]
@@ -469,14 +633,63 @@ mod tests {
             ("WECHAT_APP_ID", "wx123"),
             ("WECHAT_APP_SECRET", "sec"),
             ("JWT_SECRET", secret.as_str()),
+            ("WECHAT_MCH_ID", "1900000001"),
+            ("WECHAT_MCH_SERIAL_NO", "ABC"),
+            ("WECHAT_MCH_PRIVATE_KEY_PATH", "/k.pem"),
+            ("WECHAT_API_V3_KEY", "0123456789abcdef0123456789abcdef"),
+            ("PUBLIC_BASE_URL", "https://club.example.com/"),
+            ("WECHAT_PAY_PUBLIC_KEY_ID", "PUB_KEY_ID_01"),
+            ("WECHAT_PAY_PUBLIC_KEY_PATH", "/pub.pem"),
         ];
         let c = cfg(&full).unwrap();
         assert!(c.is_production() && !c.demo_on_empty && c.wechat.is_some());
+        let pay = c.pay.unwrap();
+        assert_eq!(pay.public_base_url, "https://club.example.com");
+        assert_eq!(c.refund_cutoff, Duration::from_secs(86_400));
+        // Production without WeChat Pay would sell with the mock: refused.
+        assert_eq!(cfg(&full[..4]).unwrap_err().var, "WECHAT_MCH_ID");
+        // A partial merchant set is refused in every environment, naming
+        // what is missing.
+        for skip in 4..9 {
+            let partial: Vec<(&str, &str)> = full
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, kv)| *kv)
+                .collect();
+            assert_eq!(
+                cfg(&partial).unwrap_err().var,
+                full[skip].0,
+                "without {}",
+                full[skip].0
+            );
+        }
+        let mut dev_partial: Vec<(&str, &str)> = full[1..3].to_vec();
+        dev_partial.push(("WECHAT_MCH_ID", "1900000001"));
+        assert_eq!(cfg(&dev_partial).unwrap_err().var, "WECHAT_MCH_SERIAL_NO");
+        let mut no_verifier: Vec<(&str, &str)> = full[..9].to_vec();
+        no_verifier[0] = ("APP_ENV", "development");
+        assert_eq!(
+            cfg(&no_verifier).unwrap_err().var,
+            "WECHAT_PAY_PUBLIC_KEY_ID"
+        );
+        let mut short_key = full;
+        short_key[7] = ("WECHAT_API_V3_KEY", "short");
+        assert_eq!(cfg(&short_key).unwrap_err().var, "WECHAT_API_V3_KEY");
+        assert_eq!(
+            cfg(&[("REFUND_CUTOFF", "2h")]).unwrap().refund_cutoff,
+            Duration::from_secs(7200)
+        );
+        assert_eq!(
+            cfg(&[("REFUND_CUTOFF", "soon")]).unwrap_err().var,
+            "REFUND_CUTOFF"
+        );
         assert_eq!(cfg(&full[..3]).unwrap_err().var, "JWT_SECRET");
         let mut short = full;
         short[3] = ("JWT_SECRET", "short");
         assert_eq!(cfg(&short).unwrap_err().var, "JWT_SECRET");
         let no_wechat = [full[0], full[3]];
+        // (APP_ID is checked before the merchant set.)
         assert_eq!(cfg(&no_wechat).unwrap_err().var, "WECHAT_APP_ID");
         assert_eq!(
             cfg(&[("WECHAT_APP_ID", "wx")]).unwrap_err().var,

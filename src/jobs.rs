@@ -27,8 +27,8 @@ pub async fn expire_tick(state: &AppState) -> anyhow::Result<usize> {
         .read(move |c| orders::due_with_prepay(c, now, EXPIRE_BATCH))
         .await?;
     let mut due = plain;
-    for id in with_prepay {
-        match payments::before_expire(state, &id).await {
+    for (id, expires_at) in with_prepay {
+        match payments::before_expire(state, &id, expires_at).await {
             BeforeExpire::Expire => due.push(id),
             BeforeExpire::Paid | BeforeExpire::Retry => {}
         }
@@ -70,6 +70,9 @@ pub async fn run(state: AppState) {
         }
         if let Err(e) = sale_tick(&state).await {
             tracing::warn!(error = %e, "sale tick failed");
+        }
+        if let Err(e) = payments::refund_tick(&state).await {
+            tracing::warn!(error = %e, "refund tick failed");
         }
     }
 }

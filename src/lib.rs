@@ -20,4 +20,5 @@ pub mod logging;
 pub mod orders;
 pub mod payments;
 pub mod store;
+pub mod tickets;
 pub mod wechat;

@@ -67,11 +67,24 @@ pub async fn get(state: &AppState, user_id: &str, order_id: &str) -> Result<Orde
         return Err(q::order_not_found().into());
     }
     let (u, id) = (user_id.to_string(), order_id.to_string());
-    state
+    let order = state
         .store
         .read(move |c| q::get_for_user(c, &u, &id))
         .await?
-        .ok_or_else(|| q::order_not_found().into())
+        .ok_or_else(|| AppError::from(q::order_not_found()))?;
+    // Polling a pending order: if WeChat already took the money but its
+    // notify is late, settle now and show the paid order.
+    if crate::payments::sync_pending(state, &order).await {
+        let (u, id) = (user_id.to_string(), order_id.to_string());
+        if let Some(fresh) = state
+            .store
+            .read(move |c| q::get_for_user(c, &u, &id))
+            .await?
+        {
+            return Ok(fresh);
+        }
+    }
+    Ok(order)
 }
 
 pub async fn list(

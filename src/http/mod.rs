@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod extract;
 pub mod health;
 pub mod orders;
+pub mod payments;
 pub mod request_log;
 pub mod users;
 
@@ -43,6 +44,8 @@ use crate::error::AppError;
         (name = "catalog", description = "演出目录 (公开)"),
         (name = "identity", description = "小程序用户：登录与资料"),
         (name = "orders", description = "订单"),
+        (name = "payments", description = "支付、退款与票券"),
+        (name = "dev", description = "开发模式专用（生产环境不存在）"),
         (name = "admin", description = "管理后台"),
         (name = "ops", description = "运维"),
     ),
@@ -84,6 +87,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::create, orders::list))
         .routes(routes!(orders::get))
         .routes(routes!(orders::cancel))
+        .routes(routes!(payments::pay))
+        .routes(routes!(payments::refund))
+        .routes(routes!(payments::notify))
+        .routes(routes!(payments::refund_notify))
+        .routes(routes!(payments::ticket_qr))
+        .routes(routes!(payments::dev_confirm))
         .routes(routes!(admin::login))
         .routes(routes!(admin::me))
         .routes(routes!(health::healthz))

@@ -20,6 +20,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_wechat_sessions.sql",
         include_str!("../../migrations/0002_wechat_sessions.sql"),
     ),
+    (
+        3,
+        "0003_payments.sql",
+        include_str!("../../migrations/0003_payments.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod catalog;
 pub mod migrations;
 pub mod orders;
+pub mod payments;
 pub mod tenants;
 pub mod users;
 pub mod writer;

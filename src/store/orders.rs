@@ -51,7 +51,11 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
     })
 }
 
-fn reject(kind: RejectKind, code: &'static str, message: impl Into<String>) -> super::StoreError {
+pub(super) fn reject(
+    kind: RejectKind,
+    code: &'static str,
+    message: impl Into<String>,
+) -> super::StoreError {
     Rejection {
         kind,
         code,
@@ -64,7 +68,7 @@ pub fn order_not_found() -> super::StoreError {
     reject(RejectKind::NotFound, "ORDER_NOT_FOUND", "订单不存在")
 }
 
-fn get_by_id(conn: &Connection, id: &str) -> StoreResult<Option<Order>> {
+pub(super) fn get_by_id(conn: &Connection, id: &str) -> StoreResult<Option<Order>> {
     Ok(conn
         .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"))?
         .query_row([id], order_from_row)
@@ -217,13 +221,7 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
         ));
     }
 
-    let taken = conn
-        .prepare_cached(
-            "UPDATE price_options SET remaining_count = remaining_count - ?2
-             WHERE id = ?1 AND remaining_count >= ?2",
-        )?
-        .execute(params![o.price_option_id, o.quantity])?;
-    if taken == 0 {
+    if !take_stock(conn, &o.event_id, &o.price_option_id, o.quantity, now)? {
         let left: i64 = conn
             .prepare_cached("SELECT remaining_count FROM price_options WHERE id = ?1")?
             .query_row([&o.price_option_id], |r| r.get(0))?;
@@ -237,14 +235,6 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
             )
         });
     }
-    conn.prepare_cached(
-        "UPDATE events SET remaining_seats = remaining_seats - ?2,
-             status = CASE WHEN remaining_seats - ?2 = 0 AND status = 'onSale' THEN 'soldOut'
-                           ELSE status END,
-             updated_at = ?3
-         WHERE id = ?1",
-    )?
-    .execute(params![o.event_id, o.quantity, now])?;
 
     let id = new_id();
     let total = price
@@ -298,9 +288,39 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
     })
 }
 
+/// Takes `quantity` seats from an option and its event if that many are
+/// left (the conditional decrement that makes overselling impossible); the
+/// event turns sold out at zero. `false` = not enough stock, nothing changed.
+pub(super) fn take_stock(
+    conn: &Connection,
+    event_id: &str,
+    option_id: &str,
+    quantity: i64,
+    now: i64,
+) -> StoreResult<bool> {
+    let taken = conn
+        .prepare_cached(
+            "UPDATE price_options SET remaining_count = remaining_count - ?2
+             WHERE id = ?1 AND remaining_count >= ?2",
+        )?
+        .execute(params![option_id, quantity])?;
+    if taken == 0 {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "UPDATE events SET remaining_seats = remaining_seats - ?2,
+             status = CASE WHEN remaining_seats - ?2 = 0 AND status = 'onSale' THEN 'soldOut'
+                           ELSE status END,
+             updated_at = ?3
+         WHERE id = ?1",
+    )?
+    .execute(params![event_id, quantity, now])?;
+    Ok(true)
+}
+
 /// Gives `quantity` seats back to an option and its event; a sold-out show is
 /// on sale again.
-fn release(
+pub(super) fn release(
     conn: &Connection,
     event_id: &str,
     option_id: &str,
@@ -390,15 +410,15 @@ pub fn due_without_prepay(conn: &Connection, now: i64, limit: i64) -> StoreResul
 
 /// Pending orders past their hold that did reach WeChat: a payment may have
 /// just happened, so they are checked with WeChat before they expire.
-pub fn due_with_prepay(conn: &Connection, now: i64, limit: i64) -> StoreResult<Vec<String>> {
+pub fn due_with_prepay(conn: &Connection, now: i64, limit: i64) -> StoreResult<Vec<(String, i64)>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= ?1
+            "SELECT id, expires_at FROM orders WHERE status = 'pending' AND expires_at <= ?1
                  AND prepay_id IS NOT NULL
              ORDER BY expires_at LIMIT ?2",
         )?
-        .query_map(params![now, limit], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?)
+        .query_map(params![now, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Cancels as `timeout` each listed order that is still pending and past its
@@ -589,7 +609,7 @@ fn tickets_for(conn: &Connection, order_ids: &[&str]) -> StoreResult<HashMap<Str
 
 /// Fills tickets, event and price option for a page of orders, in three
 /// queries whatever the page size.
-fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
+pub(super) fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
     let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
     let mut tickets = tickets_for(conn, &ids)?;
     let event_ids: Vec<&str> = orders.iter().map(|o| o.event_id.as_str()).collect();
@@ -609,6 +629,18 @@ fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
         }
     }
     Ok(())
+}
+
+/// Any order by id, with tickets, event and price option (payments and admin
+/// paths; the buyer's path is [`get_for_user`]).
+pub fn find_with_details(conn: &Connection, order_id: &str) -> StoreResult<Option<Order>> {
+    let Some(order) = get_by_id(conn, order_id)? else {
+        return Ok(None);
+    };
+    let mut one = [order];
+    attach_details(conn, &mut one)?;
+    let [order] = one;
+    Ok(Some(order))
 }
 
 /// One of the buyer's own orders, with tickets, event and price option.

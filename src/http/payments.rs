@@ -1,0 +1,227 @@
+//! Payment routes (spec §支付相关接口), WeChat's notify endpoints, ticket QR
+//! images and the dev-mode payment confirmation.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::auth::CurrentUser;
+use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use super::extract::{J, P};
+use crate::app::AppState;
+use crate::domain::orders::{Order, OrderStatus};
+use crate::error::AppError;
+use crate::payments;
+use crate::store::payments::RefundActor;
+use crate::wechat::pay::PaymentParams;
+
+/// Notifies are about 1 KB; anything far larger is not WeChat.
+const MAX_NOTIFY_BYTES: usize = 64 * 1024;
+/// WeChat limits a refund reason to 80 characters.
+const MAX_REASON_CHARS: usize = 80;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayBody {
+    pub order_id: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/payments/wechat", tag = "payments",
+    summary = "发起支付：返回 wx.requestPayment 所需参数（APIv3，signType RSA）",
+    security(("bearer" = [])),
+    request_body = PayBody,
+    responses(
+        (status = 200, body = ApiResponse<PaymentParams>),
+        (status = 401, body = ApiError),
+        (status = 404, description = "ORDER_NOT_FOUND", body = ApiError),
+        (status = 409, description = "ORDER_NOT_PENDING / ORDER_EXPIRED", body = ApiError),
+        (status = 503, description = "PAYMENT_UNAVAILABLE", body = ApiError),
+    )
+)]
+pub async fn pay(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    J(body): J<PayBody>,
+) -> Result<Response, AppError> {
+    Ok(ok(&payments::start(&state, &user.id, &body.order_id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundBody {
+    pub order_id: String,
+    /// Up to 80 characters; shown to the buyer by WeChat.
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/api/payments/refund", tag = "payments",
+    summary = "申请退款（全部票券未使用，且距开演超过 REFUND_CUTOFF）",
+    security(("bearer" = [])),
+    request_body = RefundBody,
+    responses(
+        (status = 200, description = "退款成功 / 退款申请已提交", body = ApiResponse<Order>),
+        (status = 400, description = "VALIDATION_FAILED", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 404, description = "ORDER_NOT_FOUND", body = ApiError),
+        (status = 409, description = "ORDER_NOT_PAID / REFUND_EXISTS / TICKET_USED / REFUND_WINDOW_CLOSED", body = ApiError),
+    )
+)]
+pub async fn refund(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    J(body): J<RefundBody>,
+) -> Result<Response, AppError> {
+    let reason = body
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if let Some(r) = &reason
+        && (r.chars().count() > MAX_REASON_CHARS || r.chars().any(char::is_control))
+    {
+        return Err(AppError::validation(
+            "退款原因最多 80 个字符，且不能包含控制字符",
+        ));
+    }
+    let cutoff_ms = state.config.refund_cutoff.as_millis() as i64;
+    let order = payments::refund(
+        &state,
+        RefundActor::User {
+            user_id: &user.id,
+            cutoff_ms,
+        },
+        &body.order_id,
+        reason,
+    )
+    .await?;
+    let message = if order.status == OrderStatus::Refunded {
+        "退款成功"
+    } else {
+        "退款申请已提交"
+    };
+    Ok(ok_with_message(message, &order))
+}
+
+fn fail(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"code": "FAIL", "message": message})),
+    )
+        .into_response()
+}
+
+fn is_xml(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("xml"))
+}
+
+#[utoipa::path(
+    post, path = "/api/payments/wechat/notify", tag = "payments",
+    summary = "微信支付结果通知（APIv3 JSON；配置 WECHAT_MCH_KEY 时也接受 v2 XML）",
+    request_body(content = String, description = "微信支付签名的通知原文", content_type = "application/json"),
+    responses(
+        (status = 204, description = "已处理（v2 XML 通知答 200 + SUCCESS）"),
+        (status = 400, description = "{\"code\":\"FAIL\"}：内容无效，微信会重试"),
+        (status = 401, description = "{\"code\":\"FAIL\"}：签名验证失败"),
+    )
+)]
+pub async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if body.len() > MAX_NOTIFY_BYTES {
+        return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
+    }
+    if is_xml(&headers) {
+        let (status, xml) = payments::notify_v2(&state, &body).await;
+        return (status, [(header::CONTENT_TYPE, "application/xml")], xml).into_response();
+    }
+    match payments::notify_v3(&state, &headers, &body, false).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => fail(r.status, r.message),
+    }
+}
+
+#[utoipa::path(
+    post, path = "/api/payments/wechat/refund-notify", tag = "payments",
+    summary = "微信支付退款结果通知（REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED）",
+    request_body(content = String, description = "微信支付签名的通知原文", content_type = "application/json"),
+    responses(
+        (status = 204, description = "已处理"),
+        (status = 400, description = "{\"code\":\"FAIL\"}"),
+        (status = 401, description = "{\"code\":\"FAIL\"}：签名验证失败"),
+    )
+)]
+pub async fn refund_notify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if body.len() > MAX_NOTIFY_BYTES {
+        return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
+    }
+    match payments::notify_v3(&state, &headers, &body, true).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => fail(r.status, r.message),
+    }
+}
+
+#[utoipa::path(
+    get, path = "/api/tickets/{ticketId}/qr.svg", tag = "payments",
+    summary = "票券二维码（SVG，仅票主本人）",
+    security(("bearer" = [])),
+    params(("ticketId" = String, Path)),
+    responses(
+        (status = 200, content_type = "image/svg+xml", body = String),
+        (status = 401, body = ApiError),
+        (status = 404, description = "TICKET_NOT_FOUND", body = ApiError),
+    )
+)]
+pub async fn ticket_qr(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    P(ticket_id): P<String>,
+) -> Result<Response, AppError> {
+    let missing = || AppError::not_found("TICKET_NOT_FOUND", "票券不存在");
+    if !crate::ids::looks_like_id(&ticket_id) {
+        return Err(missing());
+    }
+    let uid = user.id.clone();
+    let code = state
+        .store
+        .read(move |c| crate::store::payments::ticket_code_for_user(c, &uid, &ticket_id))
+        .await?
+        .ok_or_else(missing)?;
+    let svg = crate::tickets::qr_svg(&code).ok_or_else(missing)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+#[utoipa::path(
+    post, path = "/api/dev/payments/{orderId}/confirm", tag = "dev",
+    summary = "开发模式：模拟支付成功（与真实通知走同一处理流程；生产环境不存在）",
+    params(("orderId" = String, Path)),
+    responses(
+        (status = 200, body = ApiResponse<Order>),
+        (status = 404, description = "ORDER_NOT_FOUND", body = ApiError),
+    )
+)]
+pub async fn dev_confirm(
+    State(state): State<AppState>,
+    P(order_id): P<String>,
+) -> Result<Response, AppError> {
+    if !state.pay.is_mock() {
+        return Err(AppError::not_found("NOT_FOUND", "接口不存在"));
+    }
+    let order = payments::dev_confirm(&state, &order_id).await?;
+    Ok(ok_with_message("模拟支付成功", &order))
+}
