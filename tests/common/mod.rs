@@ -2,6 +2,7 @@
 //! to over HTTP. Fixtures are written through the app's own store functions.
 #![allow(dead_code)]
 
+pub mod fake_pay;
 pub mod fake_wechat;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,516 @@
+//! WeChat Pay APIv3 end to end against the fake in `common/fake_pay.rs`:
+//! prepay and pay parameters, notifies (good, duplicate, forged, stale,
+//! tampered, wrong amount), the v2 XML notify, the expiry tick asking WeChat
+//! first, polling, and refunds settled synchronously or by notify.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_pay::{self, FakePay, Spoil};
+use common::fake_wechat::{self, FakeWechat};
+use common::*;
+use rsa::RsaPublicKey;
+use serde_json::{Value, json};
+use standup_tickets::config::WechatCredentials;
+use standup_tickets::store::orders::check_invariants;
+
+struct Env {
+    t: TestApp,
+    pay: FakePay,
+    _mini: FakeWechat,
+    _keys: tempfile::TempDir,
+    token: String,
+    event: String,
+    option: String,
+}
+
+async fn env_with(v2: bool, tweak: impl FnOnce(&mut standup_tickets::config::Config)) -> Env {
+    let pay = FakePay::start().await;
+    let mini = FakeWechat::start().await;
+    let keys = tempfile::tempdir().unwrap();
+    let pay_config = FakePay::pay_config(keys.path(), v2);
+    let (pay_url, mini_url) = (pay.url(), mini.url());
+    let t = TestApp::start_with(move |c| {
+        c.wechat = Some(WechatCredentials {
+            app_id: fake_wechat::APP_ID.into(),
+            app_secret: fake_wechat::APP_SECRET.into(),
+        });
+        c.wechat_api_base_url = mini_url;
+        c.pay = Some(pay_config);
+        c.wechat_pay_base_url = pay_url;
+        tweak(c);
+    })
+    .await;
+    t.seed_tenant("dt").await;
+    let ev = t
+        .seed_event(show("dt", "专场", days_from_today(5), "20:00"))
+        .await;
+    let (token, _) = t.login("buyer-1", "dt").await;
+    Env {
+        t,
+        pay,
+        _mini: mini,
+        _keys: keys,
+        token,
+        event: ev.id,
+        option: ev.option_ids[0].clone(),
+    }
+}
+
+async fn env() -> Env {
+    env_with(false, |_| {}).await
+}
+
+impl Env {
+    async fn order(&self, quantity: i64) -> String {
+        let o = self
+            .t
+            .post(
+                "/api/orders",
+                Some(&self.token),
+                json!({"eventId": self.event, "priceOptionId": self.option, "quantity": quantity,
+                       "userInfo": {"name": "张三", "phone": "13800138000"}}),
+            )
+            .await
+            .data()
+            .clone();
+        o["id"].as_str().unwrap().to_string()
+    }
+
+    async fn prepay(&self, order_id: &str) -> Value {
+        self.t
+            .post(
+                "/api/payments/wechat",
+                Some(&self.token),
+                json!({"orderId": order_id}),
+            )
+            .await
+            .data()
+            .clone()
+    }
+
+    async fn order_json(&self, id: &str) -> Value {
+        self.t
+            .get_as(&format!("/api/orders/{id}"), &self.token)
+            .await
+            .data()
+            .clone()
+    }
+
+    async fn send(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        body: String,
+        xml: bool,
+    ) -> (u16, String) {
+        let mut req = reqwest::Client::new().post(self.t.url(path)).body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req = req.header(
+            "content-type",
+            if xml { "text/xml" } else { "application/json" },
+        );
+        let res = req.send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    async fn notify(&self, order_id: &str, resource: &Value, spoil: Spoil) -> (u16, String) {
+        let _ = order_id;
+        let (headers, body) =
+            fake_pay::notify("TRANSACTION.SUCCESS", "transaction", resource, spoil);
+        self.send("/api/payments/wechat/notify", &headers, body, false)
+            .await
+    }
+
+    async fn notifications(&self) -> i64 {
+        self.t
+            .store()
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT COUNT(*) FROM payment_notifications", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn invariants(&self) {
+        assert_eq!(self.t.store().read(check_invariants).await.unwrap(), Ok(()));
+    }
+}
+
+#[tokio::test]
+async fn prepay_params_are_signed_and_reused() {
+    let e = env().await;
+    let id = e.order(2).await;
+    let p = e.prepay(&id).await;
+    assert_eq!(
+        e.pay
+            .state
+            .bad_auth
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "our Authorization verified"
+    );
+    assert_eq!(p["appId"], fake_wechat::APP_ID);
+    assert_eq!(p["signType"], "RSA");
+    let package = p["package"].as_str().unwrap();
+    assert!(package.starts_with("prepay_id=wx"));
+    // paySign verifies with the merchant public key over the four lines.
+    let msg = format!(
+        "{}\n{}\n{}\n{}\n",
+        p["appId"].as_str().unwrap(),
+        p["timeStamp"].as_str().unwrap(),
+        p["nonceStr"].as_str().unwrap(),
+        package
+    );
+    assert!(fake_pay::rsa_verify(
+        &RsaPublicKey::from(&fake_pay::keys().merchant),
+        msg.as_bytes(),
+        p["paySign"].as_str().unwrap()
+    ));
+    // The WeChat order carries our amount, the buyer's openid and the hold.
+    let tx = e.pay.state.txs.lock().unwrap().get(&id).cloned().unwrap();
+    assert_eq!(tx.amount, 17700, "2 x 88.50 in fen");
+    assert_eq!(tx.openid, "oid_buyer");
+    assert_eq!(
+        tx.notify_url,
+        "https://club.example.com/api/payments/wechat/notify"
+    );
+    assert!(tx.time_expire.ends_with("+08:00"), "{}", tx.time_expire);
+    // A second call reuses the prepay id.
+    let again = e.prepay(&id).await;
+    assert_eq!(again["package"], p["package"]);
+    assert_eq!(
+        e.pay
+            .state
+            .prepay_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+}
+
+#[tokio::test]
+async fn good_notify_pays_once_however_often_it_comes() {
+    let e = env().await;
+    let id = e.order(2).await;
+    e.prepay(&id).await;
+    let resource = e.pay.success_resource(&id);
+    let (status, body) = e.notify(&id, &resource, Spoil::None).await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    let o = e.order_json(&id).await;
+    assert_eq!(o["status"], "paid");
+    assert_eq!(o["transactionId"], resource["transaction_id"]);
+    let tickets = o["tickets"].clone();
+    assert_eq!(tickets.as_array().unwrap().len(), 2);
+    for _ in 0..9 {
+        let (status, _) = e.notify(&id, &resource, Spoil::None).await;
+        assert_eq!(status, 204);
+    }
+    let o = e.order_json(&id).await;
+    assert_eq!(o["tickets"], tickets, "one set of tickets");
+    assert_eq!(e.notifications().await, 10, "every notify recorded");
+    e.invariants().await;
+}
+
+#[tokio::test]
+async fn bad_notifies_are_refused_and_change_nothing() {
+    let e = env().await;
+    let id = e.order(1).await;
+    e.prepay(&id).await;
+    // WeChat's own record stays NOTPAY, so polling cannot settle it: only a
+    // notify could.
+    let good = e.pay.success_resource(&id);
+    let before = e.order_json(&id).await;
+    assert_eq!(before["status"], "pending");
+    let mut wrong_amount = good.clone();
+    wrong_amount["amount"]["total"] = json!(1);
+    let mut wrong_mch = good.clone();
+    wrong_mch["mchid"] = json!("1900000000");
+    let mut unknown_order = good.clone();
+    unknown_order["out_trade_no"] = json!("01ZZZZZZZZZZZZZZZZZZZZZZZZ");
+    let cases: Vec<(&str, Value, Spoil, u16)> = vec![
+        (
+            "forged signature",
+            good.clone(),
+            Spoil::ForgedSignature,
+            401,
+        ),
+        ("unknown serial", good.clone(), Spoil::WrongSerial, 401),
+        ("stale timestamp", good.clone(), Spoil::StaleTimestamp, 401),
+        ("signature probe", good.clone(), Spoil::SignTest, 401),
+        (
+            "tampered ciphertext",
+            good.clone(),
+            Spoil::TamperedCiphertext,
+            400,
+        ),
+        ("wrong APIv3 key", good.clone(), Spoil::WrongApiV3Key, 400),
+        ("wrong amount", wrong_amount, Spoil::None, 400),
+        ("another merchant", wrong_mch, Spoil::None, 400),
+        ("unknown order", unknown_order, Spoil::None, 400),
+    ];
+    for (what, resource, spoil, status) in cases {
+        let (got, body) = e.notify(&id, &resource, spoil).await;
+        assert_eq!(got, status, "{what}: {body}");
+        let reply: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(reply["code"], "FAIL", "{what}");
+        assert!(reply["message"].is_string());
+        let now = e.order_json(&id).await;
+        assert_eq!(now, before, "{what}: order untouched");
+    }
+    // Junk bodies and missing headers: clean refusals.
+    for body in ["", "{", "null", "[]", &"x".repeat(70_000)] {
+        let (status, _) = e
+            .send("/api/payments/wechat/notify", &[], body.to_string(), false)
+            .await;
+        assert!((400..500).contains(&status), "{status}");
+    }
+    // Each refusal was recorded with its verdict.
+    let verdicts: Vec<(i64, String)> =
+        e.t.store()
+            .read(|c| {
+                let mut s = c.prepare("SELECT verified, verdict FROM payment_notifications")?;
+                let v = s
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(v)
+            })
+            .await
+            .unwrap();
+    assert!(
+        verdicts.iter().all(|(_, v)| v.starts_with("rejected")),
+        "{verdicts:?}"
+    );
+    assert!(verdicts.len() >= 9);
+    // And the good one still works afterwards.
+    let (status, _) = e.notify(&id, &good, Spoil::None).await;
+    assert_eq!(status, 204);
+    assert_eq!(e.order_json(&id).await["status"], "paid");
+}
+
+#[tokio::test]
+async fn v2_xml_notify_good_and_bad_signs() {
+    let e = env_with(true, |_| {}).await;
+    let md5_order = e.order(1).await;
+    let hmac_order = e.order(1).await;
+    let bad_order = e.order(1).await;
+    let xml = fake_pay::v2_notify(
+        &md5_order,
+        8850,
+        fake_wechat::APP_ID,
+        false,
+        fake_pay::MCH_KEY_V2,
+    );
+    let (status, body) = e.send("/api/payments/wechat/notify", &[], xml, true).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<return_code><![CDATA[SUCCESS]]></return_code>"),
+        "{body}"
+    );
+    assert_eq!(e.order_json(&md5_order).await["status"], "paid");
+    let xml = fake_pay::v2_notify(
+        &hmac_order,
+        8850,
+        fake_wechat::APP_ID,
+        true,
+        fake_pay::MCH_KEY_V2,
+    );
+    let (status, _) = e.send("/api/payments/wechat/notify", &[], xml, true).await;
+    assert_eq!(status, 200);
+    assert_eq!(e.order_json(&hmac_order).await["status"], "paid");
+
+    // Wrong key, wrong amount, DTD, junk: FAIL, order untouched.
+    let wrong_key = fake_pay::v2_notify(&bad_order, 8850, fake_wechat::APP_ID, false, "wrong-key");
+    let wrong_amount = fake_pay::v2_notify(
+        &bad_order,
+        1,
+        fake_wechat::APP_ID,
+        false,
+        fake_pay::MCH_KEY_V2,
+    );
+    let xxe = "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><xml><out_trade_no>&x;</out_trade_no></xml>".to_string();
+    for (what, xml, status) in [
+        ("wrong key", wrong_key, 401),
+        ("wrong amount", wrong_amount, 400),
+        ("DTD", xxe, 400),
+        ("junk", "<xml><a>".to_string(), 400),
+    ] {
+        let (got, body) = e.send("/api/payments/wechat/notify", &[], xml, true).await;
+        assert_eq!(got, status, "{what}: {body}");
+        assert!(body.contains("FAIL"), "{what}: {body}");
+        assert!(!body.contains("root:"), "no file read");
+    }
+    assert_eq!(e.order_json(&bad_order).await["status"], "pending");
+    e.invariants().await;
+}
+
+#[tokio::test]
+async fn expiry_asks_wechat_first_then_closes_or_settles() {
+    let e = env_with(false, |c| c.order_payment_timeout = Duration::from_secs(1)).await;
+    let unpaid = e.order(1).await;
+    let paid_quietly = e.order(1).await;
+    e.prepay(&unpaid).await;
+    e.prepay(&paid_quietly).await;
+    // The buyer paid at WeChat but the notify never arrived.
+    e.pay.pay(&paid_quietly);
+    let mut done = false;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let a = e.order_json(&unpaid).await;
+        let b = e.order_json(&paid_quietly).await;
+        if a["status"] == "cancelled" && b["status"] == "paid" {
+            assert_eq!(a["cancelReason"], "timeout");
+            assert_eq!(b["tickets"].as_array().unwrap().len(), 1);
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "expired one, settled the other");
+    use std::sync::atomic::Ordering::SeqCst;
+    assert!(
+        e.pay.state.query_calls.load(SeqCst) >= 2,
+        "queried before expiring"
+    );
+    assert_eq!(
+        e.pay.state.close_calls.load(SeqCst),
+        1,
+        "closed the unpaid one only"
+    );
+    assert_eq!(
+        e.pay.state.txs.lock().unwrap()[&unpaid].state,
+        "CLOSED",
+        "can no longer be paid at WeChat"
+    );
+    e.invariants().await;
+}
+
+#[tokio::test]
+async fn polling_a_pending_order_finds_a_late_payment() {
+    let e = env().await;
+    let id = e.order(1).await;
+    e.prepay(&id).await;
+    e.pay.pay(&id);
+    let o = e.order_json(&id).await;
+    assert_eq!(o["status"], "paid", "settled from the query");
+    assert_eq!(o["tickets"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn refunds_sync_and_by_notify() {
+    let e = env().await;
+    let paid = |id: String| {
+        let e = &e;
+        async move {
+            e.prepay(&id).await;
+            e.pay.pay(&id);
+            let r = e.pay.transaction(&id);
+            assert_eq!(e.notify(&id, &r, Spoil::None).await.0, 204);
+        }
+    };
+    // WeChat answers SUCCESS at once.
+    let sync = e.order(2).await;
+    paid(sync.clone()).await;
+    let r =
+        e.t.post(
+            "/api/payments/refund",
+            Some(&e.token),
+            json!({"orderId": sync, "reason": "行程有变"}),
+        )
+        .await;
+    assert_eq!(r.json["message"], "退款成功", "{}", r.text);
+    assert_eq!(r.data()["status"], "refunded");
+    e.t.post(
+        "/api/payments/refund",
+        Some(&e.token),
+        json!({"orderId": sync}),
+    )
+    .await
+    .expect(409, "REFUND_EXISTS");
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(
+        e.pay.state.refund_calls.load(SeqCst),
+        1,
+        "one refund at WeChat"
+    );
+
+    // WeChat answers PROCESSING; the notify settles it.
+    *e.pay.state.refund_answer.lock().unwrap() = "PROCESSING".into();
+    let later = e.order(1).await;
+    paid(later.clone()).await;
+    let r =
+        e.t.post(
+            "/api/payments/refund",
+            Some(&e.token),
+            json!({"orderId": later}),
+        )
+        .await;
+    assert_eq!(r.json["message"], "退款申请已提交", "{}", r.text);
+    let o = r.data().clone();
+    assert_eq!(o["status"], "paid");
+    assert!(
+        o["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "expired"),
+        "tickets stop being valid at once"
+    );
+    let (out_refund_no, refund_id): (String, String) = {
+        let refunds = e.pay.state.refunds.lock().unwrap();
+        let r = refunds
+            .values()
+            .find(|r| r["out_trade_no"] == later.as_str())
+            .unwrap();
+        (
+            r["out_refund_no"].as_str().unwrap().to_string(),
+            r["refund_id"].as_str().unwrap().to_string(),
+        )
+    };
+    let resource = json!({"mchid": fake_pay::MCH_ID, "out_trade_no": later,
+        "transaction_id": "x", "out_refund_no": out_refund_no, "refund_id": refund_id,
+        "refund_status": "SUCCESS", "success_time": "2026-11-25T18:00:00+08:00",
+        "user_received_account": "招商银行信用卡0403",
+        "amount": {"total": 8850, "refund": 8850, "payer_total": 8850, "payer_refund": 8850}});
+    // A forged refund notify changes nothing.
+    let (headers, body) = fake_pay::notify(
+        "REFUND.SUCCESS",
+        "refund",
+        &resource,
+        Spoil::ForgedSignature,
+    );
+    let (status, _) = e
+        .send("/api/payments/wechat/refund-notify", &headers, body, false)
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(e.order_json(&later).await["status"], "paid");
+    for _ in 0..3 {
+        let (headers, body) = fake_pay::notify("REFUND.SUCCESS", "refund", &resource, Spoil::None);
+        let (status, text) = e
+            .send("/api/payments/wechat/refund-notify", &headers, body, false)
+            .await;
+        assert_eq!(status, 204, "{text}");
+    }
+    assert_eq!(e.order_json(&later).await["status"], "refunded");
+    let seats: i64 =
+        e.t.store()
+            .read({
+                let o = e.option.clone();
+                move |c| {
+                    Ok(c.query_row(
+                        "SELECT remaining_count FROM price_options WHERE id = ?1",
+                        [&o],
+                        |r| r.get(0),
+                    )?)
+                }
+            })
+            .await
+            .unwrap();
+    assert_eq!(seats, 100, "all seats back on sale");
+    e.invariants().await;
+}
