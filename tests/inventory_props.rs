@@ -10,7 +10,11 @@ use standup_tickets::domain::Fen;
 use standup_tickets::domain::orders::CancelReason;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, Actor, NewOrder, check_invariants};
+use standup_tickets::store::payments::{
+    self, Payment, RefundActor, RefundOutcome, Settlement, money_by_order,
+};
 use standup_tickets::store::{StoreError, StoreResult, migrations, tenants, users};
+use standup_tickets::tickets::QrKey;
 
 const USERS: usize = 4;
 const MAX_PER_ORDER: i64 = 4;
@@ -74,6 +78,8 @@ struct MOrder {
     status: St,
     expires_at: i64,
     key: Option<u8>,
+    /// Money was taken for it (a transaction exists).
+    paid: bool,
 }
 
 struct World {
@@ -170,6 +176,11 @@ impl World {
         }
     }
 
+    /// Option `i` costs 88.50 + i fen (as seeded).
+    fn price(&self, option: usize) -> i64 {
+        8850 + option as i64
+    }
+
     fn active_qty(&self, user: usize) -> i64 {
         self.orders
             .iter()
@@ -234,6 +245,7 @@ impl World {
                         status: St::Pending,
                         expires_at: now + HOLD_MS,
                         key: *key,
+                        paid: false,
                     });
                 }
             }
@@ -280,18 +292,63 @@ impl World {
                 }
             }
             Op::Pay { order } => {
+                // A payment for any order, in any state, as a notify (or a
+                // replay of one) would bring it.
                 if self.orders.is_empty() {
                     return;
                 }
                 let i = order.index(self.orders.len());
-                let id = self.orders[i].id.clone();
+                let o = self.orders[i].clone();
                 let now = self.now;
-                let r = in_savepoint(&self.conn, |c| orders::mark_paid(c, &id, Some("tx"), now));
-                let expected =
-                    (self.orders[i].status != St::Pending).then_some("ORDER_NOT_PENDING");
-                assert_eq!(code(&r), expected, "pay");
-                if r.is_ok() {
-                    self.orders[i].status = St::Paid;
+                let key = QrKey([7; 32]);
+                let price = self.price(o.option);
+                let payment = Payment {
+                    order_id: o.id.clone(),
+                    transaction_id: format!("tx-{}", o.id),
+                    amount: price * o.qty,
+                };
+                let r = in_savepoint(&self.conn, |c| {
+                    payments::settle_payment(c, &payment, &key, now)
+                })
+                .unwrap();
+                match (o.status, r) {
+                    (St::Pending, Settlement::Paid(_)) => {
+                        self.orders[i].status = St::Paid;
+                        self.orders[i].paid = true;
+                    }
+                    (St::Paid | St::Refunded, Settlement::AlreadySettled) => {}
+                    (St::Cancelled, s) if o.paid => {
+                        // Its late payment was refunded before: a replay.
+                        assert!(matches!(s, Settlement::AlreadySettled), "{s:?}");
+                    }
+                    (St::Cancelled, Settlement::Recovered(_)) => {
+                        assert!(self.remaining[o.option] >= o.qty, "recovered without stock");
+                        assert!(self.active_qty(o.user) + o.qty <= MAX_PER_USER);
+                        self.remaining[o.option] -= o.qty;
+                        self.orders[i].status = St::Paid;
+                        self.orders[i].paid = true;
+                    }
+                    (St::Cancelled, Settlement::MustRefund(req)) => {
+                        assert!(
+                            self.remaining[o.option] < o.qty
+                                || self.active_qty(o.user) + o.qty > MAX_PER_USER,
+                            "refunded although it could be kept"
+                        );
+                        assert_eq!(req.amount, price * o.qty);
+                        // WeChat refunds it.
+                        in_savepoint(&self.conn, |c| {
+                            payments::finish_refund(
+                                c,
+                                &req.out_refund_no,
+                                &RefundOutcome::Success { refund_id: None },
+                                now,
+                            )
+                        })
+                        .unwrap();
+                        self.orders[i].status = St::Refunded;
+                        self.orders[i].paid = true;
+                    }
+                    (st, s) => panic!("pay on {st:?} gave {s:?}"),
                 }
             }
             Op::Refund { order } => {
@@ -301,8 +358,29 @@ impl World {
                 let i = order.index(self.orders.len());
                 let o = self.orders[i].clone();
                 let now = self.now;
-                let r = in_savepoint(&self.conn, |c| orders::mark_refunded(c, &o.id, now));
-                let expected = (o.status != St::Paid).then_some("ORDER_NOT_PAID");
+                let r = in_savepoint(&self.conn, |c| {
+                    let req = payments::begin_refund(
+                        c,
+                        RefundActor::Admin {
+                            admin_id: "a",
+                            tenant_id: "p",
+                        },
+                        &o.id,
+                        None,
+                        now,
+                    )?;
+                    payments::finish_refund(
+                        c,
+                        &req.out_refund_no,
+                        &RefundOutcome::Success { refund_id: None },
+                        now,
+                    )
+                });
+                let expected = match o.status {
+                    St::Paid => None,
+                    St::Refunded => Some("REFUND_EXISTS"),
+                    _ => Some("ORDER_NOT_PAID"),
+                };
                 assert_eq!(code(&r), expected, "refund");
                 if r.is_ok() {
                     self.orders[i].status = St::Refunded;
@@ -328,6 +406,38 @@ impl World {
 
     fn check(&self) {
         assert_eq!(check_invariants(&self.conn).unwrap(), Ok(()));
+        // Every fen: paid − refunded = kept, per order and in total.
+        let (mut paid_sum, mut refunded_sum, mut kept_sum) = (0, 0, 0);
+        for (id, status, paid, refunded) in money_by_order(&self.conn).unwrap() {
+            let m = self.orders.iter().find(|o| o.id == id).unwrap();
+            let total = self.price(m.option) * m.qty;
+            let kept = if status == "paid" || status == "used" {
+                total
+            } else {
+                0
+            };
+            assert_eq!(paid - refunded, kept, "order {id} ({status})");
+            assert_eq!(paid, if m.paid { total } else { 0 }, "order {id} paid");
+            paid_sum += paid;
+            refunded_sum += refunded;
+            kept_sum += kept;
+        }
+        assert_eq!(paid_sum - refunded_sum, kept_sum);
+        // Paid orders hold exactly `quantity` tickets; others hold none valid.
+        for o in &self.orders {
+            let (all, valid): (i64, i64) = self
+                .conn
+                .query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(status = 'valid'), 0) FROM tickets WHERE order_id = ?1",
+                    [&o.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            match o.status {
+                St::Paid => assert_eq!((all, valid), (o.qty, o.qty), "tickets of {}", o.id),
+                _ => assert_eq!(valid, 0, "no valid tickets on {:?} {}", o.status, o.id),
+            }
+        }
         for (i, id) in self.option_ids.iter().enumerate() {
             let (total, remaining): (i64, i64) = self
                 .conn

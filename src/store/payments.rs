@@ -165,7 +165,18 @@ pub fn settle_payment(
             let show_ahead: bool = conn
                 .prepare_cached("SELECT starts_at > ?2 FROM events WHERE id = ?1")?
                 .query_row(params![order.event_id, now], |r| r.get(0))?;
+            // The per-user limit still holds for a late payment.
+            let (held, max_per_user): (i64, i64) = conn
+                .prepare_cached(
+                    "SELECT COALESCE((SELECT SUM(quantity) FROM orders WHERE user_id = ?1
+                         AND event_id = ?2 AND status IN ('pending', 'paid', 'used')), 0),
+                         max_per_user FROM events WHERE id = ?2",
+                )?
+                .query_row(params![order.user_id, order.event_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
             if show_ahead
+                && held + order.quantity <= max_per_user
                 && take_stock(
                     conn,
                     &order.event_id,
