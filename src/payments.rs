@@ -299,6 +299,7 @@ fn refuse(status: StatusCode, message: &'static str) -> NotifyRefusal {
 /// comes.
 pub async fn notify_v3(
     state: &AppState,
+    client: std::net::IpAddr,
     headers: &axum::http::HeaderMap,
     body: &[u8],
     refund_notify: bool,
@@ -347,6 +348,9 @@ pub async fn notify_v3(
     };
     if let Err(e) = pay.verifier.verify(&sig, body, now_ms() / 1000) {
         tracing::warn!(error = %e, kind, "notify refused: signature");
+        if unverified_flood(state, client) {
+            return Err(refuse(StatusCode::TOO_MANY_REQUESTS, "请求过于频繁"));
+        }
         record(false, false, None, None, format!("rejected: {e}")).await;
         return Err(refuse(StatusCode::UNAUTHORIZED, "签名验证失败"));
     }
@@ -554,8 +558,19 @@ async fn expected_payment(
     })
 }
 
+/// Notifies skip the per-IP API limit (WeChat sends many from few
+/// addresses), so what fails verification is counted against it here: a
+/// flood of forgeries is refused without filling the notification log.
+fn unverified_flood(state: &AppState, client: std::net::IpAddr) -> bool {
+    state.limits.check_api(client).is_err()
+}
+
 /// The legacy v2 XML notify: verified with the APIv2 key; answered in XML.
-pub async fn notify_v2(state: &AppState, body: &[u8]) -> (StatusCode, String) {
+pub async fn notify_v2(
+    state: &AppState,
+    client: std::net::IpAddr,
+    body: &[u8],
+) -> (StatusCode, String) {
     let key = match &state.pay {
         PayProvider::WeChat(pay) => pay.mch_key_v2.clone(),
         PayProvider::Mock => None,
@@ -588,23 +603,30 @@ pub async fn notify_v2(state: &AppState, body: &[u8]) -> (StatusCode, String) {
     let Some(key) = key else {
         return (StatusCode::BAD_REQUEST, v2::reply(false, "未启用 v2 通知"));
     };
-    let fields: BTreeMap<String, String> = match v2::parse(body) {
-        Ok(f) => f,
-        Err(e) => {
-            record(false, false, None, format!("rejected: {e}")).await;
-            return (StatusCode::BAD_REQUEST, v2::reply(false, "XML 格式错误"));
-        }
+    let parsed = v2::parse(body);
+    let verdict = match &parsed {
+        Err(e) => Some(format!("rejected: {e}")),
+        Ok(fields) if !v2::verify(fields, &key) => Some("rejected: sign".to_string()),
+        Ok(_) => None,
     };
-    if !v2::verify(&fields, &key) {
-        record(
-            false,
-            false,
-            fields.get("out_trade_no").cloned(),
-            "rejected: sign".into(),
-        )
-        .await;
-        return (StatusCode::UNAUTHORIZED, v2::reply(false, "签名错误"));
+    if let Some(verdict) = verdict {
+        if unverified_flood(state, client) {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                v2::reply(false, "请求过于频繁"),
+            );
+        }
+        let order = parsed
+            .as_ref()
+            .ok()
+            .and_then(|f| f.get("out_trade_no").cloned());
+        record(false, false, order, verdict).await;
+        return match parsed {
+            Err(_) => (StatusCode::BAD_REQUEST, v2::reply(false, "XML 格式错误")),
+            Ok(_) => (StatusCode::UNAUTHORIZED, v2::reply(false, "签名错误")),
+        };
     }
+    let fields: BTreeMap<String, String> = parsed.unwrap_or_default();
     let PayProvider::WeChat(pay) = &state.pay else {
         return (StatusCode::BAD_REQUEST, v2::reply(false, "未启用微信支付"));
     };

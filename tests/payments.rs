@@ -514,3 +514,202 @@ async fn refunds_sync_and_by_notify() {
     assert_eq!(seats, 100, "all seats back on sale");
     e.invariants().await;
 }
+
+#[tokio::test]
+async fn notifies_skip_the_ip_limit_but_forgeries_do_not() {
+    use standup_tickets::config::{Rate, RateLimits};
+    let e = env_with(false, |c| {
+        c.trust_proxy = true;
+        c.rate_limits = RateLimits {
+            api: Some(Rate {
+                count: 5,
+                per: Duration::from_secs(60),
+            }),
+            login: None,
+            orders: None,
+        };
+    })
+    .await;
+    let id = e.order(1).await;
+    e.prepay(&id).await;
+    let from_wechat = |h: &[(String, String)]| {
+        let mut h = h.to_vec();
+        h.push(("X-Forwarded-For".into(), "101.226.103.1".into()));
+        h
+    };
+    // A forger from WeChat's address burns that address's budget...
+    let good = e.pay.success_resource(&id);
+    let mut codes = Vec::new();
+    for _ in 0..8 {
+        let (headers, body) = fake_pay::notify(
+            "TRANSACTION.SUCCESS",
+            "transaction",
+            &good,
+            Spoil::ForgedSignature,
+        );
+        codes.push(
+            e.send(
+                "/api/payments/wechat/notify",
+                &from_wechat(&headers),
+                body,
+                false,
+            )
+            .await
+            .0,
+        );
+    }
+    assert_eq!(&codes[..5], &[401; 5]);
+    assert!(codes[5..].iter().all(|c| *c == 429), "{codes:?}");
+    assert_eq!(e.notifications().await, 5, "the flood is not stored");
+    // ...yet genuine notifies from it still go through.
+    let (headers, body) =
+        fake_pay::notify("TRANSACTION.SUCCESS", "transaction", &good, Spoil::None);
+    let (status, text) = e
+        .send(
+            "/api/payments/wechat/notify",
+            &from_wechat(&headers),
+            body,
+            false,
+        )
+        .await;
+    assert_eq!(status, 204, "{text}");
+    assert_eq!(e.order_json(&id).await["status"], "paid");
+}
+
+#[tokio::test]
+async fn refund_closed_gives_tickets_back_abnormal_keeps_them_void() {
+    let e = env().await;
+    *e.pay.state.refund_answer.lock().unwrap() = "PROCESSING".into();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = e.order(1).await;
+        e.prepay(&id).await;
+        e.pay.pay(&id);
+        let r = e.pay.transaction(&id);
+        assert_eq!(e.notify(&id, &r, Spoil::None).await.0, 204);
+        e.t.post(
+            "/api/payments/refund",
+            Some(&e.token),
+            json!({"orderId": id}),
+        )
+        .await
+        .data();
+        ids.push(id);
+    }
+    for (id, event, state) in [
+        (&ids[0], "REFUND.CLOSED", "CLOSED"),
+        (&ids[1], "REFUND.ABNORMAL", "ABNORMAL"),
+    ] {
+        let no = e
+            .pay
+            .state
+            .refunds
+            .lock()
+            .unwrap()
+            .values()
+            .find(|r| r["out_trade_no"] == id.as_str())
+            .unwrap()["out_refund_no"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let resource = json!({"mchid": fake_pay::MCH_ID, "out_trade_no": id,
+            "out_refund_no": no, "refund_id": "5030x", "refund_status": state,
+            "amount": {"total": 8850, "refund": 8850, "payer_total": 8850, "payer_refund": 8850}});
+        let (headers, body) = fake_pay::notify(event, "refund", &resource, Spoil::None);
+        assert_eq!(
+            e.send("/api/payments/wechat/refund-notify", &headers, body, false)
+                .await
+                .0,
+            204
+        );
+    }
+    let closed = e.order_json(&ids[0]).await;
+    assert_eq!(closed["status"], "paid");
+    assert_eq!(
+        closed["tickets"][0]["status"], "valid",
+        "no money went back"
+    );
+    let abnormal = e.order_json(&ids[1]).await;
+    assert_eq!(abnormal["status"], "paid");
+    assert_eq!(
+        abnormal["tickets"][0]["status"], "expired",
+        "money in limbo: not valid"
+    );
+    // The closed one may be asked for again.
+    let r =
+        e.t.post(
+            "/api/payments/refund",
+            Some(&e.token),
+            json!({"orderId": ids[0]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    e.invariants().await;
+}
+
+#[tokio::test]
+async fn a_v3_payment_after_expiry_with_the_seat_gone_is_refunded() {
+    let e = env().await;
+    // One seat left in a fresh option.
+    let mut show_def = show("dt", "小场", days_from_today(4), "20:00");
+    show_def.options = vec![option("唯一", 6600, 1, 0)];
+    let ev = e.t.seed_event(show_def).await;
+    let (other, _) = e.t.login("other-1", "dt").await;
+    let body = |ev: &str, opt: &str| {
+        json!({"eventId": ev, "priceOptionId": opt, "quantity": 1,
+               "userInfo": {"name": "张三", "phone": "13800138000"}})
+    };
+    let late =
+        e.t.post(
+            "/api/orders",
+            Some(&e.token),
+            body(&ev.id, &ev.option_ids[0]),
+        )
+        .await
+        .data()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    e.prepay(&late).await;
+    e.t.put(
+        &format!("/api/orders/{late}/cancel"),
+        Some(&e.token),
+        json!({}),
+    )
+    .await
+    .data();
+    // Someone else buys the freed seat and pays.
+    e.t.post("/api/orders", Some(&other), body(&ev.id, &ev.option_ids[0]))
+        .await
+        .data();
+    // The first buyer's payment lands anyway.
+    e.pay.pay(&late);
+    let r = e.pay.transaction(&late);
+    assert_eq!(
+        e.notify(&late, &r, Spoil::None).await.0,
+        204,
+        "acknowledged"
+    );
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = e.order_json(&late).await["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if status == "refunded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "refunded");
+    let refunded = e
+        .pay
+        .state
+        .refunds
+        .lock()
+        .unwrap()
+        .values()
+        .any(|x| x["out_trade_no"] == late.as_str() && x["amount"]["refund"] == 6600);
+    assert!(refunded, "WeChat was asked to refund the full amount");
+    e.invariants().await;
+}

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::CurrentUser;
+use super::auth::{ClientIp, CurrentUser};
 use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use super::extract::{J, P};
 use crate::app::AppState;
@@ -131,15 +131,20 @@ fn is_xml(headers: &HeaderMap) -> bool {
         (status = 401, description = "{\"code\":\"FAIL\"}：签名验证失败"),
     )
 )]
-pub async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn notify(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if body.len() > MAX_NOTIFY_BYTES {
         return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
     }
     if is_xml(&headers) {
-        let (status, xml) = payments::notify_v2(&state, &body).await;
+        let (status, xml) = payments::notify_v2(&state, ip, &body).await;
         return (status, [(header::CONTENT_TYPE, "application/xml")], xml).into_response();
     }
-    match payments::notify_v3(&state, &headers, &body, false).await {
+    match payments::notify_v3(&state, ip, &headers, &body, false).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(r) => fail(r.status, r.message),
     }
@@ -157,13 +162,14 @@ pub async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Byt
 )]
 pub async fn refund_notify(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if body.len() > MAX_NOTIFY_BYTES {
         return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
     }
-    match payments::notify_v3(&state, &headers, &body, true).await {
+    match payments::notify_v3(&state, ip, &headers, &body, true).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(r) => fail(r.status, r.message),
     }
