@@ -240,40 +240,17 @@ pub async fn send_refund(state: &AppState, req: &RefundRequest) -> Option<Order>
 /// `POST /api/payments/refund` (buyer) — and, without the policy, admins.
 pub async fn refund(
     state: &AppState,
-    actor: RefundActor<'_>,
+    actor: RefundActor,
     order_id: &str,
     reason: Option<String>,
 ) -> Result<Order, AppError> {
     if !looks_like_id(order_id) {
         return Err(crate::store::orders::order_not_found().into());
     }
-    let actor_owned = match actor {
-        RefundActor::User { user_id, cutoff_ms } => {
-            (0, user_id.to_string(), String::new(), cutoff_ms)
-        }
-        RefundActor::Admin {
-            admin_id,
-            tenant_id,
-        } => (1, admin_id.to_string(), tenant_id.to_string(), 0),
-    };
     let id = order_id.to_string();
     let req = state
         .store
-        .write(move |c| {
-            let (kind, who, tenant, cutoff_ms) = &actor_owned;
-            let actor = if *kind == 0 {
-                RefundActor::User {
-                    user_id: who,
-                    cutoff_ms: *cutoff_ms,
-                }
-            } else {
-                RefundActor::Admin {
-                    admin_id: who,
-                    tenant_id: tenant,
-                }
-            };
-            q::begin_refund(c, actor, &id, reason.as_deref(), now_ms())
-        })
+        .write(move |c| q::begin_refund(c, &actor, &id, reason.as_deref(), now_ms()))
         .await?;
     send_refund(state, &req).await;
     let id = order_id.to_string();
@@ -282,6 +259,50 @@ pub async fn refund(
         .read(move |c| crate::store::orders::find_with_details(c, &id))
         .await?
         .ok_or_else(|| crate::store::orders::order_not_found().into())
+}
+
+/// One received notify: recorded with its verdict, whatever becomes of it.
+struct Received<'a> {
+    state: &'a AppState,
+    kind: &'static str,
+    raw: String,
+    headers: Option<String>,
+}
+
+impl Received<'_> {
+    async fn record(
+        &self,
+        verified: bool,
+        processed: bool,
+        order: Option<String>,
+        notify_id: Option<String>,
+        verdict: String,
+    ) {
+        let (kind, raw, headers) = (self.kind, self.raw.clone(), self.headers.clone());
+        let r = self
+            .state
+            .store
+            .write(move |c| {
+                q::record_notification(
+                    c,
+                    &NotificationRecord {
+                        kind,
+                        notify_id: notify_id.as_deref(),
+                        order_id: order.as_deref(),
+                        raw_body: &raw,
+                        headers: headers.as_deref(),
+                        verified,
+                        processed,
+                        verdict: &verdict,
+                    },
+                    now_ms(),
+                )
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "could not record a payment notification");
+        }
+    }
 }
 
 /// Why a notify was refused: the HTTP status WeChat sees, and what we log.
@@ -313,38 +334,14 @@ pub async fn notify_v3(
         "serial": sig.serial, "timestamp": sig.timestamp, "nonce": sig.nonce,
     })
     .to_string();
-    let raw = String::from_utf8_lossy(body).into_owned();
-    let record = |verified: bool,
-                  processed: bool,
-                  order: Option<String>,
-                  notify_id: Option<String>,
-                  verdict: String| {
-        let (raw, headers_json) = (raw.clone(), headers_json.clone());
-        let state = state.clone();
-        async move {
-            let r = state
-                .store
-                .write(move |c| {
-                    q::record_notification(
-                        c,
-                        &NotificationRecord {
-                            kind,
-                            notify_id: notify_id.as_deref(),
-                            order_id: order.as_deref(),
-                            raw_body: &raw,
-                            headers: Some(&headers_json),
-                            verified,
-                            processed,
-                            verdict: &verdict,
-                        },
-                        now_ms(),
-                    )
-                })
-                .await;
-            if let Err(e) = r {
-                tracing::error!(error = %e, "could not record a payment notification");
-            }
-        }
+    let received = Received {
+        state,
+        kind,
+        raw: String::from_utf8_lossy(body).into_owned(),
+        headers: Some(headers_json),
+    };
+    let record = |verified, processed, order, notify_id, verdict| {
+        received.record(verified, processed, order, notify_id, verdict)
     };
     if let Err(e) = pay.verifier.verify(&sig, body, now_ms() / 1000) {
         tracing::warn!(error = %e, kind, "notify refused: signature");
@@ -575,30 +572,14 @@ pub async fn notify_v2(
         PayProvider::WeChat(pay) => pay.mch_key_v2.clone(),
         PayProvider::Mock => None,
     };
-    let raw = String::from_utf8_lossy(body).into_owned();
-    let record = |verified: bool, processed: bool, order: Option<String>, verdict: String| {
-        let (raw, state) = (raw.clone(), state.clone());
-        async move {
-            let _ = state
-                .store
-                .write(move |c| {
-                    q::record_notification(
-                        c,
-                        &NotificationRecord {
-                            kind: "pay_v2",
-                            notify_id: None,
-                            order_id: order.as_deref(),
-                            raw_body: &raw,
-                            headers: None,
-                            verified,
-                            processed,
-                            verdict: &verdict,
-                        },
-                        now_ms(),
-                    )
-                })
-                .await;
-        }
+    let received = Received {
+        state,
+        kind: "pay_v2",
+        raw: String::from_utf8_lossy(body).into_owned(),
+        headers: None,
+    };
+    let record = |verified, processed, order, verdict| {
+        received.record(verified, processed, order, None, verdict)
     };
     let Some(key) = key else {
         return (StatusCode::BAD_REQUEST, v2::reply(false, "未启用 v2 通知"));

@@ -361,9 +361,9 @@ impl World {
                 let r = in_savepoint(&self.conn, |c| {
                     let req = payments::begin_refund(
                         c,
-                        RefundActor::Admin {
-                            admin_id: "a",
-                            tenant_id: "p",
+                        &RefundActor::Admin {
+                            admin_id: "a".into(),
+                            tenant_id: "p".into(),
                         },
                         &o.id,
                         None,

@@ -91,7 +91,7 @@ pub async fn refund(
     let order = payments::refund(
         &state,
         RefundActor::User {
-            user_id: &user.id,
+            user_id: user.id.clone(),
             cutoff_ms,
         },
         &body.order_id,

@@ -446,73 +446,30 @@ pub fn next_expiry(conn: &Connection) -> StoreResult<Option<i64>> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// Pending → paid, keeping its stock sold. (The payment issue adds tickets and
-/// the WeChat transaction; this is the inventory half.)
-pub fn mark_paid(
-    conn: &Connection,
-    order_id: &str,
-    transaction_id: Option<&str>,
-    now: i64,
-) -> StoreResult<Order> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE orders SET status = 'paid', paid_at = ?2, transaction_id = ?3,
-                 pay_method = 'wechat', updated_at = ?2
-             WHERE id = ?1 AND status = 'pending'",
-        )?
-        .execute(params![order_id, now, transaction_id])?;
-    if changed == 0 {
-        return Err(match get_by_id(conn, order_id)? {
-            None => order_not_found(),
-            Some(_) => reject(
-                RejectKind::Conflict,
-                "ORDER_NOT_PENDING",
-                "订单不是待支付状态",
-            ),
-        });
-    }
-    get_by_id(conn, order_id)?.ok_or_else(order_not_found)
+/// Whether the show is still ahead of `now` (seats can still be resold).
+pub(super) fn show_ahead(conn: &Connection, event_id: &str, now: i64) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT starts_at > ?2 FROM events WHERE id = ?1")?
+        .query_row(params![event_id, now], |r| r.get(0))?)
 }
 
-/// Paid → refunded. The seats return to sale only if the show is still ahead.
-pub fn mark_refunded(conn: &Connection, order_id: &str, now: i64) -> StoreResult<Order> {
-    let Some(order) = get_by_id(conn, order_id)? else {
-        return Err(order_not_found());
-    };
-    let changed = conn
-        .prepare_cached(
-            "UPDATE orders SET status = 'refunded', refunded_at = ?2, updated_at = ?2
-             WHERE id = ?1 AND status = 'paid'",
-        )?
-        .execute(params![order_id, now])?;
-    if changed == 0 {
-        return Err(reject(
-            RejectKind::Conflict,
-            "ORDER_NOT_PAID",
-            "只有已支付的订单可以退款",
-        ));
-    }
-    let show_ahead: bool = conn
-        .prepare_cached("SELECT starts_at > ?2 FROM events WHERE id = ?1")?
-        .query_row(params![order.event_id, now], |r| r.get(0))?;
-    if show_ahead {
-        release(
+/// The seats of a refunded paid order: back on sale if the show is still
+/// ahead; after it they cannot be resold and leave the inventory.
+pub(super) fn return_refunded_seats(conn: &Connection, order: &Order, now: i64) -> StoreResult<()> {
+    if show_ahead(conn, &order.event_id, now)? {
+        return release(
             conn,
             &order.event_id,
             &order.price_option_id,
             order.quantity,
             now,
-        )?;
-    } else {
-        // After the show the seat cannot be resold: it leaves the inventory.
-        conn.prepare_cached(
-            "UPDATE price_options SET total_count = total_count - ?2 WHERE id = ?1",
-        )?
-        .execute(params![order.price_option_id, order.quantity])?;
-        conn.prepare_cached("UPDATE events SET total_seats = total_seats - ?2 WHERE id = ?1")?
-            .execute(params![order.event_id, order.quantity])?;
+        );
     }
-    get_by_id(conn, order_id)?.ok_or_else(order_not_found)
+    conn.prepare_cached("UPDATE price_options SET total_count = total_count - ?2 WHERE id = ?1")?
+        .execute(params![order.price_option_id, order.quantity])?;
+    conn.prepare_cached("UPDATE events SET total_seats = total_seats - ?2 WHERE id = ?1")?
+        .execute(params![order.event_id, order.quantity])?;
+    Ok(())
 }
 
 /// An owner changes how many seats an option has. It cannot go below what is
@@ -609,7 +566,7 @@ fn tickets_for(conn: &Connection, order_ids: &[&str]) -> StoreResult<HashMap<Str
 
 /// Fills tickets, event and price option for a page of orders, in three
 /// queries whatever the page size.
-pub(super) fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
+fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
     let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
     let mut tickets = tickets_for(conn, &ids)?;
     let event_ids: Vec<&str> = orders.iter().map(|o| o.event_id.as_str()).collect();
@@ -649,13 +606,7 @@ pub fn get_for_user(
     user_id: &str,
     order_id: &str,
 ) -> StoreResult<Option<Order>> {
-    let Some(order) = get_by_id(conn, order_id)?.filter(|o| o.user_id == user_id) else {
-        return Ok(None);
-    };
-    let mut one = [order];
-    attach_details(conn, &mut one)?;
-    let [order] = one;
-    Ok(Some(order))
+    Ok(find_with_details(conn, order_id)?.filter(|o| o.user_id == user_id))
 }
 
 /// The buyer's orders, newest first.

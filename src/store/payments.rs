@@ -5,7 +5,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
-use super::orders::{attach_details, get_by_id, order_not_found, reject, release, take_stock};
+use super::orders::{
+    get_by_id, order_not_found, reject, return_refunded_seats, show_ahead, take_stock,
+};
 use crate::domain::RejectKind;
 use crate::domain::orders::{Order, OrderStatus};
 use crate::ids::new_id;
@@ -162,9 +164,7 @@ pub fn settle_payment(
         OrderStatus::Cancelled => {
             // Late payment: keep it if the seats are still there and the show
             // is ahead, otherwise give the money back.
-            let show_ahead: bool = conn
-                .prepare_cached("SELECT starts_at > ?2 FROM events WHERE id = ?1")?
-                .query_row(params![order.event_id, now], |r| r.get(0))?;
+            let show_ahead = show_ahead(conn, &order.event_id, now)?;
             // The per-user limit still holds for a late payment.
             let (held, max_per_user): (i64, i64) = conn
                 .prepare_cached(
@@ -246,11 +246,7 @@ fn issue_tickets(conn: &Connection, order: &Order, key: &QrKey, now: i64) -> Sto
 }
 
 fn full(conn: &Connection, order_id: &str) -> StoreResult<Order> {
-    let order = get_by_id(conn, order_id)?.ok_or_else(order_not_found)?;
-    let mut one = [order];
-    attach_details(conn, &mut one)?;
-    let [order] = one;
-    Ok(order)
+    super::orders::find_with_details(conn, order_id)?.ok_or_else(order_not_found)
 }
 
 fn insert_refund(
@@ -295,23 +291,20 @@ fn insert_refund(
 }
 
 /// Who asks for a refund, and whether the buyer's policy applies.
-#[derive(Debug, Clone, Copy)]
-pub enum RefundActor<'a> {
+#[derive(Debug, Clone)]
+pub enum RefundActor {
     /// The buyer: own orders only, every ticket still valid, the show more
     /// than `cutoff_ms` away.
-    User { user_id: &'a str, cutoff_ms: i64 },
+    User { user_id: String, cutoff_ms: i64 },
     /// A club admin (admin issue): no policy checks, own club only.
-    Admin {
-        admin_id: &'a str,
-        tenant_id: &'a str,
-    },
+    Admin { admin_id: String, tenant_id: String },
 }
 
 /// Records a refund of a paid order and makes its tickets invalid at once.
 /// A second request while one is in flight (or done) is `REFUND_EXISTS`.
 pub fn begin_refund(
     conn: &Connection,
-    actor: RefundActor<'_>,
+    actor: &RefundActor,
     order_id: &str,
     reason: Option<&str>,
     now: i64,
@@ -320,10 +313,10 @@ pub fn begin_refund(
         return Err(order_not_found());
     };
     let requested_by = match actor {
-        RefundActor::User { user_id, .. } if order.user_id != user_id => {
+        RefundActor::User { user_id, .. } if order.user_id != *user_id => {
             return Err(order_not_found());
         }
-        RefundActor::Admin { tenant_id, .. } if order.tenant_id != tenant_id => {
+        RefundActor::Admin { tenant_id, .. } if order.tenant_id != *tenant_id => {
             return Err(order_not_found());
         }
         RefundActor::User { user_id, .. } => format!("user:{user_id}"),
@@ -349,6 +342,7 @@ pub fn begin_refund(
         ));
     }
     if let RefundActor::User { cutoff_ms, .. } = actor {
+        let cutoff_ms = *cutoff_ms;
         let used: bool = conn
             .prepare_cached("SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'valid'")?
             .exists([order_id])?;
@@ -460,27 +454,7 @@ pub fn finish_refund(
                  WHERE id = ?1",
             )?
             .execute(params![order_id, now])?;
-            let show_ahead: bool = conn
-                .prepare_cached("SELECT starts_at > ?2 FROM events WHERE id = ?1")?
-                .query_row(params![order.event_id, now], |r| r.get(0))?;
-            if show_ahead {
-                release(
-                    conn,
-                    &order.event_id,
-                    &order.price_option_id,
-                    order.quantity,
-                    now,
-                )?;
-            } else {
-                conn.prepare_cached(
-                    "UPDATE price_options SET total_count = total_count - ?2 WHERE id = ?1",
-                )?
-                .execute(params![order.price_option_id, order.quantity])?;
-                conn.prepare_cached(
-                    "UPDATE events SET total_seats = total_seats - ?2 WHERE id = ?1",
-                )?
-                .execute(params![order.event_id, order.quantity])?;
-            }
+            return_refunded_seats(conn, &order, now)?;
         }
         // A late payment refunded: its seats were released at cancellation.
         (RefundOutcome::Success { .. }, OrderStatus::Cancelled) => {
