@@ -751,7 +751,10 @@ pub async fn sync_pending(state: &AppState, order: &Order) -> bool {
     let PayProvider::WeChat(pay) = &state.pay else {
         return false;
     };
-    if order.status != OrderStatus::Pending || !state.caches.should_poll_payment(&order.id).await {
+    if order.status != OrderStatus::Pending
+        || !order.has_prepay
+        || !state.caches.should_poll_payment(&order.id).await
+    {
         return false;
     }
     match pay.query(&order.id).await {

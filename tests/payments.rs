@@ -394,6 +394,15 @@ async fn expiry_asks_wechat_first_then_closes_or_settles() {
 async fn polling_a_pending_order_finds_a_late_payment() {
     let e = env().await;
     let id = e.order(1).await;
+    // Before it reached WeChat there is nothing to ask.
+    assert_eq!(e.order_json(&id).await["status"], "pending");
+    assert_eq!(
+        e.pay
+            .state
+            .query_calls
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
     e.prepay(&id).await;
     e.pay.pay(&id);
     let o = e.order_json(&id).await;

@@ -127,6 +127,11 @@ pub struct Order {
     pub expires_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<CancelReason>,
+    /// Whether the order reached WeChat Pay (internal: decides whether a
+    /// poll asks WeChat about it).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub has_prepay: bool,
     pub tickets: Vec<Ticket>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<Event>,

@@ -19,7 +19,7 @@ use crate::ids::new_id;
 
 const ORDER_COLS: &str = "id, tenant_id, user_id, event_id, price_option_id, quantity, unit_price,
     total_amount, user_name, user_phone, status, pay_method, transaction_id, paid_at, cancelled_at,
-    refunded_at, expires_at, cancel_reason, created_at, updated_at";
+    refunded_at, expires_at, cancel_reason, created_at, updated_at, prepay_id IS NOT NULL";
 
 fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
     let status: String = r.get(10)?;
@@ -43,6 +43,7 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
         refunded_at: r.get::<_, Option<i64>>(15)?.map(Timestamp),
         expires_at: Timestamp(r.get(16)?),
         cancel_reason: reason.as_deref().and_then(CancelReason::parse),
+        has_prepay: r.get(20)?,
         tickets: Vec::new(),
         event: None,
         price_option: None,
@@ -280,6 +281,7 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
         refunded_at: None,
         expires_at: Timestamp(now + o.hold_ms),
         cancel_reason: None,
+        has_prepay: false,
         tickets: Vec::new(),
         event: None,
         price_option: None,
