@@ -138,6 +138,15 @@ impl Durability {
                 return Ok(Durability::Inline);
             }
         };
+        // SQLite at FULL would fsync the directory once after creating the
+        // WAL, so the file itself survives a power cut; do the same here,
+        // since at NORMAL its first sync comes only with a checkpoint.
+        if let Some(dir) = std::path::Path::new(&wal_path).parent()
+            && let Err(e) = File::open(dir).and_then(|d| d.sync_all())
+        {
+            tracing::warn!(error = %e, "could not sync the data directory; commits sync inline");
+            return Ok(Durability::Inline);
+        }
         conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
         let (flushes, pending) = std::sync::mpsc::channel::<Vec<Reply>>();
         let thread = std::thread::Builder::new()
