@@ -11,11 +11,6 @@ use standup_tickets::config::{Rate, RateLimits};
 use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
 use standup_tickets::store::orders::check_invariants;
 
-fn order_body(event: &str, option: &str, quantity: i64) -> Value {
-    json!({"eventId": event, "priceOptionId": option, "quantity": quantity,
-           "userInfo": {"name": "张三", "phone": "13800138000"}})
-}
-
 async fn invariants_hold(t: &TestApp) {
     let verdict = t.store().read(check_invariants).await.unwrap();
     assert_eq!(verdict, Ok(()), "database invariants");

@@ -5,14 +5,9 @@
 mod common;
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use standup_tickets::store::orders::check_invariants;
 use standup_tickets::store::payments::money_by_order;
-
-fn order_body(event: &str, option: &str, quantity: i64) -> Value {
-    json!({"eventId": event, "priceOptionId": option, "quantity": quantity,
-           "userInfo": {"name": "张三", "phone": "13800138000"}})
-}
 
 async fn remaining(t: &TestApp, option_id: &str) -> i64 {
     let id = option_id.to_string();

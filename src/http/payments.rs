@@ -144,7 +144,21 @@ pub async fn notify(
         let (status, xml) = payments::notify_v2(&state, ip, &body).await;
         return (status, [(header::CONTENT_TYPE, "application/xml")], xml).into_response();
     }
-    match payments::notify_v3(&state, ip, &headers, &body, false).await {
+    v3_notify(&state, ip, &headers, &body, false).await
+}
+
+/// A v3 notify (payment or refund): 204 when handled, `FAIL` otherwise.
+async fn v3_notify(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    body: &Bytes,
+    refund: bool,
+) -> Response {
+    if body.len() > MAX_NOTIFY_BYTES {
+        return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
+    }
+    match payments::notify_v3(state, ip, headers, body, refund).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(r) => fail(r.status, r.message),
     }
@@ -166,13 +180,7 @@ pub async fn refund_notify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if body.len() > MAX_NOTIFY_BYTES {
-        return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
-    }
-    match payments::notify_v3(&state, ip, &headers, &body, true).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => fail(r.status, r.message),
-    }
+    v3_notify(&state, ip, &headers, &body, true).await
 }
 
 #[utoipa::path(

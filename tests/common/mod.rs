@@ -251,3 +251,9 @@ pub fn days_from_today(days: i64) -> NaiveDate {
     standup_tickets::domain::time::today_in(chrono_tz::Asia::Shanghai)
         + chrono::Duration::days(days)
 }
+
+/// The body of `POST /api/orders` with a valid contact.
+pub fn order_body(event: &str, option: &str, quantity: i64) -> Value {
+    serde_json::json!({"eventId": event, "priceOptionId": option, "quantity": quantity,
+           "userInfo": {"name": "张三", "phone": "13800138000"}})
+}
