@@ -29,7 +29,8 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         [
             "0001_init.sql",
             "0002_wechat_sessions.sql",
-            "0003_payments.sql"
+            "0003_payments.sql",
+            "0004_cheap_checks.sql"
         ]
     );
     first.seed_tenant("dt").await;
@@ -47,7 +48,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?))
         .await
         .unwrap();
-    assert_eq!(recorded, 3);
+    assert_eq!(recorded, 4);
     second.stop().await;
 }
 

@@ -2,7 +2,7 @@
 //! in order at start. Each runs in its own transaction and is recorded, so a
 //! second start applies nothing.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, StoreResult};
 use crate::domain::time::now_ms;
@@ -25,9 +25,18 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_payments.sql",
         include_str!("../../migrations/0003_payments.sql"),
     ),
+    (
+        4,
+        "0004_cheap_checks.sql",
+        include_str!("../../migrations/0004_cheap_checks.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {
+    apply_list(conn, MIGRATIONS)
+}
+
+fn apply_list(conn: &mut Connection, migrations: &[(i64, &str, &str)]) -> StoreResult<Vec<String>> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    INTEGER PRIMARY KEY,
@@ -40,29 +49,49 @@ pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {
         [],
         |r| r.get(0),
     )?;
-    let newest_known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    let newest_known = migrations.last().map(|m| m.0).unwrap_or(0);
     if newest_applied > newest_known {
         return Err(StoreError::Migration(format!(
             "数据库版本 ({newest_applied}) 比程序 ({newest_known}) 新：请使用更新的版本"
         )));
     }
     let mut applied = Vec::new();
-    for (version, name, sql) in MIGRATIONS {
+    for (version, name, sql) in migrations {
         if *version <= newest_applied {
             continue;
         }
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)
-            .map_err(|e| StoreError::Migration(format!("{name}: {e}")))?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-            params![version, name, now_ms()],
-        )?;
-        tx.commit()?;
+        // SQLite's way to rebuild a table (create, copy, drop, rename): with
+        // foreign keys on, dropping `orders` would cascade into `tickets`.
+        // The pragma only takes effect outside a transaction; the keys are
+        // verified before the migration commits instead.
+        conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
+        let outcome = apply_one(conn, *version, name, sql);
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        outcome?;
         tracing::info!(migration = name, "applied migration");
         applied.push(name.to_string());
     }
     Ok(applied)
+}
+
+fn apply_one(conn: &mut Connection, version: i64, name: &str, sql: &str) -> StoreResult<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(sql)
+        .map_err(|e| StoreError::Migration(format!("{name}: {e}")))?;
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(StoreError::Migration(format!(
+            "{name}: leaves a broken foreign key in {table}"
+        )));
+    }
+    tx.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+        params![version, name, now_ms()],
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -91,5 +120,85 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(apply(&mut conn).unwrap().len(), MIGRATIONS.len());
         assert!(apply(&mut conn).unwrap().is_empty());
+    }
+
+    /// 0004 rebuilds `orders` and `tickets`: a database with sales in it
+    /// keeps every order and ticket (no cascade), the checks still refuse bad
+    /// values, and foreign keys are enforced again afterwards.
+    #[test]
+    fn rebuilding_tables_keeps_the_data() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        apply_list(&mut conn, &MIGRATIONS[..3]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('t', 'T', 0, 0);
+             INSERT INTO users (id, openid, created_at, updated_at) VALUES ('u', 'o', 0, 0);
+             INSERT INTO events (id, tenant_id, title, city, venue, address, event_date,
+                     event_time, starts_at, total_seats, remaining_seats, status, created_at,
+                     updated_at)
+                 VALUES ('e', 't', 'Show', 'C', 'V', 'A', '2030-01-01', '20:00', 0, 10, 8,
+                     'onSale', 0, 0);
+             INSERT INTO price_options (id, event_id, name, price, total_count,
+                     remaining_count, created_at)
+                 VALUES ('p', 'e', 'A', 100, 10, 8, 0);
+             INSERT INTO orders (id, tenant_id, user_id, event_id, price_option_id, quantity,
+                     unit_price, total_amount, user_name, user_phone, status, expires_at,
+                     created_at, updated_at)
+                 VALUES ('o1', 't', 'u', 'e', 'p', 2, 100, 200, 'N', '13800000000', 'paid',
+                     0, 0, 0),
+                        ('o2', 't', 'u', 'e', 'p', 1, 100, 100, 'N', '13800000000',
+                     'cancelled', 0, 0, 0);
+             UPDATE orders SET cancel_reason = 'timeout' WHERE id = 'o2';
+             INSERT INTO tickets (id, order_id, qr_code, created_at)
+                 VALUES ('k1', 'o1', 'q1', 0), ('k2', 'o1', 'q2', 0);",
+        )
+        .unwrap();
+        let before: Vec<String> = dump(&conn);
+        assert_eq!(apply(&mut conn).unwrap(), vec!["0004_cheap_checks.sql"]);
+        assert_eq!(dump(&conn), before);
+        let fk: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(fk);
+        let bad = [
+            "UPDATE orders SET status = 'lost' WHERE id = 'o1'",
+            "UPDATE orders SET cancel_reason = 'whim' WHERE id = 'o2'",
+            "UPDATE tickets SET status = 'torn' WHERE id = 'k1'",
+            "INSERT INTO tickets (id, order_id, qr_code, created_at) VALUES ('k3', 'nope', 'q3', 0)",
+        ];
+        for sql in bad {
+            assert!(conn.execute(sql, []).is_err(), "{sql} was accepted");
+        }
+        assert_eq!(dump(&conn), before);
+        // Every allowed value still passes.
+        for s in ["pending", "paid", "cancelled", "refunded", "used"] {
+            conn.execute("UPDATE orders SET status = ?1 WHERE id = 'o1'", [s])
+                .unwrap();
+        }
+        for r in ["user", "timeout", "admin", "event_cancelled"] {
+            conn.execute("UPDATE orders SET cancel_reason = ?1 WHERE id = 'o2'", [r])
+                .unwrap();
+        }
+        for s in ["valid", "used", "expired"] {
+            conn.execute("UPDATE tickets SET status = ?1 WHERE id = 'k1'", [s])
+                .unwrap();
+        }
+    }
+
+    fn dump(conn: &Connection) -> Vec<String> {
+        let mut rows = Vec::new();
+        for sql in [
+            "SELECT id || '|' || status || '|' || quantity || '|' || COALESCE(cancel_reason, '-')
+             FROM orders ORDER BY id",
+            "SELECT id || '|' || order_id || '|' || status || '|' || qr_code FROM tickets ORDER BY id",
+        ] {
+            let mut stmt = conn.prepare(sql).unwrap();
+            rows.extend(
+                stmt.query_map([], |r| r.get::<_, String>(0))
+                    .unwrap()
+                    .map(|r| r.unwrap()),
+            );
+        }
+        rows
     }
 }

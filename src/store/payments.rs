@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
 use super::orders::{
-    get_by_id, order_not_found, reject, return_refunded_seats, show_ahead, take_stock,
+    get_by_id, held_by_user, order_not_found, reject, return_refunded_seats, show_ahead, take_stock,
 };
 use crate::domain::RejectKind;
 use crate::domain::orders::{Order, OrderStatus};
@@ -166,15 +166,10 @@ pub fn settle_payment(
             // is ahead, otherwise give the money back.
             let show_ahead = show_ahead(conn, &order.event_id, now)?;
             // The per-user limit still holds for a late payment.
-            let (held, max_per_user): (i64, i64) = conn
-                .prepare_cached(
-                    "SELECT COALESCE((SELECT SUM(quantity) FROM orders WHERE user_id = ?1
-                         AND event_id = ?2 AND status IN ('pending', 'paid', 'used')), 0),
-                         max_per_user FROM events WHERE id = ?2",
-                )?
-                .query_row(params![order.user_id, order.event_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
+            let held = held_by_user(conn, &order.user_id, &order.event_id)?;
+            let max_per_user: i64 = conn
+                .prepare_cached("SELECT max_per_user FROM events WHERE id = ?1")?
+                .query_row([&order.event_id], |r| r.get(0))?;
             if show_ahead
                 && held + order.quantity <= max_per_user
                 && take_stock(
