@@ -81,6 +81,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     // What fell due while the server was down is settled before serving.
     crate::jobs::expire_tick(&state).await?;
     crate::jobs::sale_tick(&state).await?;
+    crate::identity::refresh_disabled_users(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading disabled users: {e:?}"))?;
     if state.config.demo_on_empty && !state.config.is_production() {
         let empty = state.store.read(tenants::count).await? == 0;
         if empty && let Some(password) = crate::demo::load(&state).await? {
@@ -106,9 +109,11 @@ async fn run(
         }
     });
     let ticks = tokio::spawn(crate::jobs::run(state.clone()));
+    let disabled = tokio::spawn(crate::identity::watch_disabled_users(state.clone()));
     let served = crate::http::serve(listener, state.clone(), shutdown).await;
     sweeper.abort();
     ticks.abort();
+    disabled.abort();
     served?;
     // In-flight requests are done; commit whatever they queued, then stop.
     state.store.close().await;

@@ -5,8 +5,9 @@
 //! buyers are never staler than that, even when another process (the CLI) wrote
 //! the row. Writes through this process also invalidate explicitly.
 
+use std::collections::HashSet;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,8 +27,15 @@ pub struct Caches {
     pub events: Cache<String, Cached>,
     /// Home, calendar and list pages, keyed by tenant and query.
     pub pages: Cache<String, Cached>,
-    /// "Is this user / admin still active?", keyed `u:<id>` / `a:<tenant>:<id>`.
-    pub principals: Cache<String, bool>,
+    /// "Is this admin still active (and its club)?", keyed `<tenant>:<id>`.
+    pub admins: Cache<String, bool>,
+    /// Users found active in the database. Only "exists and was active" is
+    /// remembered; disabling is caught by `disabled_users`, so this can be
+    /// trusted for minutes and a buyer's requests do not reach the database.
+    pub active_users: Cache<String, ()>,
+    /// Every disabled user's id, re-read every second
+    /// ([`crate::identity::watch_disabled_users`]).
+    pub disabled_users: Arc<RwLock<HashSet<String>>>,
     /// Orders whose payment state was asked of WeChat in the last few seconds
     /// (a buyer polling an order must not turn into a query per poll).
     pub payment_polls: Cache<String, ()>,
@@ -52,10 +60,15 @@ impl Default for Caches {
             tenants: build(4 << 20),
             events: build(32 << 20),
             pages: build(32 << 20),
-            principals: Cache::builder()
-                .time_to_live(crate::identity::PRINCIPAL_CHECK_TTL)
+            admins: Cache::builder()
+                .time_to_live(crate::identity::ADMIN_CHECK_TTL)
+                .max_capacity(10_000)
+                .build(),
+            active_users: Cache::builder()
+                .time_to_live(crate::identity::ACTIVE_USER_TTL)
                 .max_capacity(200_000)
                 .build(),
+            disabled_users: Arc::default(),
             payment_polls: Cache::builder()
                 .time_to_live(Duration::from_secs(5))
                 .max_capacity(100_000)
@@ -74,6 +87,29 @@ impl Caches {
             .or_insert(())
             .await
             .is_fresh()
+    }
+
+    pub fn is_disabled_user(&self, id: &str) -> bool {
+        self.disabled_users
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    /// Replaces the disabled set (only when it changed: readers rarely wait).
+    pub fn set_disabled_users(&self, ids: HashSet<String>) {
+        if *self
+            .disabled_users
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            == ids
+        {
+            return;
+        }
+        *self
+            .disabled_users
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = ids;
     }
 
     pub fn invalidate_catalog(&self) {

@@ -298,6 +298,35 @@ async fn hash_off_thread(password: &str) -> Result<String, AppError> {
         .map_err(AppError::internal)
 }
 
-/// How long a principal's "still active" answer is trusted before the database
-/// is asked again: disabling a user or admin takes effect within this.
-pub const PRINCIPAL_CHECK_TTL: Duration = Duration::from_secs(1);
+/// How long an admin's "still active" answer is trusted before the database
+/// is asked again: disabling an admin (or its club) takes effect within this.
+pub const ADMIN_CHECK_TTL: Duration = Duration::from_secs(1);
+
+/// How often the disabled users are re-read: disabling a user takes effect
+/// within this, whichever process (server or CLI) wrote it.
+pub const DISABLED_USERS_REFRESH: Duration = Duration::from_secs(1);
+
+/// How long a user found active is remembered. Disabling does not wait for
+/// this (the disabled set is checked first); it only bounds the memory of
+/// buyers seen once.
+pub const ACTIVE_USER_TTL: Duration = Duration::from_secs(600);
+
+/// Re-reads the disabled users into the in-memory set every request checks.
+pub async fn refresh_disabled_users(state: &AppState) -> Result<(), AppError> {
+    let ids = state.store.read(users::disabled_ids).await?;
+    state.caches.set_disabled_users(ids.into_iter().collect());
+    Ok(())
+}
+
+/// Keeps the disabled set current until the task is dropped. At an on-sale
+/// peak this one read a second replaces a database read per buyer per second.
+pub async fn watch_disabled_users(state: AppState) {
+    let mut tick = tokio::time::interval(DISABLED_USERS_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = refresh_disabled_users(&state).await {
+            tracing::warn!(error = ?e, "could not re-read disabled users");
+        }
+    }
+}

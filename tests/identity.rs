@@ -408,9 +408,16 @@ async fn a_disabled_user_cannot_log_in_or_use_a_token() {
     t.seed_tenant("dt").await;
     let (token, user) = t.login("henry", "dt").await;
     let id = user["id"].as_str().unwrap().to_string();
-    t.write(move |c| users::set_status(c, &id, ActiveStatus::Disabled))
+    // Seen active once: remembered, so later requests skip the database.
+    t.get_as("/api/users/me", &token).await.data();
+    let uid = id.clone();
+    t.write(move |c| users::set_status(c, &uid, ActiveStatus::Disabled))
         .await;
-    t.app.state.caches.principals.invalidate_all();
+    // The disabled set is re-read every second: the token stops working
+    // within about that, though the user is still remembered as active.
+    wait_for_status(&t, &token, 403)
+        .await
+        .expect(403, "USER_DISABLED");
     t.post(
         "/api/auth/wechat/login",
         None,
@@ -424,6 +431,29 @@ async fn a_disabled_user_cannot_log_in_or_use_a_token() {
     t.put("/api/users/profile", Some(&token), json!({"nickname": "x"}))
         .await
         .expect(403, "USER_DISABLED");
+
+    // Enabled again: the same token works again as soon.
+    t.write(move |c| users::set_status(c, &id, ActiveStatus::Active))
+        .await;
+    wait_for_status(&t, &token, 200).await.data();
+}
+
+/// Polls `/api/users/me` until it answers `status`, failing after 2.5 s.
+async fn wait_for_status(t: &TestApp, token: &str, status: u16) -> common::Reply {
+    let since = Instant::now();
+    loop {
+        let r = t.get_as("/api/users/me", token).await;
+        if r.status == status {
+            return r;
+        }
+        assert!(
+            since.elapsed() < Duration::from_millis(2500),
+            "still {} after 2.5 s: {}",
+            r.status,
+            r.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -545,7 +575,7 @@ async fn admin_login_scoping_and_roles() {
         standup_tickets::store::admins::set_status(c, "dt", "owner1", ActiveStatus::Disabled)
     })
     .await;
-    t.app.state.caches.principals.invalidate_all();
+    t.app.state.caches.admins.invalidate_all();
     t.post(
         "/api/admin/auth/login",
         None,

@@ -30,7 +30,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
             "0001_init.sql",
             "0002_wechat_sessions.sql",
             "0003_payments.sql",
-            "0004_cheap_checks.sql"
+            "0004_hot_paths.sql"
         ]
     );
     first.seed_tenant("dt").await;

@@ -80,17 +80,40 @@ fn token_error(e: TokenError) -> AppError {
     }
 }
 
-/// Whether a signed-in principal is still active, trusted for
-/// `PRINCIPAL_CHECK_TTL` before the database is asked again.
-async fn still_active<F>(state: &AppState, key: String, lookup: F) -> Result<bool, AppError>
-where
-    F: FnOnce(&rusqlite::Connection) -> crate::store::StoreResult<bool> + Send + 'static,
-{
-    if let Some(active) = state.caches.principals.get(&key).await {
+/// Whether a signed-in user is active: refused at once if in the disabled
+/// set (re-read every second); otherwise the database is asked only the
+/// first time the user is seen in a while.
+async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
+    if state.caches.is_disabled_user(id) {
+        return Ok(false);
+    }
+    if state.caches.active_users.get(id).await.is_some() {
+        return Ok(true);
+    }
+    let lookup = id.to_string();
+    let active = state
+        .store
+        .read(move |c| users::is_active(c, &lookup))
+        .await?;
+    if active {
+        state.caches.active_users.insert(id.to_string(), ()).await;
+    }
+    Ok(active)
+}
+
+/// Whether a signed-in admin (and its club) is still active, trusted for
+/// `ADMIN_CHECK_TTL` before the database is asked again.
+async fn admin_active(state: &AppState, tenant_id: &str, id: &str) -> Result<bool, AppError> {
+    let key = format!("{tenant_id}:{id}");
+    if let Some(active) = state.caches.admins.get(&key).await {
         return Ok(active);
     }
-    let active = state.store.read(lookup).await?;
-    state.caches.principals.insert(key, active).await;
+    let (t, i) = (tenant_id.to_string(), id.to_string());
+    let active = state
+        .store
+        .read(move |c| admins::is_active(c, &t, &i))
+        .await?;
+    state.caches.admins.insert(key, active).await;
     Ok(active)
 }
 
@@ -108,12 +131,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .verify(bearer(parts)?, TokenKind::User)
             .map_err(token_error)?;
         let id = claims.sub;
-        let lookup = id.clone();
-        let active = still_active(state, format!("u:{id}"), move |c| {
-            users::is_active(c, &lookup)
-        })
-        .await?;
-        if !active {
+        if !user_active(state, &id).await? {
             return Err(AppError::new(
                 StatusCode::FORBIDDEN,
                 "USER_DISABLED",
@@ -185,10 +203,7 @@ impl FromRequestParts<AppState> for CurrentAdmin {
                 }
             }
         }
-        let (t, i) = (admin.tenant_id.clone(), admin.id.clone());
-        let key = format!("a:{t}:{i}");
-        let active = still_active(state, key, move |c| admins::is_active(c, &t, &i)).await?;
-        if !active {
+        if !admin_active(state, &admin.tenant_id, &admin.id).await? {
             return Err(AppError::new(
                 StatusCode::FORBIDDEN,
                 "ADMIN_DISABLED",

@@ -27,8 +27,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         4,
-        "0004_cheap_checks.sql",
-        include_str!("../../migrations/0004_cheap_checks.sql"),
+        "0004_hot_paths.sql",
+        include_str!("../../migrations/0004_hot_paths.sql"),
     ),
 ];
 
@@ -154,7 +154,7 @@ mod tests {
         )
         .unwrap();
         let before: Vec<String> = dump(&conn);
-        assert_eq!(apply(&mut conn).unwrap(), vec!["0004_cheap_checks.sql"]);
+        assert_eq!(apply(&mut conn).unwrap(), vec!["0004_hot_paths.sql"]);
         assert_eq!(dump(&conn), before);
         let fk: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))

@@ -47,6 +47,15 @@ pub fn is_active(conn: &Connection, id: &str) -> StoreResult<bool> {
         .exists([id])?)
 }
 
+/// Every disabled user's id (a partial index keeps this a short read).
+pub fn disabled_ids(conn: &Connection) -> StoreResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM users WHERE status = 'disabled'")?;
+    let ids = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
 /// A login: finds or creates the user by openid, stores the session key,
 /// records the club. A disabled user is refused and nothing is written.
 pub fn login(
