@@ -86,3 +86,49 @@ CREATE INDEX idx_tickets_order ON tickets(order_id);
 -- checks a signed-in buyer against an in-memory set instead of asking the
 -- database. A handful of rows, whatever the size of the user table.
 CREATE INDEX idx_users_disabled ON users(id) WHERE status = 'disabled';
+
+-- 3. What each buyer holds of each show (pending, paid and used orders), kept
+-- by triggers so no code path can forget it. The per-user limit reads one row
+-- here instead of summing the buyer's orders, which a buyer with many orders
+-- made a walk over several index pages inside the writer's transaction.
+CREATE TABLE user_event_holds (
+    user_id   TEXT NOT NULL,
+    event_id  TEXT NOT NULL,
+    quantity  INTEGER NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (user_id, event_id)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO user_event_holds (user_id, event_id, quantity)
+SELECT user_id, event_id, SUM(quantity) FROM orders
+WHERE status = 'pending' OR status = 'paid' OR status = 'used'
+GROUP BY user_id, event_id;
+
+CREATE TRIGGER orders_holds_insert AFTER INSERT ON orders
+WHEN NEW.status = 'pending' OR NEW.status = 'paid' OR NEW.status = 'used'
+BEGIN
+    INSERT INTO user_event_holds (user_id, event_id, quantity)
+    VALUES (NEW.user_id, NEW.event_id, NEW.quantity)
+    ON CONFLICT (user_id, event_id) DO UPDATE SET quantity = quantity + excluded.quantity;
+END;
+
+CREATE TRIGGER orders_holds_update AFTER UPDATE OF status, user_id, event_id, quantity ON orders
+WHEN (OLD.status = 'pending' OR OLD.status = 'paid' OR OLD.status = 'used')
+         != (NEW.status = 'pending' OR NEW.status = 'paid' OR NEW.status = 'used')
+     OR OLD.user_id != NEW.user_id OR OLD.event_id != NEW.event_id
+     OR OLD.quantity != NEW.quantity
+BEGIN
+    UPDATE user_event_holds SET quantity = quantity - OLD.quantity
+    WHERE user_id = OLD.user_id AND event_id = OLD.event_id
+      AND (OLD.status = 'pending' OR OLD.status = 'paid' OR OLD.status = 'used');
+    INSERT INTO user_event_holds (user_id, event_id, quantity)
+    SELECT NEW.user_id, NEW.event_id, NEW.quantity
+    WHERE NEW.status = 'pending' OR NEW.status = 'paid' OR NEW.status = 'used'
+    ON CONFLICT (user_id, event_id) DO UPDATE SET quantity = quantity + excluded.quantity;
+END;
+
+CREATE TRIGGER orders_holds_delete AFTER DELETE ON orders
+WHEN OLD.status = 'pending' OR OLD.status = 'paid' OR OLD.status = 'used'
+BEGIN
+    UPDATE user_event_holds SET quantity = quantity - OLD.quantity
+    WHERE user_id = OLD.user_id AND event_id = OLD.event_id;
+END;

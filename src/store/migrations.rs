@@ -156,6 +156,15 @@ mod tests {
         let before: Vec<String> = dump(&conn);
         assert_eq!(apply(&mut conn).unwrap(), vec!["0004_hot_paths.sql"]);
         assert_eq!(dump(&conn), before);
+        // The per-user counts start from what the orders hold (the paid one).
+        let held: i64 = conn
+            .query_row(
+                "SELECT quantity FROM user_event_holds WHERE user_id = 'u' AND event_id = 'e'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(held, 2);
         let fk: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();

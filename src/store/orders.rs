@@ -286,19 +286,16 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
 }
 
 /// Tickets a user holds or is buying for a show (pending, paid and used
-/// orders): what the per-user limit counts. One seek into the user index,
-/// which carries status and quantity.
+/// orders): what the per-user limit counts. One row, kept by triggers on
+/// `orders` (migration 0004).
 pub(super) fn held_by_user(conn: &Connection, user_id: &str, event_id: &str) -> StoreResult<i64> {
-    // Spelled as ORs, not `status IN (...)`: SQLite builds a throwaway b-tree
-    // for an IN list on every execution, which showed up as a tenth of the
-    // writer's time at an on-sale peak.
     Ok(conn
         .prepare_cached(
-            "SELECT COALESCE(SUM(CASE WHEN status = 'pending' OR status = 'paid'
-                                         OR status = 'used' THEN quantity END), 0)
-             FROM orders WHERE user_id = ?1 AND event_id = ?2",
+            "SELECT quantity FROM user_event_holds WHERE user_id = ?1 AND event_id = ?2",
         )?
-        .query_row([user_id, event_id], |r| r.get(0))?)
+        .query_row([user_id, event_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// Takes `quantity` seats from an option and its event if that many are
@@ -736,6 +733,27 @@ pub fn check_invariants(conn: &Connection) -> StoreResult<Result<(), String>> {
         .optional()?;
     if let Some((u, e, n, max)) = over_limit {
         return Ok(Err(format!("user {u} holds {n} > {max} for event {e}")));
+    }
+    // The per-user counts the limit check reads agree with the orders.
+    let bad_hold: Option<(String, String, i64, i64)> = conn
+        .query_row(
+            "SELECT COALESCE(o.user_id, h.user_id), COALESCE(o.event_id, h.event_id),
+                    COALESCE(o.n, 0), COALESCE(h.quantity, 0)
+             FROM (SELECT user_id, event_id, SUM(quantity) AS n FROM orders
+                   WHERE status IN ('pending', 'paid', 'used')
+                   GROUP BY user_id, event_id) o
+             FULL JOIN (SELECT * FROM user_event_holds WHERE quantity != 0) h
+               ON h.user_id = o.user_id AND h.event_id = o.event_id
+             WHERE COALESCE(o.n, 0) != COALESCE(h.quantity, 0)
+             LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    if let Some((u, e, n, held)) = bad_hold {
+        return Ok(Err(format!(
+            "user {u} has {n} in orders for event {e} but the count says {held}"
+        )));
     }
     Ok(Ok(()))
 }
