@@ -28,6 +28,11 @@ use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::check_invariants;
 use standup_tickets::store::tenants::{self, NewTenant};
 
+/// The server binary runs on mimalloc; so do this load generator and the
+/// trivial endpoint it compares against, so the ratio compares like with like.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     buyers: usize,
     seats: i64,
