@@ -274,6 +274,49 @@ async fn idempotency_key_returns_the_same_order() {
     let (status, body) = send("retry-2", 1).await;
     assert_eq!(status, 200);
     assert_ne!(&body["data"]["id"], ids[0]);
+
+    // A retry still gets its order once the show is sold out and the buyer
+    // is at their limit (what a new purchase would be refused for), and a
+    // reused key is named as such, whatever else is wrong with the purchase.
+    let mut small = show("dt", "两座", days_from_today(5), "21:00");
+    small.options = vec![option("唯一", 100, 2, 0)];
+    small.max_per_user = 2;
+    let small = t.seed_event(small).await;
+    let one = small.option_ids[0].clone();
+    let buy = |key: &'static str, quantity: i64| {
+        let (t, token, ev, opt) = (&t, token.clone(), small.id.clone(), one.clone());
+        async move {
+            let mut req = t
+                .client
+                .post(t.url("/api/orders"))
+                .bearer_auth(token)
+                .json(&order_body(&ev, &opt, quantity));
+            if !key.is_empty() {
+                req = req.header("idempotency-key", key);
+            }
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, first) = buy("last-two", 2).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, body) = buy("", 1).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("PURCHASE_LIMIT_EXCEEDED"))
+    );
+    let (status, again) = buy("last-two", 2).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["data"]["id"], first["data"]["id"]);
+    for quantity in [1, 99] {
+        let (status, body) = buy("last-two", quantity).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("IDEMPOTENCY_KEY_REUSED")),
+            "{body}"
+        );
+    }
+    assert_eq!(remaining(&t, &one).await.0, 0, "two seats taken, once");
     invariants_hold(&t).await;
 }
 

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
-use super::StoreResult;
 use super::catalog::events_by_ids;
+use super::{StoreError, StoreResult};
 use crate::domain::catalog::{EventStatus, PageRequest};
 use crate::domain::orders::{CancelReason, Order, OrderStatus, Ticket};
 use crate::domain::{Fen, RejectKind, Rejection, Timestamp};
@@ -90,36 +90,63 @@ pub struct NewOrder {
 }
 
 /// Creates a pending order and takes its stock, or refuses with the reason.
+///
+/// With an Idempotency-Key, a retry of the same purchase gets the same order
+/// back (whatever has sold since) and the same key on a different purchase is
+/// refused. The key is looked up only when the purchase would not go through
+/// as new: when it is refused, or when the insert meets the key's unique
+/// index. A first attempt, the common case at an on-sale peak, costs the
+/// writer no extra read. Both fallbacks happen before anything is written.
 pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
-    if let Some(key) = &o.idempotency_key
-        && let Some(existing) = conn
-            .prepare_cached(&format!(
-                "SELECT {ORDER_COLS} FROM orders WHERE user_id = ?1 AND idempotency_key = ?2"
-            ))?
-            .query_row([&o.user_id, key], order_from_row)
-            .optional()?
-    {
-        // A retry of the same purchase gets the same order back; the same key
-        // on a different purchase is a client bug worth saying so.
-        if existing.event_id == o.event_id
-            && existing.price_option_id == o.price_option_id
-            && existing.quantity == o.quantity
+    let refused = match place(conn, o, now) {
+        Ok(Placed::Created(order)) => return Ok(order),
+        Ok(Placed::KeyTaken(e)) => StoreError::Db(e),
+        Err(e @ StoreError::Rejected(_)) => e,
+        Err(e) => return Err(e),
+    };
+    let Some(key) = &o.idempotency_key else {
+        return Err(refused);
+    };
+    let existing = conn
+        .prepare_cached(&format!(
+            "SELECT {ORDER_COLS} FROM orders WHERE user_id = ?1 AND idempotency_key = ?2"
+        ))?
+        .query_row([&o.user_id, key], order_from_row)
+        .optional()?;
+    match existing {
+        None => Err(refused),
+        Some(existing)
+            if existing.event_id == o.event_id
+                && existing.price_option_id == o.price_option_id
+                && existing.quantity == o.quantity =>
         {
-            return Ok(existing);
+            Ok(existing)
         }
-        return Err(reject(
+        // The same key on a different purchase is a client bug worth naming.
+        Some(_) => Err(reject(
             RejectKind::Conflict,
             "IDEMPOTENCY_KEY_REUSED",
             "Idempotency-Key 已用于另一笔不同的订单",
-        ));
+        )),
     }
+}
 
+enum Placed {
+    Created(Order),
+    /// The insert met an existing order with this Idempotency-Key; nothing
+    /// was written.
+    KeyTaken(rusqlite::Error),
+}
+
+/// The purchase as a new order: every check, then the insert (the first
+/// write), then the stock.
+fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
     // The show and the chosen option in one lookup; a missing option (or one
     // of another show) comes back as NULLs.
     let row = conn
         .prepare_cached(
             "SELECT e.tenant_id, e.status, e.starts_at, e.sale_start_at, e.sale_end_at,
-                    e.max_per_order, e.max_per_user, p.price, p.status
+                    e.max_per_order, e.max_per_user, p.price, p.status, p.remaining_count
              FROM events e JOIN tenants t ON t.id = e.tenant_id AND t.status = 'active'
              LEFT JOIN price_options p ON p.id = ?2 AND p.event_id = e.id
              WHERE e.id = ?1",
@@ -135,7 +162,11 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
                     r.get::<_, i64>(5)?,
                     r.get::<_, i64>(6)?,
                 ),
-                (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<String>>(8)?),
+                (
+                    r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<i64>>(9)?,
+                ),
             ))
         })
         .optional()?;
@@ -186,7 +217,7 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
         ));
     }
 
-    let (Some(price), Some(option_status)) = option else {
+    let (Some(price), Some(option_status), Some(left)) = option else {
         return Err(reject(
             RejectKind::NotFound,
             "PRICE_OPTION_NOT_FOUND",
@@ -217,10 +248,7 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
         ));
     }
 
-    if !take_stock(conn, &o.event_id, &o.price_option_id, o.quantity, now)? {
-        let left: i64 = conn
-            .prepare_cached("SELECT remaining_count FROM price_options WHERE id = ?1")?
-            .query_row([&o.price_option_id], |r| r.get(0))?;
+    if left < o.quantity {
         return Err(if left == 0 {
             reject(RejectKind::Conflict, "SOLD_OUT", "该票档已售罄")
         } else {
@@ -236,28 +264,45 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
     let total = price
         .checked_mul(o.quantity)
         .ok_or_else(|| reject(RejectKind::Invalid, "VALIDATION_FAILED", "金额超出范围"))?;
-    conn.prepare_cached(
-        "INSERT INTO orders (id, tenant_id, user_id, event_id, price_option_id, quantity,
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO orders (id, tenant_id, user_id, event_id, price_option_id, quantity,
              unit_price, total_amount, user_name, user_phone, status, expires_at,
              idempotency_key, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12, ?13, ?13)",
-    )?
-    .execute(params![
-        id,
-        tenant_id,
-        o.user_id,
-        o.event_id,
-        o.price_option_id,
-        o.quantity,
-        price,
-        total,
-        o.user_name,
-        o.user_phone,
-        now + o.hold_ms,
-        o.idempotency_key,
-        now,
-    ])?;
-    Ok(Order {
+        )?
+        .execute(params![
+            id,
+            tenant_id,
+            o.user_id,
+            o.event_id,
+            o.price_option_id,
+            o.quantity,
+            price,
+            total,
+            o.user_name,
+            o.user_phone,
+            now + o.hold_ms,
+            o.idempotency_key,
+            now,
+        ]);
+    match inserted {
+        Ok(_) => {}
+        Err(e) if o.idempotency_key.is_some() && is_unique_violation(&e) => {
+            return Ok(Placed::KeyTaken(e));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // Checked above in this same transaction, and only this writer changes
+    // stock: a refusal here means the counts disagree, so the whole command
+    // rolls back as an error rather than a sold-out answer.
+    if !take_stock(conn, &o.event_id, &o.price_option_id, o.quantity, now)? {
+        return Err(StoreError::Commit(format!(
+            "stock of option {} changed under the writer",
+            o.price_option_id
+        )));
+    }
+    Ok(Placed::Created(Order {
         id,
         tenant_id,
         user_id: o.user_id.clone(),
@@ -282,7 +327,7 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
         price_option: None,
         created_at: Timestamp(now),
         updated_at: Timestamp(now),
-    })
+    }))
 }
 
 /// Tickets a user holds or is buying for a show (pending, paid and used
@@ -296,6 +341,12 @@ pub(super) fn held_by_user(conn: &Connection, user_id: &str, event_id: &str) -> 
         .query_row([user_id, event_id], |r| r.get(0))
         .optional()?
         .unwrap_or(0))
+}
+
+/// The insert met a UNIQUE index (for orders: the Idempotency-Key's).
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 /// Takes `quantity` seats from an option and its event if that many are
