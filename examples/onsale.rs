@@ -287,12 +287,9 @@ async fn fire(addr: &str, requests: Vec<RawRequest>, concurrency: usize) -> Outc
         tasks.push(tokio::spawn(async move {
             let mut o = Outcome::default();
             let mut buf = Vec::with_capacity(4096);
-            loop {
-                let Some(req) = queue.0.get(queue.1.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
+            while let Some(req) = queue.0.get(queue.1.fetch_add(1, Ordering::Relaxed)) {
                 let t0 = Instant::now();
-                let res = match stream.write_all(&req).await {
+                let res = match stream.write_all(req).await {
                     Ok(()) => read_response(&mut stream, &mut buf).await,
                     Err(e) => Err(e),
                 };

@@ -99,7 +99,7 @@ pub struct NewOrder {
 /// writer no extra read. Both fallbacks happen before anything is written.
 pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
     let refused = match place(conn, o, now) {
-        Ok(Placed::Created(order)) => return Ok(order),
+        Ok(Placed::Created(order)) => return Ok(*order),
         Ok(Placed::KeyTaken(e)) => StoreError::Db(e),
         Err(e @ StoreError::Rejected(_)) => e,
         Err(e) => return Err(e),
@@ -132,7 +132,7 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
 }
 
 enum Placed {
-    Created(Order),
+    Created(Box<Order>),
     /// The insert met an existing order with this Idempotency-Key; nothing
     /// was written.
     KeyTaken(rusqlite::Error),
@@ -302,7 +302,7 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
             o.price_option_id
         )));
     }
-    Ok(Placed::Created(Order {
+    Ok(Placed::Created(Box::new(Order {
         id,
         tenant_id,
         user_id: o.user_id.clone(),
@@ -327,7 +327,7 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
         price_option: None,
         created_at: Timestamp(now),
         updated_at: Timestamp(now),
-    }))
+    })))
 }
 
 /// Tickets a user holds or is buying for a show (pending, paid and used
