@@ -68,6 +68,9 @@ pub async fn wechat_login(
             )
         })
         .await?;
+    // The login just found the user active: their first requests (often an
+    // order, seconds later at an on-sale) need not ask the database again.
+    state.caches.active_users.insert(user.id.clone(), ()).await;
     let token = state
         .tokens
         .issue_user(&user.id)
@@ -307,9 +310,9 @@ pub const ADMIN_CHECK_TTL: Duration = Duration::from_secs(1);
 pub const DISABLED_USERS_REFRESH: Duration = Duration::from_secs(1);
 
 /// How long a user found active is remembered. Disabling does not wait for
-/// this (the disabled set is checked first); it only bounds the memory of
-/// buyers seen once.
-pub const ACTIVE_USER_TTL: Duration = Duration::from_secs(600);
+/// this (the disabled set is checked first, and users are never deleted); it
+/// only bounds the memory of buyers seen once.
+pub const ACTIVE_USER_TTL: Duration = Duration::from_secs(3600);
 
 /// Re-reads the disabled users into the in-memory set every request checks.
 pub async fn refresh_disabled_users(state: &AppState) -> Result<(), AppError> {

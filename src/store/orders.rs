@@ -296,7 +296,14 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
     // Checked above in this same transaction, and only this writer changes
     // stock: a refusal here means the counts disagree, so the whole command
     // rolls back as an error rather than a sold-out answer.
-    if !take_stock(conn, &o.event_id, &o.price_option_id, o.quantity, now)? {
+    if !take_stock(
+        conn,
+        &o.event_id,
+        &o.price_option_id,
+        o.quantity,
+        Some(left),
+        now,
+    )? {
         return Err(StoreError::Commit(format!(
             "stock of option {} changed under the writer",
             o.price_option_id
@@ -352,11 +359,16 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 /// Takes `quantity` seats from an option and its event if that many are
 /// left (the conditional decrement that makes overselling impossible); the
 /// event turns sold out at zero. `false` = not enough stock, nothing changed.
+///
+/// `option_left`: what the option had before, when the caller read it in
+/// this transaction. If the option keeps seats, so does the show (its count
+/// is the sum of its options'), and the sold-out check is skipped.
 pub(super) fn take_stock(
     conn: &Connection,
     event_id: &str,
     option_id: &str,
     quantity: i64,
+    option_left: Option<i64>,
     now: i64,
 ) -> StoreResult<bool> {
     let taken = conn
@@ -376,6 +388,9 @@ pub(super) fn take_stock(
         "UPDATE events SET remaining_seats = remaining_seats - ?2, updated_at = ?3 WHERE id = ?1",
     )?
     .execute(params![event_id, quantity, now])?;
+    if option_left.is_some_and(|left| left > quantity) {
+        return Ok(true);
+    }
     conn.prepare_cached(
         "UPDATE events SET status = 'soldOut'
          WHERE id = ?1 AND remaining_seats = 0 AND status = 'onSale'",
@@ -784,6 +799,20 @@ pub fn check_invariants(conn: &Connection) -> StoreResult<Result<(), String>> {
         .optional()?;
     if let Some((u, e, n, max)) = over_limit {
         return Ok(Err(format!("user {u} holds {n} > {max} for event {e}")));
+    }
+    // A show on sale has seats; a sold-out one has none.
+    let bad_status: Option<(String, String, i64)> = conn
+        .query_row(
+            "SELECT id, status, remaining_seats FROM events
+             WHERE (status = 'onSale' AND remaining_seats = 0)
+                OR (status = 'soldOut' AND remaining_seats > 0)
+             LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((id, status, left)) = bad_status {
+        return Ok(Err(format!("event {id} is {status} with {left} seats left")));
     }
     // The per-user counts the limit check reads agree with the orders.
     let bad_hold: Option<(String, String, i64, i64)> = conn

@@ -177,6 +177,7 @@ pub fn settle_payment(
                     &order.event_id,
                     &order.price_option_id,
                     order.quantity,
+                    None,
                     now,
                 )?
             {
