@@ -812,7 +812,9 @@ pub fn check_invariants(conn: &Connection) -> StoreResult<Result<(), String>> {
         )
         .optional()?;
     if let Some((id, status, left)) = bad_status {
-        return Ok(Err(format!("event {id} is {status} with {left} seats left")));
+        return Ok(Err(format!(
+            "event {id} is {status} with {left} seats left"
+        )));
     }
     // The per-user counts the limit check reads agree with the orders.
     let bad_hold: Option<(String, String, i64, i64)> = conn
