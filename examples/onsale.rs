@@ -410,8 +410,10 @@ async fn trivial(a: &Args) -> f64 {
         let reqs = (0..a.requests)
             .map(|_| raw_post("/ping", &[], &json!({"eventId": "x", "quantity": 1})))
             .collect();
+        let cpu0 = cpu_secs(server.id());
         let t = fire(&format!("127.0.0.1:{port}"), reqs, a.concurrency).await;
         t.print("trivial JSON endpoint", a.requests);
+        print_cpu(&cpu0, &cpu_secs(server.id()), a.requests);
         best = best.max(t.per_sec(t.ok));
     }
     server.kill().ok();
@@ -434,6 +436,53 @@ fn trivial_server() -> ! {
         axum::serve(l, app).await.unwrap();
     });
     std::process::exit(0)
+}
+
+/// CPU seconds (user + system) each thread name of a process has used so
+/// far, from `/proc/PID/task/*/stat` (Linux; empty elsewhere). Wall-clock
+/// rates on a shared two-core machine swing by ±10% between runs; the
+/// server's CPU time per request, and where it goes, is the steadier figure
+/// when comparing two builds.
+fn cpu_secs(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // "TID (NAME) STATE ..."; utime and stime are the 14th and 15th
+        // fields, in clock ticks (100 per second).
+        let (Some((head, rest)), Some(open)) = (stat.rsplit_once(')'), stat.find('(')) else {
+            continue;
+        };
+        let name = head[open + 1..].to_string();
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        *by_name.entry(name).or_insert(0.0) += (ticks(11) + ticks(12)) / 100.0;
+    }
+    by_name
+}
+
+fn print_cpu(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    requests: usize,
+) {
+    let per = |secs: f64| secs * 1e6 / requests as f64;
+    let total: f64 = after.values().sum::<f64>() - before.values().sum::<f64>();
+    let parts: Vec<String> = after
+        .iter()
+        .map(|(name, s)| (name, s - before.get(name).copied().unwrap_or(0.0)))
+        .filter(|(_, s)| per(*s) >= 0.5)
+        .map(|(name, s)| format!("{name} {:.1}", per(s)))
+        .collect();
+    println!(
+        "    server CPU {:.1} µs per request ({})",
+        per(total),
+        parts.join(", ")
+    );
 }
 
 fn read_back(db: &Path, option: &str) -> (i64, i64, Result<(), String>) {
@@ -536,8 +585,10 @@ async fn run(a: Args) {
                 a.requests,
                 &format!("bulk-{phase}"),
             );
+            let cpu0 = cpu_secs(server.id());
             let out = fire(&addr, reqs, a.concurrency).await;
             out.print(&format!("throughput {phase}, {mode}"), a.requests);
+            print_cpu(&cpu0, &cpu_secs(server.id()), a.requests);
             rates.push(out.per_sec(out.ok));
         }
         println!(

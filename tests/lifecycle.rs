@@ -30,7 +30,8 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
             "0001_init.sql",
             "0002_wechat_sessions.sql",
             "0003_payments.sql",
-            "0004_hot_paths.sql"
+            "0004_hot_paths.sql",
+            "0005_orders_index_order.sql"
         ]
     );
     first.seed_tenant("dt").await;
@@ -48,7 +49,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?))
         .await
         .unwrap();
-    assert_eq!(recorded, 4);
+    assert_eq!(recorded, 5);
     second.stop().await;
 }
 

@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_hot_paths.sql",
         include_str!("../../migrations/0004_hot_paths.sql"),
     ),
+    (
+        5,
+        "0005_orders_index_order.sql",
+        include_str!("../../migrations/0005_orders_index_order.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {
@@ -154,7 +159,10 @@ mod tests {
         )
         .unwrap();
         let before: Vec<String> = dump(&conn);
-        assert_eq!(apply(&mut conn).unwrap(), vec!["0004_hot_paths.sql"]);
+        assert_eq!(
+            apply(&mut conn).unwrap(),
+            vec!["0004_hot_paths.sql", "0005_orders_index_order.sql"]
+        );
         assert_eq!(dump(&conn), before);
         // The per-user counts start from what the orders hold (the paid one).
         let held: i64 = conn
