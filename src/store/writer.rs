@@ -16,6 +16,7 @@
 
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -48,7 +49,15 @@ pub struct Writer {
 impl Writer {
     /// Takes over `conn` (already in WAL mode) as the only read-write
     /// connection.
-    pub fn start(conn: Connection, max_batch: usize) -> StoreResult<Writer> {
+    ///
+    /// `catch_up` is raised by the checkpointer when the WAL has grown past
+    /// its limit: the writer then checkpoints the remaining tail between two
+    /// commits, so its next transaction can start the log over.
+    pub fn start(
+        conn: Connection,
+        max_batch: usize,
+        catch_up: Arc<AtomicBool>,
+    ) -> StoreResult<Writer> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let max_batch = max_batch.max(1);
         // Batching off (the benchmark's baseline) means one transaction, one
@@ -60,7 +69,7 @@ impl Writer {
         };
         let handle = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch, durability))?;
+            .spawn(move || run(conn, rx, max_batch, durability, &catch_up))?;
         Ok(Writer {
             tx,
             thread: Arc::new(Mutex::new(Some(handle))),
@@ -200,7 +209,13 @@ fn flush_loop(wal: File, pending: std::sync::mpsc::Receiver<Vec<Reply>>) {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, max_batch: usize, durability: Durability) {
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Msg>,
+    max_batch: usize,
+    durability: Durability,
+    catch_up: &AtomicBool,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
@@ -218,6 +233,14 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, max_batch: usize, durabili
         }
         if !batch.is_empty() {
             commit_batch(&conn, &mut batch, &durability);
+        }
+        if catch_up.swap(false, Ordering::Relaxed) {
+            // Outside any transaction: copies what the checkpointer has not
+            // yet (the last moments of commits). A reader still on an older
+            // snapshot can hold the restart back; the next request retries.
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "writer checkpoint failed");
+            }
         }
     }
     // Refuse anything that raced in behind the close.
