@@ -586,9 +586,16 @@ async fn run(a: Args) {
                 &format!("bulk-{phase}"),
             );
             let cpu0 = cpu_secs(server.id());
+            let own0 = cpu_secs(std::process::id());
             let out = fire(&addr, reqs, a.concurrency).await;
             out.print(&format!("throughput {phase}, {mode}"), a.requests);
             print_cpu(&cpu0, &cpu_secs(server.id()), a.requests);
+            let own: f64 =
+                cpu_secs(std::process::id()).values().sum::<f64>() - own0.values().sum::<f64>();
+            println!(
+                "    load generator CPU {:.1} µs per request",
+                own * 1e6 / a.requests as f64
+            );
             rates.push(out.per_sec(out.ok));
         }
         println!(

@@ -93,15 +93,27 @@ impl Tokens {
     }
 
     pub fn issue_user(&self, user_id: &str) -> anyhow::Result<String> {
+        self.issue_user_until(user_id).map(|(token, _)| token)
+    }
+
+    /// A buyer token and its expiry (Unix seconds).
+    pub fn issue_user_until(&self, user_id: &str) -> anyhow::Result<(String, u64)> {
         let now = Self::now();
-        self.issue(Claims {
+        let exp = now + self.ttl.as_secs();
+        let token = self.issue(Claims {
             sub: user_id.into(),
             aud: TokenKind::User.audience().into(),
             tid: None,
             role: None,
             iat: now,
-            exp: now + self.ttl.as_secs(),
-        })
+            exp,
+        })?;
+        Ok((token, exp))
+    }
+
+    /// Now, in Unix seconds, as token expiry is counted.
+    pub fn unix_now() -> u64 {
+        Self::now()
     }
 
     pub fn issue_admin(

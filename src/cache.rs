@@ -29,16 +29,26 @@ pub struct Caches {
     pub pages: Cache<String, Cached>,
     /// "Is this admin still active (and its club)?", keyed `<tenant>:<id>`.
     pub admins: Cache<String, bool>,
-    /// Users found active in the database. Only "exists and was active" is
-    /// remembered; disabling is caught by `disabled_users`, so this can be
-    /// trusted for minutes and a buyer's requests do not reach the database.
-    pub active_users: Cache<String, ()>,
+    /// Buyer tokens already verified, by the exact token string, with whom
+    /// they name and when they expire: a buyer's next requests skip the
+    /// signature check and the database. Only a token whose signature held
+    /// and whose user was found active gets in; expiry is re-checked on every
+    /// use and disabling is caught by `disabled_users`, so an entry can be
+    /// trusted for its whole life (`ACTIVE_USER_TTL` at most).
+    pub user_tokens: Cache<String, SignedIn>,
     /// Every disabled user's id, re-read every second
     /// ([`crate::identity::watch_disabled_users`]).
     pub disabled_users: Arc<RwLock<HashSet<String>>>,
     /// Orders whose payment state was asked of WeChat in the last few seconds
     /// (a buyer polling an order must not turn into a query per poll).
     pub payment_polls: Cache<String, ()>,
+}
+
+/// A verified buyer token: its user and its expiry (Unix seconds).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user_id: Arc<str>,
+    pub exp: u64,
 }
 
 pub const TTL: Duration = Duration::from_secs(1);
@@ -64,9 +74,10 @@ impl Default for Caches {
                 .time_to_live(crate::identity::ADMIN_CHECK_TTL)
                 .max_capacity(10_000)
                 .build(),
-            active_users: Cache::builder()
+            // ~400 bytes an entry: 50,000 signed-in buyers take ~20 MB.
+            user_tokens: Cache::builder()
                 .time_to_live(crate::identity::ACTIVE_USER_TTL)
-                .max_capacity(200_000)
+                .max_capacity(50_000)
                 .build(),
             disabled_users: Arc::default(),
             payment_polls: Cache::builder()

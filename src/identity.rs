@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 
 use crate::app::AppState;
 use crate::auth;
+use crate::cache::SignedIn;
 use crate::domain::Rejection;
 use crate::domain::catalog::ActiveStatus;
 use crate::domain::identity::{
@@ -68,13 +69,24 @@ pub async fn wechat_login(
             )
         })
         .await?;
-    // The login just found the user active: their first requests (often an
-    // order, seconds later at an on-sale) need not ask the database again.
-    state.caches.active_users.insert(user.id.clone(), ()).await;
-    let token = state
+    let (token, exp) = state
         .tokens
-        .issue_user(&user.id)
+        .issue_user_until(&user.id)
         .map_err(AppError::internal)?;
+    // The login just found the user active: their first requests (often an
+    // order, seconds later at an on-sale) need neither the signature check
+    // nor the database.
+    state
+        .caches
+        .user_tokens
+        .insert(
+            token.clone(),
+            SignedIn {
+                user_id: user.id.as_str().into(),
+                exp,
+            },
+        )
+        .await;
     Ok(LoginOutcome {
         token,
         principal: user,
@@ -309,9 +321,10 @@ pub const ADMIN_CHECK_TTL: Duration = Duration::from_secs(1);
 /// within this, whichever process (server or CLI) wrote it.
 pub const DISABLED_USERS_REFRESH: Duration = Duration::from_secs(1);
 
-/// How long a user found active is remembered. Disabling does not wait for
-/// this (the disabled set is checked first, and users are never deleted); it
-/// only bounds the memory of buyers seen once.
+/// How long a verified buyer token is remembered (its expiry is checked on
+/// every use as well). Disabling does not wait for this (the disabled set is
+/// checked first, and users are never deleted); it only bounds the memory of
+/// buyers seen once.
 pub const ACTIVE_USER_TTL: Duration = Duration::from_secs(3600);
 
 /// Re-reads the disabled users into the in-memory set every request checks.
