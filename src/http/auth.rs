@@ -82,10 +82,8 @@ fn token_error(e: TokenError) -> AppError {
 }
 
 /// Whether a signed-in user is active: refused at once if in the disabled
-/// set (re-read every second); otherwise the database is asked only the
-/// first time the user is seen in a while.
-/// Is this user still allowed in? The disabled set first (re-read every
-/// second), then the database.
+/// set (re-read every second), else the database decides. Asked only when a
+/// token is first seen; its answer is remembered with the token.
 async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
     if state.caches.is_disabled_user(id) {
         return Ok(false);
@@ -105,6 +103,8 @@ fn user_disabled() -> AppError {
     )
 }
 
+/// Whether a signed-in admin (and its club) is still active, trusted for
+/// `ADMIN_CHECK_TTL` before the database is asked again.
 async fn admin_active(state: &AppState, tenant_id: &str, id: &str) -> Result<bool, AppError> {
     let key = format!("{tenant_id}:{id}");
     if let Some(active) = state.caches.admins.get(&key).await {
@@ -131,7 +131,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         let token = bearer(parts)?;
         // A token seen before: one lookup instead of the signature check
         // (the larger part of a buyer request's own cost at an on-sale peak).
-        // Within a second of expiry the full check decides.
+        // Once the token is due to expire, the full check decides (and
+        // answers TOKEN_EXPIRED).
         if let Some(known) = state.caches.user_tokens.get(token).await
             && known.exp > Tokens::unix_now()
         {
