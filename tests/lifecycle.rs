@@ -31,7 +31,8 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
             "0002_wechat_sessions.sql",
             "0003_payments.sql",
             "0004_hot_paths.sql",
-            "0005_orders_index_order.sql"
+            "0005_orders_index_order.sql",
+            "0006_order_insert_holds.sql"
         ]
     );
     first.seed_tenant("dt").await;
@@ -49,7 +50,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?))
         .await
         .unwrap();
-    assert_eq!(recorded, 5);
+    assert_eq!(recorded, 6);
     second.stop().await;
 }
 

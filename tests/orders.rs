@@ -229,6 +229,93 @@ async fn bad_input_changes_nothing() {
     assert_eq!(n, 0, "no order was written");
 }
 
+/// The order body is parsed once on the fast path; content types and
+/// malformed bodies still get the same answers as through axum's `Json`
+/// (400 envelopes naming the problem), and nothing is bought by them.
+#[tokio::test]
+async fn order_bodies_by_content_type() {
+    let t = TestApp::start().await;
+    t.seed_tenant("dt").await;
+    let ev = t
+        .seed_event(show("dt", "专场", days_from_today(5), "20:00"))
+        .await;
+    let opt = ev.option_ids[0].clone();
+    let (token, _) = t.login("buyer", "dt").await;
+    let good = order_body(&ev.id, &opt, 1).to_string();
+    let send = |ctype: Option<&'static str>, body: String| {
+        let mut req = t
+            .client
+            .post(t.url("/api/orders"))
+            .bearer_auth(&token)
+            .body(body);
+        if let Some(c) = ctype {
+            req = req.header("content-type", c);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    for refused in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let (status, body) = send(refused, good.clone()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("VALIDATION_FAILED")),
+            "{refused:?}"
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("请求体格式错误"),
+            "{body}"
+        );
+    }
+    // Malformed JSON, and a field of the wrong type: the message names the field.
+    let (status, body) = send(Some("application/json"), "{\"eventId\": ".into()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("VALIDATION_FAILED"))
+    );
+    let wrong = json!({"eventId": ev.id, "priceOptionId": opt, "quantity": "2",
+        "userInfo": {"name": "张三", "phone": "13800138000"}});
+    let (status, body) = send(Some("application/json"), wrong.to_string()).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("quantity"),
+        "{body}"
+    );
+    let nested = json!({"eventId": ev.id, "priceOptionId": opt, "quantity": 1,
+        "userInfo": {"name": 7, "phone": "13800138000"}});
+    let (_, body) = send(Some("application/json"), nested.to_string()).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("userInfo.name"),
+        "{body}"
+    );
+    assert_eq!(remaining(&t, &opt).await.0, 100, "nothing bought so far");
+
+    // Every spelling a client uses is accepted: parameters, case, +json.
+    for (i, ctype) in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.club+json",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, body) = send(Some(ctype), good.clone()).await;
+        assert_eq!(status, 200, "{ctype}: {body}");
+        assert_eq!(remaining(&t, &opt).await.0, 99 - i as i64, "{ctype}");
+    }
+    invariants_hold(&t).await;
+}
+
 #[tokio::test]
 async fn idempotency_key_returns_the_same_order() {
     let t = TestApp::start().await;

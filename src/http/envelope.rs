@@ -66,11 +66,24 @@ pub fn ok<T: Serialize>(data: &T) -> Response {
     ok_with_message("success", data)
 }
 
+/// Serializes `data` straight into the envelope's buffer (one allocation,
+/// no copy of the data's JSON).
 pub fn ok_with_message<T: Serialize>(message: &str, data: &T) -> Response {
-    match serde_json::to_vec(data) {
-        Ok(bytes) => ok_raw_with_message(message, &bytes),
-        Err(e) => AppError::internal(e).into_response(),
+    let mut buf = BytesMut::with_capacity(1024).writer();
+    let written = (|| {
+        buf.get_mut().put_slice(b"{\"code\":200,\"message\":");
+        serde_json::to_writer(&mut buf, message)?;
+        buf.get_mut().put_slice(b",\"data\":");
+        serde_json::to_writer(&mut buf, data)
+    })();
+    if let Err(e) = written {
+        return AppError::internal(e).into_response();
     }
+    let mut buf = buf.into_inner();
+    buf.put_slice(b",\"timestamp\":");
+    buf.put_slice(itoa::Buffer::new().format(now_ms()).as_bytes());
+    buf.put_u8(b'}');
+    json_response(StatusCode::OK, buf.freeze())
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response {

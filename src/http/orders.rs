@@ -1,14 +1,13 @@
 //! Order routes (spec §订单相关接口).
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::CurrentUser;
 use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::{J, P, Q, non_empty};
+use super::extract::{IdempotencyKey, J, P, Q, non_empty};
 use crate::app::AppState;
 use crate::domain::catalog::{Page, PageRequest};
 use crate::domain::orders::{Order, OrderStatus};
@@ -54,17 +53,9 @@ pub struct CreateOrderBody {
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    headers: HeaderMap,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     J(body): J<CreateOrderBody>,
 ) -> Result<Response, AppError> {
-    let idempotency_key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| AppError::validation("Idempotency-Key 须为可见 ASCII 字符"))?
-                .to_string(),
-        ),
-    };
     let order = orders::create(
         &state,
         &user.id,

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_orders_index_order.sql",
         include_str!("../../migrations/0005_orders_index_order.sql"),
     ),
+    (
+        6,
+        "0006_order_insert_holds.sql",
+        include_str!("../../migrations/0006_order_insert_holds.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {
@@ -161,7 +166,11 @@ mod tests {
         let before: Vec<String> = dump(&conn);
         assert_eq!(
             apply(&mut conn).unwrap(),
-            vec!["0004_hot_paths.sql", "0005_orders_index_order.sql"]
+            vec![
+                "0004_hot_paths.sql",
+                "0005_orders_index_order.sql",
+                "0006_order_insert_holds.sql"
+            ]
         );
         assert_eq!(dump(&conn), before);
         // The per-user counts start from what the orders hold (the paid one).

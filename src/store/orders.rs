@@ -141,17 +141,20 @@ enum Placed {
 /// The purchase as a new order: every check, then the insert (the first
 /// write), then the stock.
 fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
-    // The show and the chosen option in one lookup; a missing option (or one
-    // of another show) comes back as NULLs.
+    // The show, the chosen option and what this buyer already holds of the
+    // show, in one lookup; a missing option (or one of another show) comes
+    // back as NULLs, and so does a buyer with no hold row yet.
     let row = conn
         .prepare_cached(
             "SELECT e.tenant_id, e.status, e.starts_at, e.sale_start_at, e.sale_end_at,
-                    e.max_per_order, e.max_per_user, p.price, p.status, p.remaining_count
+                    e.max_per_order, e.max_per_user, p.price, p.status, p.remaining_count,
+                    h.quantity
              FROM events e JOIN tenants t ON t.id = e.tenant_id AND t.status = 'active'
              LEFT JOIN price_options p ON p.id = ?2 AND p.event_id = e.id
+             LEFT JOIN user_event_holds h ON h.user_id = ?3 AND h.event_id = e.id
              WHERE e.id = ?1",
         )?
-        .query_row([&o.event_id, &o.price_option_id], |r| {
+        .query_row([&o.event_id, &o.price_option_id, &o.user_id], |r| {
             Ok((
                 (
                     r.get::<_, String>(0)?,
@@ -167,10 +170,11 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
                     r.get::<_, Option<String>>(8)?,
                     r.get::<_, Option<i64>>(9)?,
                 ),
+                r.get::<_, Option<i64>>(10)?,
             ))
         })
         .optional()?;
-    let Some((event, option)) = row else {
+    let Some((event, option, hold)) = row else {
         return Err(reject(
             RejectKind::NotFound,
             "EVENT_NOT_FOUND",
@@ -238,7 +242,7 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
             format!("每单限购 1-{max_per_order} 张"),
         ));
     }
-    let already = held_by_user(conn, &o.user_id, &o.event_id)?;
+    let already = hold.unwrap_or(0);
     if already + o.quantity > max_per_user {
         let left = (max_per_user - already).max(0);
         return Err(reject(
@@ -293,6 +297,7 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
         }
         Err(e) => return Err(e.into()),
     }
+    add_hold(conn, &o.user_id, &o.event_id, hold, already + o.quantity)?;
     // Checked above in this same transaction, and only this writer changes
     // stock: a refusal here means the counts disagree, so the whole command
     // rolls back as an error rather than a sold-out answer.
@@ -338,8 +343,9 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
 }
 
 /// Tickets a user holds or is buying for a show (pending, paid and used
-/// orders): what the per-user limit counts. One row, kept by triggers on
-/// `orders` (migration 0004).
+/// orders): what the per-user limit counts. One row, written by `place`
+/// when an order is created and kept by triggers on `orders` after that
+/// (migrations 0004, 0006).
 pub(super) fn held_by_user(conn: &Connection, user_id: &str, event_id: &str) -> StoreResult<i64> {
     Ok(conn
         .prepare_cached(
@@ -348,6 +354,32 @@ pub(super) fn held_by_user(conn: &Connection, user_id: &str, event_id: &str) -> 
         .query_row([user_id, event_id], |r| r.get(0))
         .optional()?
         .unwrap_or(0))
+}
+
+/// Records the buyer's new total for the show after an order insert (the
+/// triggers keep it on every later change; migration 0006). `existing` is
+/// the row as read in this transaction: `None` means there is none yet.
+fn add_hold(
+    conn: &Connection,
+    user_id: &str,
+    event_id: &str,
+    existing: Option<i64>,
+    total: i64,
+) -> StoreResult<()> {
+    let sql = if existing.is_some() {
+        "UPDATE user_event_holds SET quantity = ?3 WHERE user_id = ?1 AND event_id = ?2"
+    } else {
+        "INSERT INTO user_event_holds (user_id, event_id, quantity) VALUES (?1, ?2, ?3)"
+    };
+    let changed = conn
+        .prepare_cached(sql)?
+        .execute(params![user_id, event_id, total])?;
+    if changed != 1 {
+        return Err(StoreError::Commit(format!(
+            "hold of user {user_id} for event {event_id} changed under the writer"
+        )));
+    }
+    Ok(())
 }
 
 /// The insert met a UNIQUE index (for orders: the Idempotency-Key's).
