@@ -85,7 +85,7 @@ async fn main() {
                     hold_ms: 900_000,
                 };
                 store
-                    .write(move |c| orders::create(c, &o, now_ms()))
+                    .write_checked(move |c| orders::create(c, &o, now_ms()))
                     .await
                     .unwrap();
             }

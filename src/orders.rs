@@ -56,9 +56,10 @@ pub async fn create(
         hold_ms: state.config.order_payment_timeout.as_millis() as i64,
     };
     // `now` is taken on the writer thread, at the moment the rules are checked.
+    // `create` checks everything before its first write: no savepoint needed.
     Ok(state
         .store
-        .write(move |c| q::create(c, &order, now_ms()))
+        .write_checked(move |c| q::create(c, &order, now_ms()))
         .await?)
 }
 

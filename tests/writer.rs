@@ -1,5 +1,6 @@
 //! The single writer: many concurrent commands share commits, and a refused or
-//! panicking command rolls back alone without touching its batch-mates.
+//! panicking command rolls back alone without touching its batch-mates; a
+//! checked command (no savepoint) that breaks its promise undoes its batch.
 
 mod common;
 
@@ -57,6 +58,117 @@ async fn failed_commands_roll_back_alone() {
     assert_eq!(rows, expected, "exactly the successful commands are stored");
     assert!(rows.len() > 150);
     // The writer survived the panics.
+    t.data("/healthz").await;
+}
+
+async fn audit_ids(t: &TestApp) -> Vec<String> {
+    t.store()
+        .read(|c| {
+            let mut s = c.prepare("SELECT id FROM audit_log ORDER BY id")?;
+            let v = s
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(v)
+        })
+        .await
+        .unwrap()
+}
+
+/// Checked commands run without a savepoint. One that refuses before
+/// writing (or panics before writing) affects nobody; one that fails after
+/// writing rolls its whole transaction back, so every command that shared it
+/// hears an error and none of their rows are kept, while the commands queued
+/// behind it still run. Exactly the commands answered "ok" are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_checked_command_that_breaks_its_promise_undoes_its_batch() {
+    let t = TestApp::start().await;
+    t.seed_tenant("dt").await;
+    const BROKEN: usize = 150;
+    let insert = |c: &rusqlite::Connection, i: usize| {
+        c.execute(
+            "INSERT INTO audit_log (id, tenant_id, actor, action, created_at)
+             VALUES (?1, 'dt', 'test', 'probe', 0)",
+            [format!("a{i:04}")],
+        )
+    };
+    let mut tasks = Vec::new();
+    for i in 0..300usize {
+        let store = t.store().clone();
+        tasks.push(tokio::spawn(async move {
+            match i % 4 {
+                // Refuses before writing: no savepoint needed, nothing undone.
+                0 => {
+                    store
+                        .write_checked(move |_| -> Result<usize, StoreError> {
+                            Err(Rejection::conflict("NOPE", "拒绝").into())
+                        })
+                        .await
+                }
+                // Panics before writing: only it is lost.
+                1 if i % 20 == 1 => {
+                    store
+                        .write_checked(move |_| -> Result<usize, StoreError> {
+                            panic!("checked command {i} panics")
+                        })
+                        .await
+                }
+                // An ordinary command beside them, in its savepoint.
+                1 => {
+                    store
+                        .write(move |c| {
+                            insert(c, i)?;
+                            Ok(i)
+                        })
+                        .await
+                }
+                _ => {
+                    store
+                        .write_checked(move |c| {
+                            insert(c, i)?;
+                            if i == BROKEN {
+                                return Err(Rejection::conflict("BROKEN", "写后失败").into());
+                            }
+                            Ok(i)
+                        })
+                        .await
+                }
+            }
+        }));
+    }
+    let (mut ok, mut undone) = (Vec::new(), Vec::new());
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Ok(v) => ok.push(v),
+            Err(StoreError::Rejected(r)) => assert_eq!((i % 4, r.code), (0, "NOPE"), "{i}"),
+            Err(StoreError::Commit(e)) if i % 20 == 1 => assert!(e.contains("aborted"), "{e}"),
+            Err(StoreError::Commit(e)) => {
+                assert!(e.contains("rolled back"), "{i}: {e}");
+                undone.push(i);
+            }
+            Err(e) => panic!("{i}: {e}"),
+        }
+    }
+    assert!(undone.contains(&BROKEN), "the broken command hears of it");
+    assert!(
+        undone.len() <= standup_tickets::store::writer::DEFAULT_MAX_BATCH,
+        "only its own transaction is undone: {undone:?}"
+    );
+    let expected: Vec<String> = ok.iter().map(|i| format!("a{i:04}")).collect();
+    assert_eq!(
+        audit_ids(&t).await,
+        expected,
+        "exactly the commands told ok are stored"
+    );
+    assert!(ok.len() > 100, "{}", ok.len());
+    // The writer goes on.
+    let after = t
+        .store()
+        .write_checked(move |c| {
+            insert(c, 999)?;
+            Ok(())
+        })
+        .await;
+    assert!(after.is_ok());
     t.data("/healthz").await;
 }
 

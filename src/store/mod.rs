@@ -239,6 +239,17 @@ impl Store {
         self.writer.run(f).await
     }
 
+    /// As [`Store::write`], without a savepoint of its own, for a command
+    /// that makes every check before its first write (so a refusal changed
+    /// nothing); see [`Writer::run_checked`]. The order create.
+    pub async fn write_checked<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.writer.run_checked(f).await
+    }
+
     /// Stops accepting writes and waits until everything queued is committed.
     pub async fn close(&self) {
         self.writer.close().await;

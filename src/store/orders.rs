@@ -1,5 +1,7 @@
 //! Orders and the inventory they hold. Every function here runs inside the
-//! writer's transaction (its own savepoint), so a refused order changes nothing.
+//! writer's transaction, so a refused order changes nothing: in its own
+//! savepoint, or for [`create`] (a checked command, no savepoint) because
+//! every check comes before its first write.
 //!
 //! Stock moves only in three ways: a create takes it (conditional decrement,
 //! never below zero), a cancel / expiry / refund-before-the-show gives it back,
@@ -97,6 +99,10 @@ pub struct NewOrder {
 /// as new: when it is refused, or when the insert meets the key's unique
 /// index. A first attempt, the common case at an on-sale peak, costs the
 /// writer no extra read. Both fallbacks happen before anything is written.
+///
+/// Runs as a checked command (`Store::write_checked`): every refusal comes
+/// before the first write (the insert, which a unique-key collision aborts
+/// whole), and a failure after it rolls back the writer's whole batch.
 pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
     let refused = match place(conn, o, now) {
         Ok(Placed::Created(order)) => return Ok(*order),
