@@ -45,9 +45,11 @@ pub const DEFAULT_MAX_BATCH: usize = 64;
 const QUEUE_DEPTH: usize = 4096;
 
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Runs the command; says whether it succeeded, and how to answer its caller.
+type Command = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 
 struct Job {
-    run: Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>,
+    run: Command,
     /// Runs without a savepoint: refuses before its first write.
     checked: bool,
 }
@@ -120,7 +122,7 @@ impl Writer {
         T: Send + 'static,
     {
         let (reply_tx, reply_rx) = oneshot::channel::<StoreResult<T>>();
-        let run = Box::new(move |conn: &Connection| {
+        let run: Command = Box::new(move |conn: &Connection| {
             let result = f(conn);
             let ok = result.is_ok();
             let reply: Reply = Box::new(move |commit| {
