@@ -8,6 +8,20 @@ use common::*;
 use standup_tickets::domain::Rejection;
 use standup_tickets::store::StoreError;
 
+/// The ids in `audit_log`, in order: the probe rows these tests write.
+async fn audit_ids(t: &TestApp) -> Vec<String> {
+    t.store()
+        .read(|c| {
+            let mut s = c.prepare("SELECT id FROM audit_log ORDER BY id")?;
+            let v = s
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(v)
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failed_commands_roll_back_alone() {
     let t = TestApp::start().await;
@@ -43,35 +57,12 @@ async fn failed_commands_roll_back_alone() {
             Err(e) => panic!("{i}: {e}"),
         }
     }
-    let rows: Vec<String> = t
-        .store()
-        .read(|c| {
-            let mut s = c.prepare("SELECT id FROM audit_log ORDER BY id")?;
-            let v = s
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok(v)
-        })
-        .await
-        .unwrap();
+    let rows = audit_ids(&t).await;
     let expected: Vec<String> = ok.iter().map(|i| format!("a{i:04}")).collect();
     assert_eq!(rows, expected, "exactly the successful commands are stored");
     assert!(rows.len() > 150);
     // The writer survived the panics.
     t.data("/healthz").await;
-}
-
-async fn audit_ids(t: &TestApp) -> Vec<String> {
-    t.store()
-        .read(|c| {
-            let mut s = c.prepare("SELECT id FROM audit_log ORDER BY id")?;
-            let v = s
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok(v)
-        })
-        .await
-        .unwrap()
 }
 
 /// Checked commands run without a savepoint. One that refuses before
