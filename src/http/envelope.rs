@@ -46,20 +46,10 @@ pub fn ok_raw(data: &[u8]) -> Response {
 }
 
 pub fn ok_raw_with_message(message: &str, data: &[u8]) -> Response {
-    let mut buf = BytesMut::with_capacity(data.len() + 96);
-    buf.put_slice(b"{\"code\":200,\"message\":");
-    // Messages are our own constants, but escape them properly anyway.
-    buf.put_slice(
-        serde_json::to_string(message)
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    buf.put_slice(b",\"data\":");
-    buf.put_slice(data);
-    buf.put_slice(b",\"timestamp\":");
-    buf.put_slice(itoa::Buffer::new().format(now_ms()).as_bytes());
-    buf.put_u8(b'}');
-    json_response(StatusCode::OK, buf.freeze())
+    envelope(message, data.len(), |buf| {
+        buf.get_mut().put_slice(data);
+        Ok(())
+    })
 }
 
 pub fn ok<T: Serialize>(data: &T) -> Response {
@@ -69,12 +59,23 @@ pub fn ok<T: Serialize>(data: &T) -> Response {
 /// Serializes `data` straight into the envelope's buffer (one allocation,
 /// no copy of the data's JSON).
 pub fn ok_with_message<T: Serialize>(message: &str, data: &T) -> Response {
-    let mut buf = BytesMut::with_capacity(1024).writer();
+    envelope(message, 1024, |buf| serde_json::to_writer(buf, data))
+}
+
+/// `{"code":200,"message":…,"data":…,"timestamp":…}` in one buffer, with
+/// `data` written in place by `write_data`.
+fn envelope(
+    message: &str,
+    data_len: usize,
+    write_data: impl FnOnce(&mut bytes::buf::Writer<BytesMut>) -> serde_json::Result<()>,
+) -> Response {
+    let mut buf = BytesMut::with_capacity(data_len + 96).writer();
     let written = (|| {
         buf.get_mut().put_slice(b"{\"code\":200,\"message\":");
+        // Messages are our own constants, but escape them properly anyway.
         serde_json::to_writer(&mut buf, message)?;
         buf.get_mut().put_slice(b",\"data\":");
-        serde_json::to_writer(&mut buf, data)
+        write_data(&mut buf)
     })();
     if let Err(e) = written {
         return AppError::internal(e).into_response();

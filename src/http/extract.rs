@@ -70,7 +70,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for J<T> {
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| AppError::validation(format!("请求体格式错误: {}", e.body_text())))?;
+            .map_err(|e| body_error(e.into()))?;
         if let Ok(value) = serde_json::from_slice::<T>(&bytes) {
             return Ok(J(value));
         }
