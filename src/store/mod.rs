@@ -9,6 +9,7 @@ pub mod orders;
 pub mod payments;
 pub mod tenants;
 pub mod users;
+mod wal_vfs;
 pub mod writer;
 
 use std::path::Path;
@@ -161,7 +162,13 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut conn = Connection::open(path)?;
+        // The writer's connection appends each commit to the WAL in one write.
+        wal_vfs::register().map_err(StoreError::Commit)?;
+        let mut conn = Connection::open_with_flags_and_vfs(
+            path,
+            rusqlite::OpenFlags::default(),
+            wal_vfs::NAME,
+        )?;
         common_pragmas(&conn)?;
         // Only takes effect when the file is created. Small pages: at an on-sale
         // peak each order dirties a leaf of every user-keyed index at a random
