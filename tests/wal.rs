@@ -11,10 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 use standup_tickets::domain::Rejection;
+use standup_tickets::store::tenants::{self, NewTenant};
 use standup_tickets::store::{Store, StoreError};
-
-const TENANT: &str = "INSERT INTO tenants (id, name, status, created_at, updated_at)
-                      VALUES ('w', 'W', 'active', 0, 0)";
 
 fn insert(c: &Connection, id: &str, detail: &str) -> rusqlite::Result<usize> {
     c.execute(
@@ -64,7 +62,15 @@ async fn every_commit_is_whole_on_disk_when_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
     let store = Store::open_with(&db, 64, 256).unwrap();
-    store.write(|c| Ok(c.execute(TENANT, [])?)).await.unwrap();
+    let tenant = NewTenant {
+        id: "w".into(),
+        name: "W".into(),
+        ..Default::default()
+    };
+    store
+        .write(move |c| tenants::insert(c, &tenant))
+        .await
+        .unwrap();
 
     let acked = Arc::new(Mutex::new(BTreeSet::<String>::new()));
     let mut tasks = Vec::new();
