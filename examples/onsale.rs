@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveTime, Utc};
 use serde_json::{Value, json};
-use standup_tickets::domain::Fen;
+use standup_tickets::model::Fen;
 use standup_tickets::store::Store;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::check_invariants;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{NaiveTime, Utc};
-use standup_tickets::domain::Fen;
-use standup_tickets::domain::time::now_ms;
+use standup_tickets::model::Fen;
+use standup_tickets::model::time::now_ms;
 use standup_tickets::store::Store;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, NewOrder};

@@ -2,45 +2,19 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::Tokens;
 use crate::cache::Caches;
 use crate::config::Config;
 use crate::limits::Limits;
+use crate::state::{AppInner, AppState, PayProvider};
 use crate::store::{Store, tenants};
+use crate::tokens::Tokens;
 use crate::wechat::mini::MiniProgram;
-
-/// Shared by every request. One `Arc`: extracting state clones it per request,
-/// and one reference count is cheaper than one per field under load.
-#[derive(Clone)]
-pub struct AppState(Arc<AppInner>);
-
-pub struct AppInner {
-    pub config: Config,
-    pub store: Store,
-    pub caches: Caches,
-    pub tokens: Tokens,
-    /// `None` in dev mode (no credentials, never in production).
-    pub wechat: Option<MiniProgram>,
-    pub limits: Limits,
-    /// WeChat Pay, or the dev-mode mock.
-    pub pay: crate::payments::PayProvider,
-    /// Signs ticket QR codes; kept in the database.
-    pub qr_key: crate::tickets::QrKey,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = AppInner;
-    fn deref(&self) -> &AppInner {
-        &self.0
-    }
-}
 
 /// Opens the store (applying migrations) and, on an empty database outside
 /// production, loads the demo club.
@@ -50,7 +24,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let store = tokio::task::spawn_blocking(move || Store::open_with_batch(&path, batch))
         .await?
         .with_context(|| format!("无法打开数据库 {}", config.database_path().display()))?;
-    let secret = crate::auth::resolve_secret(&config)?;
+    let secret = crate::tokens::resolve_secret(&config)?;
     let tokens = Tokens::new(&secret, config.jwt_expires_in);
     let wechat = match &config.wechat {
         Some(creds) => Some(MiniProgram::new(
@@ -66,9 +40,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         }
     };
     let limits = Limits::new(&config.rate_limits);
-    let pay = crate::payments::PayProvider::from_config(&config)?;
-    let qr_key = crate::payments::load_qr_key(&store).await?;
-    let state = AppState(Arc::new(AppInner {
+    let pay = PayProvider::from_config(&config)?;
+    let qr_key = crate::service::payments::load_qr_key(&store).await?;
+    let state = AppState::new(AppInner {
         config,
         store,
         caches: Caches::default(),
@@ -77,17 +51,17 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         limits,
         pay,
         qr_key,
-    }));
+    });
     // What fell due while the server was down is settled before serving.
     crate::jobs::expire_tick(&state).await?;
     crate::jobs::sale_tick(&state).await?;
-    crate::identity::refresh_disabled_users(&state)
+    crate::service::accounts::refresh_disabled_users(&state)
         .await
         .map_err(|e| anyhow::anyhow!("reading disabled users: {e:?}"))?;
     if state.config.demo_on_empty && !state.config.is_production() {
         let empty = state.store.read(tenants::count).await? == 0;
-        if empty && let Some(password) = crate::demo::load(&state).await? {
-            crate::demo::announce_admin(&password);
+        if empty && let Some(password) = crate::service::demo::load(&state).await? {
+            crate::service::demo::announce_admin(&password);
         }
     }
     Ok(state)
@@ -109,7 +83,9 @@ async fn run(
         }
     });
     let ticks = tokio::spawn(crate::jobs::run(state.clone()));
-    let disabled = tokio::spawn(crate::identity::watch_disabled_users(state.clone()));
+    let disabled = tokio::spawn(crate::service::accounts::watch_disabled_users(
+        state.clone(),
+    ));
     let served = crate::http::serve(listener, state.clone(), shutdown).await;
     sweeper.abort();
     ticks.abort();

@@ -37,7 +37,7 @@ pub struct Caches {
     /// trusted for its whole life (`ACTIVE_USER_TTL` at most).
     pub user_tokens: Cache<String, SignedIn>,
     /// Every disabled user's id, re-read every second
-    /// ([`crate::identity::watch_disabled_users`]).
+    /// ([`crate::service::accounts::watch_disabled_users`]).
     pub disabled_users: Arc<RwLock<HashSet<String>>>,
     /// Orders whose payment state was asked of WeChat in the last few seconds
     /// (a buyer polling an order must not turn into a query per poll).
@@ -71,12 +71,12 @@ impl Default for Caches {
             events: build(32 << 20),
             pages: build(32 << 20),
             admins: Cache::builder()
-                .time_to_live(crate::identity::ADMIN_CHECK_TTL)
+                .time_to_live(crate::service::accounts::ADMIN_CHECK_TTL)
                 .max_capacity(10_000)
                 .build(),
             // ~400 bytes an entry: 50,000 signed-in buyers take ~20 MB.
             user_tokens: Cache::builder()
-                .time_to_live(crate::identity::ACTIVE_USER_TTL)
+                .time_to_live(crate::service::accounts::ACTIVE_USER_TTL)
                 .max_capacity(50_000)
                 .build(),
             disabled_users: Arc::default(),

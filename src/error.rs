@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use axum::http::StatusCode;
 
-use crate::domain::{RejectKind, Rejection};
+use crate::model::{RejectKind, Rejection};
 use crate::store::StoreError;
 
 #[derive(Debug)]

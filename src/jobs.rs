@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
-use crate::domain::time::now_ms;
-use crate::payments::{self, BeforeExpire};
+use crate::model::time::now_ms;
+use crate::service::payments::{self, BeforeExpire};
+use crate::state::AppState;
 use crate::store::{catalog, orders};
 
 /// Orders handled per tick; a backlog drains over consecutive ticks.

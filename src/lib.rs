@@ -2,23 +2,23 @@
 //!
 //! The binary (`main.rs`) is a thin CLI over this library; integration tests and
 //! benchmarks start the very same app through [`app::spawn`].
+//!
+//! Layers, dependencies pointing downward only (docs/ARCHITECTURE.md):
+//! `http` → `service` → `model` / `store` / `wechat`; `state` holds what they share.
 
 pub mod app;
-pub mod auth;
 pub mod cache;
-pub mod catalog;
+pub mod cli;
 pub mod config;
-pub mod demo;
-pub mod domain;
 pub mod error;
 pub mod http;
-pub mod identity;
 pub mod ids;
 pub mod jobs;
 pub mod limits;
 pub mod logging;
-pub mod orders;
-pub mod payments;
+pub mod model;
+pub mod service;
+pub mod state;
 pub mod store;
-pub mod tickets;
+pub mod tokens;
 pub mod wechat;

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use standup_tickets::domain::Fen;
-use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
+use standup_tickets::model::Fen;
+use standup_tickets::model::catalog::{ActiveStatus, EventStatus};
 use standup_tickets::store::{catalog, tenants};
 
 fn titles(list: &Value) -> Vec<String> {
@@ -204,7 +204,7 @@ async fn home_has_all_sections() {
         .await;
     let mut soon = show("dt", "即将开售", days_from_today(30), "19:30");
     soon.status = EventStatus::Upcoming;
-    soon.sale_start_at = Some(standup_tickets::domain::time::now_ms() + 86_400_000);
+    soon.sale_start_at = Some(standup_tickets::model::time::now_ms() + 86_400_000);
     t.seed_event(soon).await;
     t.seed_event(show("dt", "上周的演出", days_from_today(-7), "20:00"))
         .await;

@@ -9,8 +9,8 @@ use common::fake_wechat::{APP_ID, APP_SECRET, FakeWechat};
 use common::*;
 use serde_json::json;
 use standup_tickets::config::{Rate, RateLimits, WechatCredentials};
-use standup_tickets::domain::catalog::ActiveStatus;
-use standup_tickets::domain::identity::AdminRole;
+use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::catalog::ActiveStatus;
 use standup_tickets::store::users;
 
 async fn with_fake_wechat(fake: &FakeWechat) -> TestApp {
@@ -344,7 +344,7 @@ async fn tokens_expire_resist_tampering_and_do_not_cross_kinds() {
     let t = TestApp::start_with(|c| c.jwt_expires_in = Duration::from_secs(1)).await;
     t.seed_tenant("dt").await;
     let (user_token, _) = t.login("gina", "dt").await;
-    standup_tickets::identity::create_admin(
+    standup_tickets::service::accounts::create_admin(
         t.store(),
         "dt",
         "boss",
@@ -461,7 +461,7 @@ async fn admin_login_scoping_and_roles() {
     let t = TestApp::start().await;
     t.seed_tenant("dt").await;
     t.seed_tenant("other").await;
-    let admin = standup_tickets::identity::create_admin(
+    let admin = standup_tickets::service::accounts::create_admin(
         t.store(),
         "dt",
         "owner1",
@@ -470,7 +470,7 @@ async fn admin_login_scoping_and_roles() {
     )
     .await
     .unwrap();
-    standup_tickets::identity::create_admin(
+    standup_tickets::service::accounts::create_admin(
         t.store(),
         "dt",
         "door",
@@ -677,7 +677,7 @@ async fn the_api_limit_is_per_client_ip() {
 #[tokio::test]
 async fn demo_club_owner_can_sign_in_with_the_printed_password() {
     let t = TestApp::start().await;
-    let password = standup_tickets::demo::load(&t.app.state)
+    let password = standup_tickets::service::demo::load(&t.app.state)
         .await
         .unwrap()
         .expect("loaded");
@@ -690,7 +690,7 @@ async fn demo_club_owner_can_sign_in_with_the_printed_password() {
         .await;
     assert_eq!(r.data()["admin"]["role"], "owner");
     assert!(
-        standup_tickets::demo::load(&t.app.state)
+        standup_tickets::service::demo::load(&t.app.state)
             .await
             .unwrap()
             .is_none()

@@ -6,15 +6,15 @@
 use chrono::{NaiveDate, NaiveTime};
 use proptest::prelude::*;
 use rusqlite::Connection;
-use standup_tickets::domain::Fen;
-use standup_tickets::domain::orders::CancelReason;
+use standup_tickets::model::Fen;
+use standup_tickets::model::orders::CancelReason;
+use standup_tickets::model::tickets::QrKey;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, Actor, NewOrder, check_invariants};
 use standup_tickets::store::payments::{
     self, Payment, RefundActor, RefundOutcome, Settlement, money_by_order,
 };
 use standup_tickets::store::{StoreError, StoreResult, migrations, tenants, users};
-use standup_tickets::tickets::QrKey;
 
 const USERS: usize = 4;
 const MAX_PER_ORDER: i64 = 4;
@@ -172,7 +172,7 @@ impl World {
             total: totals.to_vec(),
             remaining: totals.to_vec(),
             orders: Vec::new(),
-            now: standup_tickets::domain::time::now_ms(),
+            now: standup_tickets::model::time::now_ms(),
         }
     }
 

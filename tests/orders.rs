@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 use standup_tickets::config::{Rate, RateLimits};
-use standup_tickets::domain::catalog::{ActiveStatus, EventStatus};
+use standup_tickets::model::catalog::{ActiveStatus, EventStatus};
 use standup_tickets::store::orders::check_invariants;
 
 async fn invariants_hold(t: &TestApp) {
@@ -497,7 +497,7 @@ async fn limits_stock_and_sale_windows() {
     .await
     .expect(409, "SALE_ENDED");
     let mut ended = show("dt", "停售", days_from_today(9), "20:00");
-    ended.sale_end_at = Some(standup_tickets::domain::time::now_ms() - 1000);
+    ended.sale_end_at = Some(standup_tickets::model::time::now_ms() - 1000);
     let ended = t.seed_event(ended).await;
     t.post(
         "/api/orders",
@@ -612,7 +612,7 @@ async fn sale_opens_at_its_start_time() {
     t.seed_tenant("dt").await;
     let mut e = show("dt", "即将开售", days_from_today(5), "20:00");
     e.status = EventStatus::Upcoming;
-    e.sale_start_at = Some(standup_tickets::domain::time::now_ms() + 1200);
+    e.sale_start_at = Some(standup_tickets::model::time::now_ms() + 1200);
     let ev = t.seed_event(e).await;
     let (token, _) = t.login("buyer", "dt").await;
     t.post(

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
-use standup_tickets::domain::Rejection;
+use standup_tickets::model::Rejection;
 use standup_tickets::store::tenants::{self, NewTenant};
 use standup_tickets::store::{Store, StoreError};
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use standup_tickets::domain::Rejection;
+use standup_tickets::model::Rejection;
 use standup_tickets::store::StoreError;
 
 /// The ids in `audit_log`, in order: the probe rows these tests write.

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use standup_tickets::domain::time::{local_to_utc_ms, month_bounds, parse_date, parse_time};
+use standup_tickets::model::time::{local_to_utc_ms, month_bounds, parse_date, parse_time};
 
 fuzz_target!(|data: &[u8]| {
     let (a, b) = data.split_at(data.len() / 2);

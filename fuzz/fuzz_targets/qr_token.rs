@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use standup_tickets::tickets::QrKey;
+use standup_tickets::model::tickets::QrKey;
 
 fuzz_target!(|data: &[u8]| {
     let key = QrKey([42; 32]);

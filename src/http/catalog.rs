@@ -9,11 +9,11 @@ use utoipa::IntoParams;
 
 use super::envelope::{ApiError, ApiResponse, ok_raw};
 use super::extract::{P, Q, non_empty};
-use crate::app::AppState;
-use crate::catalog::{self, ListQuery};
-use crate::domain::catalog::{Event, EventStatus, HomeData, Page, PageRequest, TenantConfig};
-use crate::domain::time::parse_date;
 use crate::error::AppError;
+use crate::model::catalog::{Event, EventStatus, HomeData, Page, PageRequest, TenantConfig};
+use crate::model::time::parse_date;
+use crate::service::catalog::{self, ListQuery};
+use crate::state::AppState;
 
 /// Longest `city` / `keyword` filter accepted.
 const MAX_FILTER_CHARS: usize = 50;

@@ -8,8 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::request_log::InternalCause;
-use crate::domain::time::now_ms;
 use crate::error::AppError;
+use crate::model::time::now_ms;
 
 /// Documentation shape of a successful answer.
 #[derive(Serialize, ToSchema)]

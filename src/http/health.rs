@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::envelope::{ApiError, ApiResponse, ok};
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {

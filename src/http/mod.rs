@@ -1,15 +1,14 @@
 //! HTTP: routes, middleware, the envelope and extractors.
 
-pub mod admin;
-pub mod auth;
+pub mod accounts;
 pub mod catalog;
 pub mod envelope;
 pub mod extract;
+pub mod guards;
 pub mod health;
 pub mod orders;
 pub mod payments;
 pub mod request_log;
-pub mod users;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -30,8 +29,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -80,10 +79,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(catalog::calendar))
         .routes(routes!(catalog::event_detail))
         .routes(routes!(catalog::list_events))
-        .routes(routes!(users::wechat_login))
-        .routes(routes!(users::me))
-        .routes(routes!(users::update_profile))
-        .routes(routes!(users::bind_phone))
+        .routes(routes!(accounts::wechat_login))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::update_profile))
+        .routes(routes!(accounts::bind_phone))
         .routes(routes!(orders::create, orders::list))
         .routes(routes!(orders::get))
         .routes(routes!(orders::cancel))
@@ -93,8 +92,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::refund_notify))
         .routes(routes!(payments::ticket_qr))
         .routes(routes!(payments::dev_confirm))
-        .routes(routes!(admin::login))
-        .routes(routes!(admin::me))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::admin_me))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }

@@ -5,14 +5,14 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::CurrentUser;
 use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use super::extract::{IdempotencyKey, J, P, Q, non_empty};
-use crate::app::AppState;
-use crate::domain::catalog::{Page, PageRequest};
-use crate::domain::orders::{Order, OrderStatus};
+use super::guards::CurrentUser;
 use crate::error::AppError;
-use crate::orders::{self, CreateInput};
+use crate::model::catalog::{Page, PageRequest};
+use crate::model::orders::{Order, OrderStatus};
+use crate::service::orders::{self, CreateInput};
+use crate::state::AppState;
 use crate::store::orders::OrderFilter;
 
 #[derive(Deserialize, ToSchema)]
@@ -127,7 +127,7 @@ pub async fn list(
         })?),
     };
     let tenant_id = match non_empty(p.tenant_id) {
-        Some(t) if !crate::domain::catalog::valid_tenant_id(&t) => {
+        Some(t) if !crate::model::catalog::valid_tenant_id(&t) => {
             return Err(AppError::tenant_not_found());
         }
         other => other,

@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::{ClientIp, CurrentUser};
 use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use super::extract::{J, P};
-use crate::app::AppState;
-use crate::domain::orders::{Order, OrderStatus};
+use super::guards::{ClientIp, CurrentUser};
 use crate::error::AppError;
-use crate::payments;
+use crate::model::orders::{Order, OrderStatus};
+use crate::service::payments;
+use crate::state::AppState;
 use crate::store::payments::RefundActor;
 use crate::wechat::pay::PaymentParams;
 
@@ -209,7 +209,7 @@ pub async fn ticket_qr(
         .read(move |c| crate::store::payments::ticket_code_for_user(c, &uid, &ticket_id))
         .await?
         .ok_or_else(missing)?;
-    let svg = crate::tickets::qr_svg(&code).ok_or_else(missing)?;
+    let svg = crate::model::tickets::qr_svg(&code).ok_or_else(missing)?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),

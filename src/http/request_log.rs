@@ -21,9 +21,9 @@ use axum::http::{HeaderName, HeaderValue, Method, Request, Response};
 use axum::response::IntoResponse;
 use tower::{Layer, Service};
 
-use super::auth::client_ip;
-use crate::app::AppState;
+use super::guards::client_ip;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

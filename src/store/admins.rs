@@ -4,11 +4,11 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreResult;
-use crate::domain::catalog::ActiveStatus;
-use crate::domain::identity::{Admin, AdminRole};
-use crate::domain::time::now_ms;
-use crate::domain::{Rejection, Timestamp};
 use crate::ids::new_id;
+use crate::model::accounts::{Admin, AdminRole};
+use crate::model::catalog::ActiveStatus;
+use crate::model::time::now_ms;
+use crate::model::{Rejection, Timestamp};
 
 const ADMIN_COLS: &str = "id, tenant_id, username, role, status, last_login_at, created_at";
 

@@ -10,12 +10,12 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::StoreResult;
-use crate::domain::catalog::{
+use crate::ids::new_id;
+use crate::model::catalog::{
     ActiveStatus, Banner, Event, EventStatus, MerchItem, PageRequest, PriceOption,
 };
-use crate::domain::time::{local_to_utc_ms, now_ms};
-use crate::domain::{Fen, Rejection, Timestamp};
-use crate::ids::new_id;
+use crate::model::time::{local_to_utc_ms, now_ms};
+use crate::model::{Fen, Rejection, Timestamp};
 
 const EVENT_COLS: &str = "e.id, e.tenant_id, e.title, e.description, e.poster, e.city, e.venue,
     e.address, e.event_date, e.event_time, e.duration, e.total_seats, e.remaining_seats,

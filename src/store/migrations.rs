@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, StoreResult};
-use crate::domain::time::now_ms;
+use crate::model::time::now_ms;
 
 /// (version, file name, SQL). Versions are the files' numeric prefixes; a test
 /// checks this list matches the folder.

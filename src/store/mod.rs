@@ -19,7 +19,7 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
-use crate::domain::Rejection;
+use crate::model::Rejection;
 pub use writer::Writer;
 
 pub type ReadPool = r2d2::Pool<SqliteConnectionManager>;

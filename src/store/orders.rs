@@ -14,10 +14,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::catalog::events_by_ids;
 use super::{StoreError, StoreResult};
-use crate::domain::catalog::{EventStatus, PageRequest};
-use crate::domain::orders::{CancelReason, Order, OrderStatus, Ticket};
-use crate::domain::{Fen, RejectKind, Rejection, Timestamp};
 use crate::ids::new_id;
+use crate::model::catalog::{EventStatus, PageRequest};
+use crate::model::orders::{CancelReason, Order, OrderStatus, Ticket};
+use crate::model::{Fen, RejectKind, Rejection, Timestamp};
 
 const ORDER_COLS: &str = "id, tenant_id, user_id, event_id, price_option_id, quantity, unit_price,
     total_amount, user_name, user_phone, status, pay_method, transaction_id, paid_at, cancelled_at,

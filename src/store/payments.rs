@@ -8,10 +8,10 @@ use super::StoreResult;
 use super::orders::{
     get_by_id, held_by_user, order_not_found, reject, return_refunded_seats, show_ahead, take_stock,
 };
-use crate::domain::RejectKind;
-use crate::domain::orders::{Order, OrderStatus};
 use crate::ids::new_id;
-use crate::tickets::QrKey;
+use crate::model::RejectKind;
+use crate::model::orders::{Order, OrderStatus};
+use crate::model::tickets::QrKey;
 
 /// The server's ticket key, created on first use and kept in the database.
 pub fn qr_key(conn: &Connection, now: i64) -> StoreResult<QrKey> {

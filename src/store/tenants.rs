@@ -3,9 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
-use crate::domain::Rejection;
-use crate::domain::catalog::{ActiveStatus, Contact, Features, TenantConfig, Theme};
-use crate::domain::time::now_ms;
+use crate::model::Rejection;
+use crate::model::catalog::{ActiveStatus, Contact, Features, TenantConfig, Theme};
+use crate::model::time::now_ms;
 
 #[derive(Debug, Clone, Default)]
 pub struct NewTenant {
@@ -27,7 +27,7 @@ fn to_json<T: serde::Serialize>(v: &Option<T>) -> Option<String> {
 
 /// Creates a tenant; an existing id is a `TENANT_EXISTS` conflict.
 pub fn insert(conn: &Connection, t: &NewTenant) -> StoreResult<()> {
-    if !crate::domain::catalog::valid_tenant_id(&t.id) {
+    if !crate::model::catalog::valid_tenant_id(&t.id) {
         return Err(Rejection::invalid(
             "VALIDATION_FAILED",
             "俱乐部 ID 须为 1-50 位小写字母、数字、- 或 _",

@@ -4,11 +4,11 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreResult;
-use crate::domain::catalog::ActiveStatus;
-use crate::domain::identity::User;
-use crate::domain::time::now_ms;
-use crate::domain::{Rejection, Timestamp};
 use crate::ids::new_id;
+use crate::model::accounts::User;
+use crate::model::catalog::ActiveStatus;
+use crate::model::time::now_ms;
+use crate::model::{Rejection, Timestamp};
 
 const USER_COLS: &str = "id, openid, unionid, nickname, avatar, phone, real_name, gender, city,
     province, country, status, created_at, updated_at";
@@ -79,7 +79,7 @@ pub fn login(
     if user.status != ActiveStatus::Active {
         // The caller's savepoint rolls back the unionid touch as well.
         return Err(Rejection {
-            kind: crate::domain::RejectKind::Forbidden,
+            kind: crate::model::RejectKind::Forbidden,
             code: "USER_DISABLED",
             message: "账号已被停用，请联系俱乐部".into(),
         }

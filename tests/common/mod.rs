@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use standup_tickets::app::{self, RunningApp};
 use standup_tickets::config::Config;
-use standup_tickets::domain::Fen;
+use standup_tickets::model::Fen;
 use standup_tickets::store::catalog::{InsertedEvent, NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::tenants::{NewTenant, insert};
 use standup_tickets::store::{Store, StoreResult};
@@ -248,8 +248,7 @@ pub fn date(s: &str) -> NaiveDate {
 
 /// The club's today shifted by `days`.
 pub fn days_from_today(days: i64) -> NaiveDate {
-    standup_tickets::domain::time::today_in(chrono_tz::Asia::Shanghai)
-        + chrono::Duration::days(days)
+    standup_tickets::model::time::today_in(chrono_tz::Asia::Shanghai) + chrono::Duration::days(days)
 }
 
 /// The body of `POST /api/orders` with a valid contact.

@@ -1,7 +1,7 @@
 //! WeChat Pay APIv3 client: JSAPI prepay, query, close, refund, with every
 //! request signed by the merchant key and every answer's signature verified.
 //! Notify parsing lives here too; what a payment means for an order is
-//! `crate::payments`.
+//! `crate::service::payments`.
 
 pub mod crypto;
 pub mod v2;
@@ -12,7 +12,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::domain::time::now_ms;
+use crate::model::time::now_ms;
 pub use crypto::{MerchantSigner, SignatureHeaders, Verifier, VerifyError};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
@@ -163,7 +163,7 @@ pub fn open_notify(
 }
 
 pub fn nonce() -> String {
-    crate::auth::random_token(32)
+    crate::tokens::random_token(32)
 }
 
 impl WechatPay {

@@ -5,18 +5,18 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 
-use crate::app::AppState;
-use crate::auth;
 use crate::cache::SignedIn;
-use crate::domain::Rejection;
-use crate::domain::catalog::ActiveStatus;
-use crate::domain::identity::{
+use crate::error::AppError;
+use crate::model::Rejection;
+use crate::model::accounts::{
     Admin, AdminRole, User, bounded_text, valid_new_password, valid_phone, valid_url,
     valid_username,
 };
-use crate::error::AppError;
+use crate::model::catalog::ActiveStatus;
+use crate::state::AppState;
 use crate::store::users::ProfileUpdate;
 use crate::store::{Store, admins, users};
+use crate::tokens;
 
 pub struct LoginOutcome<T> {
     pub token: String,
@@ -48,7 +48,7 @@ pub async fn wechat_login(
 ) -> Result<LoginOutcome<User>, AppError> {
     let code = valid_code(code)?;
     // The club must exist and be open (cached lookup; 404 otherwise).
-    crate::catalog::tenant(state, tenant_id).await?;
+    crate::service::catalog::tenant(state, tenant_id).await?;
     let (openid, unionid, session_key) = match &state.wechat {
         Some(mp) => {
             let s = mp.code2session(code).await?;
@@ -207,8 +207,8 @@ pub async fn admin_login(
     username: &str,
     password: &str,
 ) -> Result<LoginOutcome<Admin>, AppError> {
-    if password.len() > crate::domain::identity::MAX_PASSWORD_BYTES
-        || !crate::domain::catalog::valid_tenant_id(tenant_id)
+    if password.len() > crate::model::accounts::MAX_PASSWORD_BYTES
+        || !crate::model::catalog::valid_tenant_id(tenant_id)
         || username.len() > 64
     {
         return Err(bad_credentials());
@@ -226,9 +226,10 @@ pub async fn admin_login(
         .await?;
     let password = password.to_string();
     let hash = found.as_ref().map(|(_, h)| h.clone());
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, hash.as_deref()))
-        .await
-        .map_err(AppError::internal)?;
+    let ok =
+        tokio::task::spawn_blocking(move || tokens::verify_password(&password, hash.as_deref()))
+            .await
+            .map_err(AppError::internal)?;
     let admin = match (ok, found) {
         (true, Some((admin, _))) => admin,
         _ => return Err(bad_credentials()),
@@ -307,7 +308,7 @@ pub async fn set_admin_password(
 
 async fn hash_off_thread(password: &str) -> Result<String, AppError> {
     let p = password.to_string();
-    tokio::task::spawn_blocking(move || auth::hash_password(&p))
+    tokio::task::spawn_blocking(move || tokens::hash_password(&p))
         .await
         .map_err(AppError::internal)?
         .map_err(AppError::internal)

@@ -7,12 +7,12 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 
-use crate::app::AppState;
-use crate::auth::{TokenError, TokenKind, Tokens};
 use crate::cache::SignedIn;
-use crate::domain::identity::AdminRole;
 use crate::error::AppError;
+use crate::model::accounts::AdminRole;
+use crate::state::AppState;
 use crate::store::{admins, users};
+use crate::tokens::{TokenError, TokenKind, Tokens};
 
 /// The client address: the socket peer, or with `TRUST_PROXY=1` the address
 /// our reverse proxy appended to `X-Forwarded-For` (the right-most entry; the

@@ -2,12 +2,12 @@
 //! `store::orders` and run inside the single writer, so two buyers can never
 //! both get the last seat.
 
-use crate::app::AppState;
-use crate::domain::catalog::{Page, PageRequest};
-use crate::domain::orders::{CancelReason, Order, valid_contact, valid_idempotency_key};
-use crate::domain::time::now_ms;
 use crate::error::AppError;
 use crate::ids::looks_like_id;
+use crate::model::catalog::{Page, PageRequest};
+use crate::model::orders::{CancelReason, Order, valid_contact, valid_idempotency_key};
+use crate::model::time::now_ms;
+use crate::state::AppState;
 use crate::store::orders::{self as q, Actor, NewOrder, OrderFilter};
 
 /// Sanity bound before any rule is consulted; the show's own `maxPerOrder`
@@ -75,7 +75,7 @@ pub async fn get(state: &AppState, user_id: &str, order_id: &str) -> Result<Orde
         .ok_or_else(|| AppError::from(q::order_not_found()))?;
     // Polling a pending order: if WeChat already took the money but its
     // notify is late, settle now and show the paid order.
-    if crate::payments::sync_pending(state, &order).await {
+    if crate::service::payments::sync_pending(state, &order).await {
         let (u, id) = (user_id.to_string(), order_id.to_string());
         if let Some(fresh) = state
             .store

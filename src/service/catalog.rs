@@ -4,11 +4,11 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::cache::{Cached, get_or_load};
-use crate::domain::catalog::{EventStatus, HomeData, Page, PageRequest};
-use crate::domain::time::{month_bounds, now_ms, today_in};
 use crate::error::AppError;
+use crate::model::catalog::{EventStatus, HomeData, Page, PageRequest};
+use crate::model::time::{month_bounds, now_ms, today_in};
+use crate::state::AppState;
 use crate::store::{catalog as q, tenants};
 
 /// How many shows each home section lists.
@@ -28,7 +28,7 @@ fn found(c: Cached, not_found: fn() -> AppError) -> Result<Bytes, AppError> {
 /// when it loads (a cached page was produced under an active tenant less than
 /// a second ago): unknown and disabled tenants are both `TENANT_NOT_FOUND`.
 pub async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
-    if !crate::domain::catalog::valid_tenant_id(tenant_id) {
+    if !crate::model::catalog::valid_tenant_id(tenant_id) {
         return Err(AppError::tenant_not_found());
     }
     let id = tenant_id.to_string();

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use chrono::{Duration, NaiveTime};
 
-use crate::app::AppState;
-use crate::domain::Fen;
-use crate::domain::catalog::{ActiveStatus, Contact, EventStatus, Features, Theme};
-use crate::domain::time::{now_ms, today_in};
+use crate::model::Fen;
+use crate::model::catalog::{ActiveStatus, Contact, EventStatus, Features, Theme};
+use crate::model::time::{now_ms, today_in};
+use crate::state::AppState;
 use crate::store::catalog::{
     NewBanner, NewEvent, NewMerch, NewPriceOption, insert_banner, insert_event, insert_merch,
 };
@@ -264,10 +264,10 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
         .collect();
 
     // Hashed before the write so the club and its owner appear together.
-    let password = crate::auth::random_token(16);
+    let password = crate::tokens::random_token(16);
     let hash = {
         let p = password.clone();
-        tokio::task::spawn_blocking(move || crate::auth::hash_password(&p)).await??
+        tokio::task::spawn_blocking(move || crate::tokens::hash_password(&p)).await??
     };
     let loaded = state
         .store
@@ -336,7 +336,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
                 c,
                 DEMO_TENANT,
                 DEMO_ADMIN,
-                crate::domain::identity::AdminRole::Owner,
+                crate::model::accounts::AdminRole::Owner,
                 &hash,
             )?;
             Ok(true)

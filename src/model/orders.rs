@@ -4,8 +4,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::accounts::{bounded_text, valid_phone};
 use super::catalog::{Event, PriceOption};
-use super::identity::{bounded_text, valid_phone};
 use super::{Fen, Rejection, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]

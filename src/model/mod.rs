@@ -1,9 +1,10 @@
 //! Pure rules and the shapes the API speaks; no I/O here.
 
+pub mod accounts;
 pub mod catalog;
-pub mod identity;
 pub mod money;
 pub mod orders;
+pub mod tickets;
 pub mod time;
 
 pub use money::Fen;

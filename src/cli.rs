@@ -1,0 +1,252 @@
+//! The `standup-tickets` command line: serve (default), migrate, demo, tenant,
+//! admin, tick. Commands call services, never the store.
+
+use std::process::ExitCode;
+
+use crate::app;
+use crate::config::Config;
+use crate::model::accounts::AdminRole;
+use crate::model::catalog::ActiveStatus;
+use crate::service::accounts;
+use crate::store::{Store, admins, tenants};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "standup-tickets",
+    version,
+    about = "脱口秀俱乐部票务系统 (单文件部署)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and console (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo club `demo` (does nothing if it exists).
+    Demo,
+    /// Manage clubs.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage a club's admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin; the password is read as one line from stdin.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "owner", value_parser = ["owner", "staff"])]
+        role: String,
+        /// Read the password from stdin (required: passwords never go in argv).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an admin's password (one line from stdin).
+    Passwd {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Stop an admin from signing in.
+    Disable {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Let a disabled admin sign in again.
+    Enable {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// One line from stdin, without its line ending.
+fn read_password(flag: bool) -> anyhow::Result<String> {
+    anyhow::ensure!(flag, "请使用 --password-stdin 并从标准输入提供密码");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a club.
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Hide a club from the public API.
+    Disable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Make a disabled club public again.
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// Parses the arguments and runs the command.
+#[tokio::main]
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log_guard = crate::logging::init(&config.log_level);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config.database_path();
+    Ok(tokio::task::spawn_blocking(move || Store::open(&path)).await??)
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => app::serve(config).await,
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            let applied = &store.info().applied_migrations;
+            if applied.is_empty() {
+                println!("数据库已是最新，无需迁移");
+            } else {
+                println!("已应用迁移: {}", applied.join(", "));
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Demo => {
+            let state = app::build_state(Config {
+                demo_on_empty: false,
+                ..config
+            })
+            .await?;
+            match crate::service::demo::load(&state).await? {
+                Some(password) => {
+                    println!("已加载演示俱乐部 demo");
+                    crate::service::demo::announce_admin(&password);
+                }
+                None => println!("演示俱乐部 demo 已存在，未做修改"),
+            }
+            state.store.close().await;
+            Ok(())
+        }
+        Command::Admin { command } => {
+            let store = open_store(&config).await?;
+            let result: anyhow::Result<()> = async {
+                match command {
+                    AdminCommand::Create {
+                        tenant,
+                        username,
+                        role,
+                        password_stdin,
+                    } => {
+                        let password = read_password(password_stdin)?;
+                        let role = AdminRole::parse(&role).unwrap_or(AdminRole::Staff);
+                        let admin =
+                            accounts::create_admin(&store, &tenant, &username, role, &password)
+                                .await
+                                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                        println!(
+                            "已创建管理员 {} (俱乐部 {}, 角色 {})",
+                            admin.username,
+                            admin.tenant_id,
+                            admin.role.as_str()
+                        );
+                    }
+                    AdminCommand::Passwd {
+                        tenant,
+                        username,
+                        password_stdin,
+                    } => {
+                        let password = read_password(password_stdin)?;
+                        accounts::set_admin_password(&store, &tenant, &username, &password)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                        println!("已更新密码");
+                    }
+                    AdminCommand::Disable { tenant, username } => {
+                        store
+                            .write(move |c| {
+                                admins::set_status(c, &tenant, &username, ActiveStatus::Disabled)
+                            })
+                            .await?;
+                        println!("已停用");
+                    }
+                    AdminCommand::Enable { tenant, username } => {
+                        store
+                            .write(move |c| {
+                                admins::set_status(c, &tenant, &username, ActiveStatus::Active)
+                            })
+                            .await?;
+                        println!("已启用");
+                    }
+                }
+                Ok(())
+            }
+            .await;
+            store.close().await;
+            result
+        }
+        Command::Tenant { command } => {
+            let store = open_store(&config).await?;
+            let result = match command {
+                TenantCommand::Create { id, name } => {
+                    let t = tenants::NewTenant {
+                        id: id.clone(),
+                        name,
+                        ..Default::default()
+                    };
+                    store.write(move |c| tenants::insert(c, &t)).await.map(|_| {
+                        println!("已创建俱乐部 {id}");
+                    })
+                }
+                TenantCommand::Disable { id } => store
+                    .write(move |c| tenants::set_status(c, &id, ActiveStatus::Disabled))
+                    .await
+                    .map(|_| println!("已停用")),
+                TenantCommand::Enable { id } => store
+                    .write(move |c| tenants::set_status(c, &id, ActiveStatus::Active))
+                    .await
+                    .map(|_| println!("已启用")),
+            };
+            store.close().await;
+            Ok(result?)
+        }
+    }
+}

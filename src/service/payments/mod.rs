@@ -1,0 +1,15 @@
+//! Payments: turning a pending order into a paid one with tickets, and money
+//! back out again. WeChat Pay APIv3 in production; in dev mode (no merchant
+//! configuration, never in production) a mock provider that returns
+//! well-formed parameters and is confirmed by `POST /api/dev/payments/{id}/confirm`,
+//! which runs the same settlement code as a real notify.
+
+mod checkout;
+mod notify;
+mod reconcile;
+mod refunds;
+
+pub use checkout::{dev_confirm, load_qr_key, settle, start};
+pub use notify::{NotifyRefusal, notify_v2, notify_v3};
+pub use reconcile::{BeforeExpire, before_expire, sync_pending};
+pub use refunds::{refund, refund_tick, send_refund};

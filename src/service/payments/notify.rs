@@ -1,0 +1,408 @@
+//! WeChat Pay's notifies (v3 JSON and the legacy v2 XML): verified, recorded
+//! with their verdict, and settled once however often they come.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+
+use crate::ids::looks_like_id;
+use crate::model::time::now_ms;
+use crate::state::{AppState, PayProvider};
+use crate::store::StoreError;
+use crate::store::payments::{self as q, NotificationRecord, Payment, RefundOutcome, Settlement};
+use crate::wechat::pay::{SignatureHeaders, Transaction, WechatPay, v2};
+
+use super::checkout::settle;
+
+/// One received notify: recorded with its verdict, whatever becomes of it.
+struct Received<'a> {
+    state: &'a AppState,
+    kind: &'static str,
+    raw: String,
+    headers: Option<String>,
+}
+
+impl Received<'_> {
+    async fn record(
+        &self,
+        verified: bool,
+        processed: bool,
+        order: Option<String>,
+        notify_id: Option<String>,
+        verdict: String,
+    ) {
+        let (kind, raw, headers) = (self.kind, self.raw.clone(), self.headers.clone());
+        let r = self
+            .state
+            .store
+            .write(move |c| {
+                q::record_notification(
+                    c,
+                    &NotificationRecord {
+                        kind,
+                        notify_id: notify_id.as_deref(),
+                        order_id: order.as_deref(),
+                        raw_body: &raw,
+                        headers: headers.as_deref(),
+                        verified,
+                        processed,
+                        verdict: &verdict,
+                    },
+                    now_ms(),
+                )
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "could not record a payment notification");
+        }
+    }
+}
+
+/// Why a notify was refused: the HTTP status WeChat sees, and what we log.
+pub struct NotifyRefusal {
+    pub status: StatusCode,
+    pub message: &'static str,
+}
+
+fn refuse(status: StatusCode, message: &'static str) -> NotifyRefusal {
+    NotifyRefusal { status, message }
+}
+
+/// `POST /api/payments/wechat/notify` (v3 JSON). Every notify is recorded
+/// with its verdict; a verified payment is settled once however often it
+/// comes.
+pub async fn notify_v3(
+    state: &AppState,
+    client: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    refund_notify: bool,
+) -> Result<(), NotifyRefusal> {
+    let kind = if refund_notify { "refund_v3" } else { "pay_v3" };
+    let PayProvider::WeChat(pay) = &state.pay else {
+        return Err(refuse(StatusCode::NOT_FOUND, "未启用微信支付"));
+    };
+    let sig = SignatureHeaders::from_headers(headers);
+    let headers_json = serde_json::json!({
+        "serial": sig.serial, "timestamp": sig.timestamp, "nonce": sig.nonce,
+    })
+    .to_string();
+    let received = Received {
+        state,
+        kind,
+        raw: String::from_utf8_lossy(body).into_owned(),
+        headers: Some(headers_json),
+    };
+    let record = |verified, processed, order, notify_id, verdict| {
+        received.record(verified, processed, order, notify_id, verdict)
+    };
+    if let Err(e) = pay.verifier.verify(&sig, body, now_ms() / 1000) {
+        tracing::warn!(error = %e, kind, "notify refused: signature");
+        if unverified_flood(state, client) {
+            return Err(refuse(StatusCode::TOO_MANY_REQUESTS, "请求过于频繁"));
+        }
+        record(false, false, None, None, format!("rejected: {e}")).await;
+        return Err(refuse(StatusCode::UNAUTHORIZED, "签名验证失败"));
+    }
+    let (envelope, plain) = match crate::wechat::pay::open_notify(body, &pay.api_v3_key) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, kind, "notify refused: resource");
+            record(true, false, None, None, format!("rejected: {e}")).await;
+            return Err(refuse(StatusCode::BAD_REQUEST, "通知内容无法解密"));
+        }
+    };
+    let notify_id = Some(envelope.id.clone()).filter(|s| !s.is_empty());
+    if refund_notify {
+        let info: crate::wechat::pay::RefundInfo = match serde_json::from_slice(&plain) {
+            Ok(i) => i,
+            Err(_) => {
+                record(
+                    true,
+                    false,
+                    None,
+                    notify_id,
+                    "rejected: refund resource".into(),
+                )
+                .await;
+                return Err(refuse(StatusCode::BAD_REQUEST, "退款通知格式错误"));
+            }
+        };
+        if info.mchid.as_deref().is_some_and(|m| m != pay.mch_id()) {
+            record(true, false, None, notify_id, "rejected: mchid".into()).await;
+            return Err(refuse(StatusCode::BAD_REQUEST, "商户号不符"));
+        }
+        let outcome = RefundOutcome::from_wechat(info.state(), info.refund_id.clone());
+        let no = info.out_refund_no.clone();
+        let result = state
+            .store
+            .write(move |c| q::finish_refund(c, &no, &outcome, now_ms()))
+            .await;
+        let order = info.out_trade_no.clone();
+        return match result {
+            Ok(_) => {
+                state.caches.invalidate_catalog();
+                record(
+                    true,
+                    true,
+                    order,
+                    notify_id,
+                    format!("refund {}", info.state()),
+                )
+                .await;
+                Ok(())
+            }
+            Err(StoreError::Rejected(_)) => {
+                record(
+                    true,
+                    false,
+                    order,
+                    notify_id,
+                    "rejected: unknown refund".into(),
+                )
+                .await;
+                Err(refuse(StatusCode::BAD_REQUEST, "退款单不存在"))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "refund notify could not be applied");
+                Err(refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "处理失败，请重试",
+                ))
+            }
+        };
+    }
+    let tx: Transaction = match serde_json::from_slice(&plain) {
+        Ok(t) => t,
+        Err(_) => {
+            record(
+                true,
+                false,
+                None,
+                notify_id,
+                "rejected: transaction resource".into(),
+            )
+            .await;
+            return Err(refuse(StatusCode::BAD_REQUEST, "支付通知格式错误"));
+        }
+    };
+    let order_id = Some(tx.out_trade_no.clone());
+    match check_transaction(state, pay, &tx).await {
+        Ok(Some(payment)) => match settle(state, payment).await {
+            Ok(s) => {
+                record(true, true, order_id, notify_id, settlement_verdict(&s)).await;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e.message, "payment could not be settled");
+                record(
+                    true,
+                    false,
+                    order_id,
+                    notify_id,
+                    format!("failed: {}", e.code),
+                )
+                .await;
+                Err(refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "处理失败，请重试",
+                ))
+            }
+        },
+        Ok(None) => {
+            record(
+                true,
+                true,
+                order_id,
+                notify_id,
+                format!("ignored: {}", tx.trade_state),
+            )
+            .await;
+            Ok(())
+        }
+        Err((verdict, refusal)) => {
+            record(true, false, order_id, notify_id, verdict).await;
+            Err(refusal)
+        }
+    }
+}
+
+fn settlement_verdict(s: &Settlement) -> String {
+    match s {
+        Settlement::Paid(_) => "paid".into(),
+        Settlement::AlreadySettled => "duplicate".into(),
+        Settlement::Recovered(_) => "paid after cancellation: seats taken again".into(),
+        Settlement::MustRefund(r) => format!("paid after cancellation: refund {}", r.out_refund_no),
+    }
+}
+
+/// Checks a decrypted transaction against our merchant, app and order.
+/// `Ok(None)`: not a success (nothing to do). `Err`: refuse (WeChat retries).
+pub(super) async fn check_transaction(
+    state: &AppState,
+    pay: &WechatPay,
+    tx: &Transaction,
+) -> Result<Option<Payment>, (String, NotifyRefusal)> {
+    if tx.mchid != pay.mch_id() || tx.appid != pay.app_id {
+        tracing::error!(mchid = %tx.mchid, appid = %tx.appid, "notify for another merchant or app");
+        return Err((
+            "rejected: mchid/appid".into(),
+            refuse(StatusCode::BAD_REQUEST, "商户号或 appid 不符"),
+        ));
+    }
+    if tx.trade_state != "SUCCESS" {
+        return Ok(None);
+    }
+    expected_payment(
+        state,
+        &tx.out_trade_no,
+        tx.transaction_id.as_deref(),
+        tx.amount.as_ref().and_then(|a| a.total),
+    )
+    .await
+    .map(Some)
+}
+
+/// The order must exist and the amount must be exactly its total.
+async fn expected_payment(
+    state: &AppState,
+    order_id: &str,
+    transaction_id: Option<&str>,
+    total: Option<i64>,
+) -> Result<Payment, (String, NotifyRefusal)> {
+    let id = order_id.to_string();
+    let order = if looks_like_id(order_id) {
+        state
+            .store
+            .read(move |c| crate::store::orders::find_with_details(c, &id))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    let Some(order) = order else {
+        return Err((
+            "rejected: unknown order".into(),
+            refuse(StatusCode::BAD_REQUEST, "订单不存在"),
+        ));
+    };
+    let Some(transaction_id) = transaction_id.filter(|t| !t.is_empty()) else {
+        return Err((
+            "rejected: no transaction id".into(),
+            refuse(StatusCode::BAD_REQUEST, "缺少微信支付订单号"),
+        ));
+    };
+    if total != Some(order.total_amount.0) {
+        tracing::error!(order = %order.id, expected = order.total_amount.0, got = ?total,
+            "payment amount does not match the order");
+        return Err((
+            format!("rejected: amount {total:?} != {}", order.total_amount.0),
+            refuse(StatusCode::BAD_REQUEST, "金额不符"),
+        ));
+    }
+    Ok(Payment {
+        order_id: order.id,
+        transaction_id: transaction_id.to_string(),
+        amount: order.total_amount.0,
+    })
+}
+
+/// Notifies skip the per-IP API limit (WeChat sends many from few
+/// addresses), so what fails verification is counted against it here: a
+/// flood of forgeries is refused without filling the notification log.
+fn unverified_flood(state: &AppState, client: std::net::IpAddr) -> bool {
+    state.limits.check_api(client).is_err()
+}
+
+/// The legacy v2 XML notify: verified with the APIv2 key; answered in XML.
+pub async fn notify_v2(
+    state: &AppState,
+    client: std::net::IpAddr,
+    body: &[u8],
+) -> (StatusCode, String) {
+    let key = match &state.pay {
+        PayProvider::WeChat(pay) => pay.mch_key_v2.clone(),
+        PayProvider::Mock => None,
+    };
+    let received = Received {
+        state,
+        kind: "pay_v2",
+        raw: String::from_utf8_lossy(body).into_owned(),
+        headers: None,
+    };
+    let record = |verified, processed, order, verdict| {
+        received.record(verified, processed, order, None, verdict)
+    };
+    let Some(key) = key else {
+        return (StatusCode::BAD_REQUEST, v2::reply(false, "未启用 v2 通知"));
+    };
+    let parsed = v2::parse(body);
+    let verdict = match &parsed {
+        Err(e) => Some(format!("rejected: {e}")),
+        Ok(fields) if !v2::verify(fields, &key) => Some("rejected: sign".to_string()),
+        Ok(_) => None,
+    };
+    if let Some(verdict) = verdict {
+        if unverified_flood(state, client) {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                v2::reply(false, "请求过于频繁"),
+            );
+        }
+        let order = parsed
+            .as_ref()
+            .ok()
+            .and_then(|f| f.get("out_trade_no").cloned());
+        record(false, false, order, verdict).await;
+        return match parsed {
+            Err(_) => (StatusCode::BAD_REQUEST, v2::reply(false, "XML 格式错误")),
+            Ok(_) => (StatusCode::UNAUTHORIZED, v2::reply(false, "签名错误")),
+        };
+    }
+    let fields: BTreeMap<String, String> = parsed.unwrap_or_default();
+    let PayProvider::WeChat(pay) = &state.pay else {
+        return (StatusCode::BAD_REQUEST, v2::reply(false, "未启用微信支付"));
+    };
+    let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
+    let order_id = Some(get("out_trade_no").to_string());
+    if get("mch_id") != pay.mch_id() || get("appid") != pay.app_id {
+        record(true, false, order_id, "rejected: mch_id/appid".into()).await;
+        return (
+            StatusCode::BAD_REQUEST,
+            v2::reply(false, "商户号或 appid 不符"),
+        );
+    }
+    if get("return_code") != "SUCCESS" || get("result_code") != "SUCCESS" {
+        record(true, true, order_id, "ignored: not a success".into()).await;
+        return (StatusCode::OK, v2::reply(true, ""));
+    }
+    let total = get("total_fee").parse::<i64>().ok();
+    let payment = match expected_payment(
+        state,
+        get("out_trade_no"),
+        Some(get("transaction_id")),
+        total,
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err((verdict, refusal)) => {
+            record(true, false, order_id, verdict).await;
+            return (refusal.status, v2::reply(false, refusal.message));
+        }
+    };
+    match settle(state, payment).await {
+        Ok(s) => {
+            record(true, true, order_id, settlement_verdict(&s)).await;
+            (StatusCode::OK, v2::reply(true, ""))
+        }
+        Err(e) => {
+            record(true, false, order_id, format!("failed: {}", e.code)).await;
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                v2::reply(false, "处理失败"),
+            )
+        }
+    }
+}

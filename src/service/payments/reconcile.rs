@@ -1,0 +1,92 @@
+//! Asking WeChat what the notifies have not told us: before an order that
+//! reached WeChat is expired, and when a buyer polls a pending order.
+
+use crate::model::orders::{Order, OrderStatus};
+use crate::model::time::now_ms;
+use crate::state::{AppState, PayProvider};
+
+use super::checkout::settle;
+use super::notify::check_transaction;
+
+/// What to do with an expired pending order that reached WeChat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeforeExpire {
+    /// WeChat says unpaid (and the WeChat order is now closed): expire it.
+    Expire,
+    /// WeChat says paid: the payment was settled instead.
+    Paid,
+    /// WeChat could not be asked: try again on a later tick.
+    Retry,
+}
+
+/// How long past its hold an order may wait for WeChat to answer before it
+/// is expired anyway (a payment arriving later is still kept or refunded).
+const GIVE_UP_AFTER_MS: i64 = 10 * 60 * 1000;
+
+/// Called by the expiry tick for each expired order with a prepay id, before
+/// it is cancelled: a payment may have just happened. Queries WeChat; paid →
+/// settle; otherwise close the WeChat order so it can no longer be paid.
+pub async fn before_expire(state: &AppState, order_id: &str, expires_at: i64) -> BeforeExpire {
+    let PayProvider::WeChat(pay) = &state.pay else {
+        return BeforeExpire::Expire;
+    };
+    let overdue = now_ms() - expires_at > GIVE_UP_AFTER_MS;
+    match pay.query(order_id).await {
+        Ok(Some(tx)) if tx.trade_state == "SUCCESS" || tx.trade_state == "REFUND" => {
+            let settled = match check_transaction(state, pay, &tx).await {
+                Ok(Some(p)) => settle(state, p).await.is_ok(),
+                _ => false,
+            };
+            if settled {
+                BeforeExpire::Paid
+            } else if overdue {
+                BeforeExpire::Expire
+            } else {
+                BeforeExpire::Retry
+            }
+        }
+        Ok(Some(tx)) if tx.trade_state == "USERPAYING" && !overdue => BeforeExpire::Retry,
+        Ok(_) => match pay.close(order_id).await {
+            Ok(()) => BeforeExpire::Expire,
+            Err(e) => {
+                tracing::warn!(error = %e, order = order_id, "close failed");
+                if overdue {
+                    BeforeExpire::Expire
+                } else {
+                    BeforeExpire::Retry
+                }
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, order = order_id, "query before expiry failed");
+            if overdue {
+                BeforeExpire::Expire
+            } else {
+                BeforeExpire::Retry
+            }
+        }
+    }
+}
+
+/// A buyer polling a pending order whose notify has not come: ask WeChat
+/// (at most every few seconds per order) and settle if it was paid.
+pub async fn sync_pending(state: &AppState, order: &Order) -> bool {
+    let PayProvider::WeChat(pay) = &state.pay else {
+        return false;
+    };
+    if order.status != OrderStatus::Pending
+        || !order.has_prepay
+        || !state.caches.should_poll_payment(&order.id).await
+    {
+        return false;
+    }
+    match pay.query(&order.id).await {
+        Ok(Some(tx)) if tx.trade_state == "SUCCESS" => {
+            match check_transaction(state, pay, &tx).await {
+                Ok(Some(p)) => settle(state, p).await.is_ok(),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
