@@ -11,10 +11,9 @@ use standup_tickets::model::orders::CancelReason;
 use standup_tickets::model::tickets::QrKey;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, Actor, NewOrder, check_invariants};
-use standup_tickets::store::payments::{
-    self, Payment, RefundActor, RefundOutcome, Settlement, money_by_order,
-};
-use standup_tickets::store::{StoreError, StoreResult, migrations, tenants, users};
+use standup_tickets::store::payments::{self, Payment, Settlement, money_by_order};
+use standup_tickets::store::refunds::{self, RefundActor, RefundOutcome};
+use standup_tickets::store::{StoreError, StoreResult, inventory, migrations, tenants, users};
 
 const USERS: usize = 4;
 const MAX_PER_ORDER: i64 = 4;
@@ -337,7 +336,7 @@ impl World {
                         assert_eq!(req.amount, price * o.qty);
                         // WeChat refunds it.
                         in_savepoint(&self.conn, |c| {
-                            payments::finish_refund(
+                            refunds::finish_refund(
                                 c,
                                 &req.out_refund_no,
                                 &RefundOutcome::Success { refund_id: None },
@@ -359,7 +358,7 @@ impl World {
                 let o = self.orders[i].clone();
                 let now = self.now;
                 let r = in_savepoint(&self.conn, |c| {
-                    let req = payments::begin_refund(
+                    let req = refunds::begin_refund(
                         c,
                         &RefundActor::Admin {
                             admin_id: "a".into(),
@@ -369,7 +368,7 @@ impl World {
                         None,
                         now,
                     )?;
-                    payments::finish_refund(
+                    refunds::finish_refund(
                         c,
                         &req.out_refund_no,
                         &RefundOutcome::Success { refund_id: None },
@@ -392,7 +391,7 @@ impl World {
                 let now = self.now;
                 let id = self.option_ids[*option].clone();
                 let r = in_savepoint(&self.conn, |c| {
-                    orders::set_option_total(c, "p", &id, *total, now)
+                    inventory::set_option_total(c, "p", &id, *total, now)
                 });
                 let expected = (*total < committed).then_some("STOCK_BELOW_SOLD");
                 assert_eq!(code(&r), expected, "set total");

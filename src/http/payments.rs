@@ -13,9 +13,9 @@ use super::extract::{J, P};
 use super::guards::{ClientIp, CurrentUser};
 use crate::error::AppError;
 use crate::model::orders::{Order, OrderStatus};
-use crate::service::payments;
+use crate::service::{payments, tickets};
 use crate::state::AppState;
-use crate::store::payments::RefundActor;
+use crate::store::refunds::RefundActor;
 use crate::wechat::pay::PaymentParams;
 
 /// Notifies are about 1 KB; anything far larger is not WeChat.
@@ -199,17 +199,7 @@ pub async fn ticket_qr(
     user: CurrentUser,
     P(ticket_id): P<String>,
 ) -> Result<Response, AppError> {
-    let missing = || AppError::not_found("TICKET_NOT_FOUND", "票券不存在");
-    if !crate::ids::looks_like_id(&ticket_id) {
-        return Err(missing());
-    }
-    let uid = user.id.clone();
-    let code = state
-        .store
-        .read(move |c| crate::store::payments::ticket_code_for_user(c, &uid, &ticket_id))
-        .await?
-        .ok_or_else(missing)?;
-    let svg = crate::model::tickets::qr_svg(&code).ok_or_else(missing)?;
+    let svg = tickets::qr_for_user(&state, &user.id, &ticket_id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),

@@ -6,3 +6,4 @@ pub mod catalog;
 pub mod demo;
 pub mod orders;
 pub mod payments;
+pub mod tickets;

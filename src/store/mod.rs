@@ -3,11 +3,15 @@
 //! connections never compete for the write lock. All SQL lives under this module.
 
 pub mod admins;
+pub mod audit;
 pub mod catalog;
+pub mod inventory;
 pub mod migrations;
 pub mod orders;
 pub mod payments;
+pub mod refunds;
 pub mod tenants;
+pub mod tickets;
 pub mod users;
 mod wal_vfs;
 pub mod writer;

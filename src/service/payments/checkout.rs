@@ -156,5 +156,7 @@ pub async fn dev_confirm(state: &AppState, order_id: &str) -> Result<Order, AppE
 
 /// The ticket key, loaded (or created) once at start.
 pub async fn load_qr_key(store: &crate::store::Store) -> anyhow::Result<QrKey> {
-    Ok(store.write(|c| q::qr_key(c, now_ms())).await?)
+    Ok(store
+        .write(|c| crate::store::tickets::qr_key(c, now_ms()))
+        .await?)
 }

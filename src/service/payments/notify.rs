@@ -9,7 +9,8 @@ use crate::ids::looks_like_id;
 use crate::model::time::now_ms;
 use crate::state::{AppState, PayProvider};
 use crate::store::StoreError;
-use crate::store::payments::{self as q, NotificationRecord, Payment, RefundOutcome, Settlement};
+use crate::store::payments::{self as q, NotificationRecord, Payment, Settlement};
+use crate::store::refunds::{self, RefundOutcome};
 use crate::wechat::pay::{SignatureHeaders, Transaction, WechatPay, v2};
 
 use super::checkout::settle;
@@ -136,7 +137,7 @@ pub async fn notify_v3(
         let no = info.out_refund_no.clone();
         let result = state
             .store
-            .write(move |c| q::finish_refund(c, &no, &outcome, now_ms()))
+            .write(move |c| refunds::finish_refund(c, &no, &outcome, now_ms()))
             .await;
         let order = info.out_trade_no.clone();
         return match result {

@@ -6,7 +6,7 @@ use crate::ids::looks_like_id;
 use crate::model::orders::Order;
 use crate::model::time::now_ms;
 use crate::state::{AppState, PayProvider};
-use crate::store::payments::{self as q, RefundActor, RefundOutcome, RefundRequest};
+use crate::store::refunds::{self as q, RefundActor, RefundOutcome, RefundRequest};
 
 /// Asks WeChat for a recorded refund and applies a final answer at once;
 /// PROCESSING waits for the notify (or the refund tick).

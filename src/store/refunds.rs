@@ -1,0 +1,295 @@
+//! Refunds: recorded first (tickets void at once), then asked of WeChat; the
+//! verdict is applied once, whether it comes by answer, notify or retry.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
+
+use super::StoreResult;
+use super::audit::{AuditActor, Target, audit};
+use super::inventory::return_refunded_seats;
+use super::orders::{get_by_id, order_not_found, reject};
+use crate::ids::new_id;
+use crate::model::RejectKind;
+use crate::model::orders::{Order, OrderStatus};
+
+/// A refund recorded in `refunds` that WeChat still has to be asked for.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub out_refund_no: String,
+    pub order_id: String,
+    pub amount: i64,
+    pub total: i64,
+    pub reason: Option<String>,
+}
+
+pub(super) fn insert_refund(
+    conn: &Connection,
+    order: &Order,
+    amount: i64,
+    reason: Option<&str>,
+    requested_by: &str,
+    now: i64,
+) -> StoreResult<RefundRequest> {
+    let out_refund_no = new_id();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO refunds (id, out_refund_no, tenant_id, order_id, amount, reason, status,
+                 requested_by, created_at, updated_at)
+             VALUES (?1, ?1, ?2, ?3, ?4, ?5, 'processing', ?6, ?7, ?7)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            out_refund_no,
+            order.tenant_id,
+            order.id,
+            amount,
+            reason,
+            requested_by,
+            now
+        ])?;
+    if inserted == 0 {
+        return Err(reject(
+            RejectKind::Conflict,
+            "REFUND_EXISTS",
+            "该订单已申请退款，请勿重复提交",
+        ));
+    }
+    Ok(RefundRequest {
+        out_refund_no,
+        order_id: order.id.clone(),
+        amount,
+        total: order.total_amount.0,
+        reason: reason.map(str::to_string),
+    })
+}
+
+/// Who asks for a refund, and whether the buyer's policy applies.
+#[derive(Debug, Clone)]
+pub enum RefundActor {
+    /// The buyer: own orders only, every ticket still valid, the show more
+    /// than `cutoff_ms` away.
+    User { user_id: String, cutoff_ms: i64 },
+    /// A club admin (admin issue): no policy checks, own club only.
+    Admin { admin_id: String, tenant_id: String },
+}
+
+/// Records a refund of a paid order and makes its tickets invalid at once.
+/// A second request while one is in flight (or done) is `REFUND_EXISTS`.
+pub fn begin_refund(
+    conn: &Connection,
+    actor: &RefundActor,
+    order_id: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> StoreResult<RefundRequest> {
+    let Some(order) = get_by_id(conn, order_id)? else {
+        return Err(order_not_found());
+    };
+    let requested_by = match actor {
+        RefundActor::User { user_id, .. } if order.user_id != *user_id => {
+            return Err(order_not_found());
+        }
+        RefundActor::Admin { tenant_id, .. } if order.tenant_id != *tenant_id => {
+            return Err(order_not_found());
+        }
+        RefundActor::User { user_id, .. } => format!("user:{user_id}"),
+        RefundActor::Admin { admin_id, .. } => format!("admin:{admin_id}"),
+    };
+    let live: bool = conn
+        .prepare_cached(
+            "SELECT 1 FROM refunds WHERE order_id = ?1 AND status IN ('processing', 'success')",
+        )?
+        .exists([order_id])?;
+    if live || order.status == OrderStatus::Refunded {
+        return Err(reject(
+            RejectKind::Conflict,
+            "REFUND_EXISTS",
+            "该订单已申请退款，请勿重复提交",
+        ));
+    }
+    if order.status != OrderStatus::Paid {
+        return Err(reject(
+            RejectKind::Conflict,
+            "ORDER_NOT_PAID",
+            "只有已支付且未使用的订单可以退款",
+        ));
+    }
+    if let RefundActor::User { cutoff_ms, .. } = actor {
+        let cutoff_ms = *cutoff_ms;
+        let used: bool = conn
+            .prepare_cached("SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'valid'")?
+            .exists([order_id])?;
+        if used {
+            return Err(reject(
+                RejectKind::Conflict,
+                "TICKET_USED",
+                "已有票券使用过，不能退款",
+            ));
+        }
+        let starts_at: i64 = conn
+            .prepare_cached("SELECT starts_at FROM events WHERE id = ?1")?
+            .query_row([&order.event_id], |r| r.get(0))?;
+        if starts_at - now <= cutoff_ms {
+            let hours = cutoff_ms / 3_600_000;
+            return Err(reject(
+                RejectKind::Conflict,
+                "REFUND_WINDOW_CLOSED",
+                format!("演出开始前 {hours} 小时内不能退款"),
+            ));
+        }
+    }
+    let req = insert_refund(
+        conn,
+        &order,
+        order.total_amount.0,
+        reason,
+        &requested_by,
+        now,
+    )?;
+    conn.prepare_cached(
+        "UPDATE tickets SET status = 'expired' WHERE order_id = ?1 AND status = 'valid'",
+    )?
+    .execute([order_id])?;
+    let who = match actor {
+        RefundActor::User { user_id, .. } => AuditActor::User(user_id),
+        RefundActor::Admin { admin_id, .. } => AuditActor::Admin(admin_id),
+    };
+    audit(
+        conn,
+        who,
+        "refund_requested",
+        Target::order(&order.tenant_id, order_id),
+        &json!({ "detail": requested_by }),
+        now,
+    )?;
+    Ok(req)
+}
+
+/// WeChat's verdict on a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Success {
+        refund_id: Option<String>,
+    },
+    /// Closed without paying out: the order keeps its payment and tickets.
+    Closed,
+    /// Stuck at WeChat (e.g. the buyer's card was closed): needs a human.
+    Abnormal,
+    /// Still processing: nothing to record yet.
+    Processing,
+}
+
+/// Applies WeChat's verdict to a refund and its order; idempotent (a refund
+/// no longer processing is left alone). Returns the order afterwards.
+pub fn finish_refund(
+    conn: &Connection,
+    out_refund_no: &str,
+    outcome: &RefundOutcome,
+    now: i64,
+) -> StoreResult<Option<Order>> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT order_id, status FROM refunds WHERE out_refund_no = ?1")?
+        .query_row([out_refund_no], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((order_id, status)) = row else {
+        return Err(reject(
+            RejectKind::NotFound,
+            "REFUND_NOT_FOUND",
+            "退款记录不存在",
+        ));
+    };
+    if status != "processing" || *outcome == RefundOutcome::Processing {
+        return get_by_id(conn, &order_id);
+    }
+    let (new_status, refund_id) = match outcome {
+        RefundOutcome::Success { refund_id } => ("success", refund_id.clone()),
+        RefundOutcome::Closed => ("closed", None),
+        RefundOutcome::Abnormal => ("abnormal", None),
+        RefundOutcome::Processing => unreachable!("handled above"),
+    };
+    conn.prepare_cached(
+        "UPDATE refunds SET status = ?2, wechat_refund_id = COALESCE(?3, wechat_refund_id),
+             updated_at = ?4 WHERE out_refund_no = ?1",
+    )?
+    .execute(params![out_refund_no, new_status, refund_id, now])?;
+    let order = get_by_id(conn, &order_id)?.ok_or_else(order_not_found)?;
+    match (outcome, order.status) {
+        (RefundOutcome::Success { .. }, OrderStatus::Paid) => {
+            conn.prepare_cached(
+                "UPDATE orders SET status = 'refunded', refunded_at = ?2, updated_at = ?2
+                 WHERE id = ?1",
+            )?
+            .execute(params![order_id, now])?;
+            return_refunded_seats(conn, &order, now)?;
+        }
+        // A late payment refunded: its seats were released at cancellation.
+        (RefundOutcome::Success { .. }, OrderStatus::Cancelled) => {
+            conn.prepare_cached(
+                "UPDATE orders SET status = 'refunded', refunded_at = ?2, updated_at = ?2
+                 WHERE id = ?1",
+            )?
+            .execute(params![order_id, now])?;
+        }
+        (RefundOutcome::Closed, OrderStatus::Paid) => {
+            // No money went back: the buyer keeps the seats.
+            conn.prepare_cached(
+                "UPDATE tickets SET status = 'valid' WHERE order_id = ?1 AND status = 'expired'",
+            )?
+            .execute([&order_id])?;
+        }
+        _ => {}
+    }
+    audit(
+        conn,
+        AuditActor::System,
+        &format!("refund_{new_status}"),
+        Target::order(&order.tenant_id, &order_id),
+        &json!({ "detail": out_refund_no }),
+        now,
+    )?;
+    get_by_id(conn, &order_id)
+}
+
+/// Refunds still processing, last touched before `before` (re-checked with
+/// WeChat by the refund tick).
+pub fn stale_refunds(
+    conn: &Connection,
+    before: i64,
+    limit: i64,
+) -> StoreResult<Vec<RefundRequest>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT r.out_refund_no, r.order_id, r.amount, o.total_amount, r.reason
+             FROM refunds r JOIN orders o ON o.id = r.order_id
+             WHERE r.status = 'processing' AND r.updated_at < ?1
+             ORDER BY r.updated_at LIMIT ?2",
+        )?
+        .query_map(params![before, limit], |r| {
+            Ok(RefundRequest {
+                out_refund_no: r.get(0)?,
+                order_id: r.get(1)?,
+                amount: r.get(2)?,
+                total: r.get(3)?,
+                reason: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Marks a refund as looked at now, so the tick does not re-check it at once.
+pub fn touch_refund(conn: &Connection, out_refund_no: &str, now: i64) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE refunds SET updated_at = ?2 WHERE out_refund_no = ?1")?
+        .execute(params![out_refund_no, now])?;
+    Ok(())
+}
+
+impl RefundOutcome {
+    pub fn from_wechat(state: &str, refund_id: Option<String>) -> RefundOutcome {
+        match state {
+            "SUCCESS" => RefundOutcome::Success { refund_id },
+            "CLOSED" => RefundOutcome::Closed,
+            "ABNORMAL" => RefundOutcome::Abnormal,
+            _ => RefundOutcome::Processing,
+        }
+    }
+}
