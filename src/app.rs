@@ -53,11 +53,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         qr_key,
     });
     // What fell due while the server was down is settled before serving.
-    crate::jobs::expire_tick(&state).await?;
-    crate::jobs::sale_tick(&state).await?;
-    crate::service::accounts::refresh_disabled_users(&state)
-        .await
-        .map_err(|e| anyhow::anyhow!("reading disabled users: {e:?}"))?;
+    crate::jobs::run_at_start(&state).await?;
     if state.config.demo_on_empty && !state.config.is_production() {
         let empty = state.store.read(tenants::count).await? == 0;
         if empty && let Some(password) = crate::service::demo::load(&state).await? {
@@ -72,24 +68,11 @@ async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let sweeper = tokio::spawn({
-        let state = state.clone();
-        async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                state.limits.sweep();
-            }
-        }
-    });
-    let ticks = tokio::spawn(crate::jobs::run(state.clone()));
-    let disabled = tokio::spawn(crate::service::accounts::watch_disabled_users(
-        state.clone(),
-    ));
+    let jobs = crate::jobs::spawn_all(&state);
     let served = crate::http::serve(listener, state.clone(), shutdown).await;
-    sweeper.abort();
-    ticks.abort();
-    disabled.abort();
+    for job in jobs {
+        job.abort();
+    }
     served?;
     // In-flight requests are done; commit whatever they queued, then stop.
     state.store.close().await;

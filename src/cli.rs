@@ -30,6 +30,12 @@ enum Command {
     Migrate,
     /// Load the demo club `demo` (does nothing if it exists).
     Demo,
+    /// Run one periodic job once on the data directory and exit
+    /// (without a name: list the jobs).
+    Tick {
+        /// The job's name (`expire`, `reconcile`, `sales`, …).
+        name: Option<String>,
+    },
     /// Manage clubs.
     Tenant {
         #[command(subcommand)]
@@ -164,6 +170,31 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 None => println!("演示俱乐部 demo 已存在，未做修改"),
             }
             state.store.close().await;
+            Ok(())
+        }
+        Command::Tick { name } => {
+            let Some(name) = name else {
+                for job in crate::jobs::JOBS {
+                    println!(
+                        "{:<16} 每 {:>3}s  {}",
+                        job.name,
+                        job.every.as_secs(),
+                        job.about
+                    );
+                }
+                return Ok(());
+            };
+            let job = crate::jobs::find(&name).ok_or_else(|| {
+                anyhow::anyhow!("没有名为 {name} 的任务 (standup-tickets tick 列出全部)")
+            })?;
+            let state = app::build_state(Config {
+                demo_on_empty: false,
+                ..config
+            })
+            .await?;
+            let result = job.run_once(&state).await;
+            state.store.close().await;
+            println!("任务 {} 完成: {} 项", job.name, result?);
             Ok(())
         }
         Command::Admin { command } => {

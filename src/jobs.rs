@@ -1,78 +1,121 @@
-//! Background ticks: expire unpaid holds, open sales whose start has come.
-//! Both are idempotent and run through the writer, so they are safe beside any
-//! number of concurrent buyers, and both run once at start so what fell due
-//! while the server was down is handled before the first request.
+//! The registry of periodic jobs. Each runs as its own task on its own
+//! interval, so a job that waits on WeChat never delays one that releases
+//! seats or opens a sale. Every job is idempotent and writes through the
+//! writer, so it is safe beside any number of buyers and can also be run once
+//! from the command line (`standup-tickets tick NAME`). A job's function lives
+//! with its service; this file only names and schedules them.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-use crate::model::time::now_ms;
-use crate::service::payments::{self, BeforeExpire};
+use tokio::task::JoinHandle;
+
+use crate::service::{accounts, catalog, orders, payments};
 use crate::state::AppState;
-use crate::store::{catalog, orders};
 
-/// Orders handled per tick; a backlog drains over consecutive ticks.
-const EXPIRE_BATCH: i64 = 500;
-const TICK: Duration = Duration::from_secs(1);
+type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<usize>> + Send>>;
 
-/// Cancels pending orders past their hold and releases their stock. Returns
-/// how many were cancelled.
-pub async fn expire_tick(state: &AppState) -> anyhow::Result<usize> {
-    let now = now_ms();
-    let plain = state
-        .store
-        .read(move |c| orders::due_without_prepay(c, now, EXPIRE_BATCH))
-        .await?;
-    let with_prepay = state
-        .store
-        .read(move |c| orders::due_with_prepay(c, now, EXPIRE_BATCH))
-        .await?;
-    let mut due = plain;
-    for (id, expires_at) in with_prepay {
-        match payments::before_expire(state, &id, expires_at).await {
-            BeforeExpire::Expire => due.push(id),
-            BeforeExpire::Paid | BeforeExpire::Retry => {}
-        }
-    }
-    if due.is_empty() {
-        return Ok(0);
-    }
-    let n = state
-        .store
-        .write(move |c| orders::expire(c, &due, now_ms()))
-        .await?;
-    if n > 0 {
-        tracing::info!(expired = n, "released stock of unpaid orders");
-    }
-    Ok(n)
+/// One periodic job: what it is called, how often it runs, what it does.
+/// `run` returns how many things it changed (for logs and the CLI).
+pub struct Job {
+    pub name: &'static str,
+    /// One line for `standup-tickets tick` (Chinese, as the CLI speaks).
+    pub about: &'static str,
+    pub every: Duration,
+    /// Run once before the server accepts requests, so what fell due while it
+    /// was down is settled first.
+    pub at_start: bool,
+    run: fn(AppState) -> JobFuture,
 }
 
-/// `upcoming → onSale` at `sale_start_at`.
-pub async fn sale_tick(state: &AppState) -> anyhow::Result<usize> {
-    let n = state
-        .store
-        .write(|c| catalog::open_due_sales(c, now_ms()))
-        .await?;
-    if n > 0 {
-        state.caches.invalidate_catalog();
-        tracing::info!(opened = n, "sales opened");
+impl Job {
+    pub async fn run_once(&self, state: &AppState) -> anyhow::Result<usize> {
+        (self.run)(state.clone()).await
     }
-    Ok(n)
 }
 
-/// Runs both ticks once (at start), then every second until the task is dropped.
-pub async fn run(state: AppState) {
-    let mut tick = tokio::time::interval(TICK);
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Every periodic job, in the order they run at start.
+pub static JOBS: &[Job] = &[
+    Job {
+        name: "expire",
+        about: "释放超时未支付订单的座位（未发起微信支付的）",
+        every: SECOND,
+        at_start: true,
+        run: |s| Box::pin(async move { orders::expire_holds(&s).await }),
+    },
+    Job {
+        name: "reconcile",
+        about: "向微信支付核对已超时的订单：已付款的入账，其余关单并取消",
+        every: SECOND,
+        at_start: false,
+        run: |s| Box::pin(async move { payments::reconcile_expired(&s).await }),
+    },
+    Job {
+        name: "sales",
+        about: "到点开售",
+        every: SECOND,
+        at_start: true,
+        run: |s| Box::pin(async move { catalog::open_due_sales(&s).await }),
+    },
+    Job {
+        name: "refunds",
+        about: "向微信支付重新查询尚无结果的退款",
+        every: SECOND,
+        at_start: false,
+        run: |s| Box::pin(async move { payments::retry_refunds(&s).await }),
+    },
+    Job {
+        name: "disabled-users",
+        about: "重新读取已停用的用户",
+        every: accounts::DISABLED_USERS_REFRESH,
+        at_start: true,
+        run: |s| Box::pin(async move { accounts::refresh_disabled_users(&s).await }),
+    },
+    Job {
+        name: "limits",
+        about: "清理已恢复的限流记录",
+        every: Duration::from_secs(60),
+        at_start: false,
+        run: |s| {
+            Box::pin(async move {
+                s.limits.sweep();
+                Ok(0)
+            })
+        },
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Job> {
+    JOBS.iter().find(|j| j.name == name)
+}
+
+/// Runs the jobs marked `at_start` once, in order; a failure stops the start.
+pub async fn run_at_start(state: &AppState) -> anyhow::Result<()> {
+    for job in JOBS.iter().filter(|j| j.at_start) {
+        job.run_once(state)
+            .await
+            .map_err(|e| e.context(format!("job {}", job.name)))?;
+    }
+    Ok(())
+}
+
+/// Starts every job on its own task; dropping or aborting the handles stops them.
+pub fn spawn_all(state: &AppState) -> Vec<JoinHandle<()>> {
+    JOBS.iter()
+        .map(|job| tokio::spawn(schedule(job, state.clone())))
+        .collect()
+}
+
+async fn schedule(job: &'static Job, state: AppState) {
+    let mut tick = tokio::time::interval(job.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = expire_tick(&state).await {
-            tracing::warn!(error = %e, "expiry tick failed");
-        }
-        if let Err(e) = sale_tick(&state).await {
-            tracing::warn!(error = %e, "sale tick failed");
-        }
-        if let Err(e) = payments::refund_tick(&state).await {
-            tracing::warn!(error = %e, "refund tick failed");
+        if let Err(e) = job.run_once(&state).await {
+            tracing::warn!(job = job.name, error = %format!("{e:#}"), "job failed");
         }
     }
 }

@@ -329,21 +329,9 @@ pub const DISABLED_USERS_REFRESH: Duration = Duration::from_secs(1);
 pub const ACTIVE_USER_TTL: Duration = Duration::from_secs(3600);
 
 /// Re-reads the disabled users into the in-memory set every request checks.
-pub async fn refresh_disabled_users(state: &AppState) -> Result<(), AppError> {
+pub async fn refresh_disabled_users(state: &AppState) -> anyhow::Result<usize> {
     let ids = state.store.read(users::disabled_ids).await?;
+    let n = ids.len();
     state.caches.set_disabled_users(ids.into_iter().collect());
-    Ok(())
-}
-
-/// Keeps the disabled set current until the task is dropped. At an on-sale
-/// peak this one read a second replaces a database read per buyer per second.
-pub async fn watch_disabled_users(state: AppState) {
-    let mut tick = tokio::time::interval(DISABLED_USERS_REFRESH);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = refresh_disabled_users(&state).await {
-            tracing::warn!(error = ?e, "could not re-read disabled users");
-        }
-    }
+    Ok(n)
 }

@@ -160,3 +160,16 @@ pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result
     .await?;
     found(c, AppError::tenant_not_found)
 }
+
+/// The `sales` job: `upcoming → onSale` at `sale_start_at`.
+pub async fn open_due_sales(state: &AppState) -> anyhow::Result<usize> {
+    let n = state
+        .store
+        .write(|c| q::open_due_sales(c, now_ms()))
+        .await?;
+    if n > 0 {
+        state.caches.invalidate_catalog();
+        tracing::info!(opened = n, "sales opened");
+    }
+    Ok(n)
+}

@@ -112,3 +112,42 @@ pub async fn cancel(state: &AppState, user_id: &str, order_id: &str) -> Result<O
         .write(move |c| q::cancel(c, Actor::User(&u), &id, CancelReason::User, now_ms()))
         .await?)
 }
+
+/// Orders the expiry job cancels per run; a backlog drains over consecutive runs.
+const EXPIRE_BATCH: i64 = 500;
+
+/// The `expire` job: cancels pending orders past their hold that no payment
+/// can reach and releases their seats. Orders that reached WeChat Pay are
+/// asked about first by the `reconcile` job; the mock provider has nothing to
+/// ask, so here they expire with the rest. Never waits on WeChat, so seats
+/// come back on time however slow it is.
+pub async fn expire_holds(state: &AppState) -> anyhow::Result<usize> {
+    let now = now_ms();
+    let mut due = state
+        .store
+        .read(move |c| q::due_without_prepay(c, now, EXPIRE_BATCH))
+        .await?;
+    if state.pay.is_mock() {
+        let prepaid = state
+            .store
+            .read(move |c| q::due_with_prepay(c, now, EXPIRE_BATCH))
+            .await?;
+        due.extend(prepaid.into_iter().map(|(id, _)| id));
+    }
+    expire(state, due).await
+}
+
+/// Cancels these pending orders if they are still due; returns how many were.
+pub async fn expire(state: &AppState, due: Vec<String>) -> anyhow::Result<usize> {
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let n = state
+        .store
+        .write(move |c| q::expire(c, &due, now_ms()))
+        .await?;
+    if n > 0 {
+        tracing::info!(expired = n, "released stock of unpaid orders");
+    }
+    Ok(n)
+}

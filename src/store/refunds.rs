@@ -251,7 +251,7 @@ pub fn finish_refund(
 }
 
 /// Refunds still processing, last touched before `before` (re-checked with
-/// WeChat by the refund tick).
+/// WeChat by the `refunds` job).
 pub fn stale_refunds(
     conn: &Connection,
     before: i64,

@@ -90,3 +90,61 @@ pub async fn sync_pending(state: &AppState, order: &Order) -> bool {
         _ => false,
     }
 }
+
+/// Expired orders that reached WeChat, asked about per run.
+const RECONCILE_BATCH: i64 = 500;
+/// WeChat is asked about this many orders at once.
+const RECONCILE_CONCURRENCY: usize = 16;
+/// A run stops asking after this long; what it did not finish is asked again
+/// on the next run (every step is safe to repeat).
+const RECONCILE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The `reconcile` job: for each expired hold that reached WeChat, asks
+/// whether it was paid (settle) or not (close at WeChat, then cancel here),
+/// many at a time and within a deadline. It runs beside the `expire` job, so
+/// a slow or silent WeChat delays only these orders.
+pub async fn reconcile_expired(state: &AppState) -> anyhow::Result<usize> {
+    if state.pay.is_mock() {
+        return Ok(0);
+    }
+    let now = now_ms();
+    let mut due = state
+        .store
+        .read(move |c| crate::store::orders::due_with_prepay(c, now, RECONCILE_BATCH))
+        .await?
+        .into_iter();
+    let deadline = tokio::time::Instant::now() + RECONCILE_DEADLINE;
+    let mut asking = tokio::task::JoinSet::new();
+    let mut expire = Vec::new();
+    let mut settled = 0;
+    loop {
+        while asking.len() < RECONCILE_CONCURRENCY {
+            let Some((id, expires_at)) = due.next() else {
+                break;
+            };
+            let state = state.clone();
+            asking.spawn(async move {
+                let verdict = before_expire(&state, &id, expires_at).await;
+                (id, verdict)
+            });
+        }
+        match tokio::time::timeout_at(deadline, asking.join_next()).await {
+            Ok(Some(Ok((id, BeforeExpire::Expire)))) => expire.push(id),
+            Ok(Some(Ok((_, BeforeExpire::Paid)))) => settled += 1,
+            Ok(Some(Ok((_, BeforeExpire::Retry)))) => {}
+            Ok(Some(Err(e))) => tracing::error!(error = %e, "reconcile task failed"),
+            Ok(None) => break,
+            Err(_) => {
+                tracing::warn!(
+                    unfinished = asking.len(),
+                    "WeChat Pay is slow: reconciliation continues next run"
+                );
+                break;
+            }
+        }
+    }
+    // Dropping the set stops what is still waiting for WeChat.
+    asking.abort_all();
+    let expired = crate::service::orders::expire(state, expire).await?;
+    Ok(expired + settled)
+}

@@ -9,7 +9,7 @@ use crate::state::{AppState, PayProvider};
 use crate::store::refunds::{self as q, RefundActor, RefundOutcome, RefundRequest};
 
 /// Asks WeChat for a recorded refund and applies a final answer at once;
-/// PROCESSING waits for the notify (or the refund tick).
+/// PROCESSING waits for the notify (or the `refunds` job).
 pub async fn send_refund(state: &AppState, req: &RefundRequest) -> Option<Order> {
     let outcome = match &state.pay {
         PayProvider::Mock => RefundOutcome::Success {
@@ -77,7 +77,7 @@ pub async fn refund(
 
 /// Re-asks WeChat about refunds with no verdict yet (call failed, or the
 /// notify is late); resends a refund WeChat never received.
-pub async fn refund_tick(state: &AppState) -> anyhow::Result<usize> {
+pub async fn retry_refunds(state: &AppState) -> anyhow::Result<usize> {
     let PayProvider::WeChat(pay) = &state.pay else {
         return Ok(0);
     };
