@@ -722,3 +722,209 @@ async fn a_v3_payment_after_expiry_with_the_seat_gone_is_refunded() {
     assert!(refunded, "WeChat was asked to refund the full amount");
     e.invariants().await;
 }
+
+/// Expiry with a WeChat Pay that is slow (`delay`) to answer order queries:
+/// `prepaid` holds that reached WeChat and `plain` ones that did not, expiring
+/// together, and a sale due to open meanwhile. Returns the prepaid ids, the
+/// plain ids and the env once every plain hold is released.
+async fn expiry_beside_a_slow_wechat(
+    delay: Duration,
+    prepaid: usize,
+    plain: usize,
+) -> (Env, Vec<String>, Vec<String>) {
+    use standup_tickets::config::RateLimits;
+    use standup_tickets::model::catalog::EventStatus;
+    let e = env_with(false, |c| {
+        c.order_payment_timeout = Duration::from_secs(4);
+        c.rate_limits = RateLimits {
+            api: None,
+            login: None,
+            orders: None,
+        };
+    })
+    .await;
+    *e.pay.state.query_delay.lock().unwrap() = delay;
+    let big = NewEventExt::roomy(show("dt", "大场", days_from_today(6), "20:00"));
+    let big = e.t.seed_event(big).await;
+    let (other, _) = e.t.login("buyer-2", "dt").await;
+    let mut ids = (Vec::new(), Vec::new());
+    for i in 0..prepaid + plain {
+        let token = if i < prepaid { &e.token } else { &other };
+        let o =
+            e.t.post(
+                "/api/orders",
+                Some(token),
+                order_body(&big.id, &big.option_ids[0], 1),
+            )
+            .await
+            .data()
+            .clone();
+        let id = o["id"].as_str().unwrap().to_string();
+        if i < prepaid {
+            e.t.post("/api/payments/wechat", Some(token), json!({"orderId": id}))
+                .await
+                .data();
+            ids.0.push(id);
+        } else {
+            ids.1.push(id);
+        }
+    }
+    // A sale that opens while the first queries are still waiting.
+    let opens_at = standup_tickets::model::time::now_ms() + 5_000;
+    let upcoming =
+        e.t.seed_event(NewEventExt::opening_at(
+            show("dt", "即将开售", days_from_today(7), "20:00"),
+            opens_at,
+        ))
+        .await;
+    let plain_ids = ids.1.clone();
+    let start = std::time::Instant::now();
+    let mut opened_seen = None;
+    loop {
+        let (ids, ev) = (plain_ids.clone(), upcoming.id.clone());
+        let (rows, status): (Vec<(String, i64, i64)>, String) =
+            e.t.store()
+                .read(move |c| {
+                    let mut rows = Vec::new();
+                    for id in &ids {
+                        rows.push(c.query_row(
+                            "SELECT status, expires_at, updated_at FROM orders WHERE id = ?1",
+                            [id],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )?);
+                    }
+                    let status =
+                        c.query_row("SELECT status FROM events WHERE id = ?1", [&ev], |r| {
+                            r.get(0)
+                        })?;
+                    Ok((rows, status))
+                })
+                .await
+                .unwrap();
+        let now = standup_tickets::model::time::now_ms();
+        if status == EventStatus::OnSale.as_str() && opened_seen.is_none() {
+            opened_seen = Some(now);
+        }
+        for (status, expires_at, updated_at) in &rows {
+            if status == "cancelled" {
+                assert!(
+                    updated_at - expires_at <= 2_000,
+                    "a plain hold was released {} ms after its expiry",
+                    updated_at - expires_at
+                );
+            } else {
+                assert!(
+                    now - expires_at <= 2_000,
+                    "a plain hold is still {status} {} ms after its expiry",
+                    now - expires_at
+                );
+            }
+        }
+        if rows.iter().all(|r| r.0 == "cancelled") && opened_seen.is_some() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "plain holds never released"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let opened = opened_seen.unwrap();
+    assert!(
+        opened - opens_at <= 2_000,
+        "the sale opened {} ms late",
+        opened - opens_at
+    );
+    (e, ids.0, ids.1)
+}
+
+/// Helpers to shape a seeded show for the expiry tests.
+struct NewEventExt;
+
+impl NewEventExt {
+    fn roomy(
+        mut e: standup_tickets::store::catalog::NewEvent,
+    ) -> standup_tickets::store::catalog::NewEvent {
+        e.max_per_user = 1_000;
+        e
+    }
+
+    fn opening_at(
+        mut e: standup_tickets::store::catalog::NewEvent,
+        at: i64,
+    ) -> standup_tickets::store::catalog::NewEvent {
+        e.status = standup_tickets::model::catalog::EventStatus::Upcoming;
+        e.sale_start_at = Some(at);
+        e
+    }
+}
+
+async fn order_statuses(e: &Env, ids: &[String]) -> Vec<String> {
+    let ids = ids.to_vec();
+    e.t.store()
+        .read(move |c| {
+            let mut out = Vec::new();
+            for id in &ids {
+                out.push(
+                    c.query_row("SELECT status FROM orders WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })?,
+                );
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_slow_wechat_does_not_hold_back_seat_release_or_sale_opening() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (e, prepaid, _plain) = expiry_beside_a_slow_wechat(Duration::from_secs(3), 50, 50).await;
+    // The prepaid holds are asked about 16 at a time, closed at WeChat, then
+    // cancelled here, within a few runs of the job.
+    let start = std::time::Instant::now();
+    loop {
+        let statuses = order_statuses(&e, &prepaid).await;
+        if statuses.iter().all(|s| s == "cancelled") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(45),
+            "prepaid holds not settled: {statuses:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(e.pay.state.query_calls.load(SeqCst) >= 50);
+    assert!(e.pay.state.close_calls.load(SeqCst) >= 50);
+    let txs = e.pay.state.txs.lock().unwrap().clone();
+    for id in &prepaid {
+        assert_eq!(
+            txs[id].state, "CLOSED",
+            "closed at WeChat before cancelling"
+        );
+    }
+    for o in prepaid.iter().take(3) {
+        assert_eq!(e.order_json(o).await["cancelReason"], "timeout");
+    }
+    e.invariants().await;
+}
+
+#[tokio::test]
+async fn a_silent_wechat_does_not_hold_back_seat_release() {
+    use std::sync::atomic::Ordering::SeqCst;
+    // Never answers: every query runs into the client's timeout.
+    let (e, prepaid, _plain) = expiry_beside_a_slow_wechat(Duration::from_secs(3600), 10, 10).await;
+    // Unanswered, the prepaid holds are not given up (a payment may have
+    // happened): they stay pending and WeChat is not told to close them.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        order_statuses(&e, &prepaid)
+            .await
+            .iter()
+            .all(|s| s == "pending")
+    );
+    assert!(e.pay.state.query_calls.load(SeqCst) >= 1);
+    assert_eq!(e.pay.state.close_calls.load(SeqCst), 0);
+    e.invariants().await;
+}

@@ -89,6 +89,8 @@ pub struct PayState {
     pub refund_answer: Mutex<String>,
     pub prepay_calls: AtomicU32,
     pub query_calls: AtomicU32,
+    /// How long an order query takes to answer (a slow or silent WeChat).
+    pub query_delay: Mutex<std::time::Duration>,
     pub close_calls: AtomicU32,
     pub refund_calls: AtomicU32,
     /// Requests whose Authorization did not verify.
@@ -428,6 +430,10 @@ async fn handle(
             };
         }
         s.query_calls.fetch_add(1, Ordering::SeqCst);
+        let delay = *s.query_delay.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         if !uri
             .query()
             .unwrap_or("")
