@@ -9,9 +9,9 @@ use std::time::Instant;
 use chrono::{NaiveTime, Utc};
 use standup_tickets::model::Fen;
 use standup_tickets::model::time::now_ms;
-use standup_tickets::store::Store;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, NewOrder};
+use standup_tickets::store::{Store, StoreOptions};
 use standup_tickets::store::{tenants, users};
 
 #[tokio::main]
@@ -23,7 +23,16 @@ async fn main() {
     let tasks = args.next().unwrap_or(256);
     let batch = args.next().unwrap_or(64);
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open_with_batch(&dir.path().join("w.db"), batch).unwrap());
+    let store = Arc::new(
+        Store::open_with(
+            &dir.path().join("w.db"),
+            StoreOptions {
+                max_batch: batch,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap(),
+    );
     let (event, option, users) = store
         .write(|c| {
             tenants::insert(

@@ -12,7 +12,7 @@ use crate::cache::Caches;
 use crate::config::Config;
 use crate::limits::Limits;
 use crate::state::{AppInner, AppState, PayProvider};
-use crate::store::{Store, tenants};
+use crate::store::{Store, StoreOptions, tenants};
 use crate::tokens::Tokens;
 use crate::wechat::mini::MiniProgram;
 
@@ -20,8 +20,12 @@ use crate::wechat::mini::MiniProgram;
 /// production, loads the demo club.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let path = config.database_path();
-    let batch = config.writer_max_batch;
-    let store = tokio::task::spawn_blocking(move || Store::open_with_batch(&path, batch))
+    let opts = StoreOptions {
+        max_batch: config.writer_max_batch,
+        wal_coalesce: config.wal_coalesce,
+        ..StoreOptions::default()
+    };
+    let store = tokio::task::spawn_blocking(move || Store::open_with(&path, opts))
         .await?
         .with_context(|| format!("无法打开数据库 {}", config.database_path().display()))?;
     let secret = crate::tokens::resolve_secret(&config)?;

@@ -41,6 +41,9 @@ pub struct Config {
     pub order_payment_timeout: Duration,
     /// Write commands per commit (group commit); 1 turns batching off.
     pub writer_max_batch: usize,
+    /// The writer's WAL written one commit per write (`WAL_COALESCE`, on by
+    /// default; `off` falls back to SQLite's own VFS).
+    pub wal_coalesce: bool,
     /// WeChat Pay merchant settings; `None` outside production means the dev
     /// mock provider.
     pub pay: Option<PayConfig>,
@@ -368,6 +371,12 @@ impl Config {
                 .ok_or_else(|| bad("WRITER_MAX_BATCH", format!("应为 1-1024 的整数: {v:?}")))?,
         };
 
+        let wal_coalesce = match get("WAL_COALESCE").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(v) => return Err(bad("WAL_COALESCE", format!("应为 on 或 off: {v:?}"))),
+        };
+
         let pay = pay_config(&get)?;
         if pay.is_some() && wechat.is_none() {
             return Err(bad(
@@ -408,6 +417,7 @@ impl Config {
             refund_cutoff,
             order_payment_timeout,
             writer_max_batch,
+            wal_coalesce,
             wechat,
             wechat_api_base_url,
             jwt_expires_in,
@@ -456,6 +466,7 @@ impl Config {
             rate_limits: RateLimits::OFF,
             order_payment_timeout: Duration::from_secs(15 * 60),
             writer_max_batch: crate::store::writer::DEFAULT_MAX_BATCH,
+            wal_coalesce: true,
             pay: None,
             wechat_pay_base_url: "http://127.0.0.1:9".into(),
             refund_cutoff: Duration::from_secs(24 * 3600),

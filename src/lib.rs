@@ -6,6 +6,9 @@
 //! Layers, dependencies pointing downward only (docs/ARCHITECTURE.md):
 //! `http` → `service` → `model` / `store` / `wechat`; `state` holds what they share.
 
+// The one module allowed unsafe code is `store::wal_vfs` (SQLite VFS FFI).
+#![deny(unsafe_code)]
+
 pub mod app;
 pub mod cache;
 pub mod cli;

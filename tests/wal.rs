@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 use standup_tickets::model::Rejection;
 use standup_tickets::store::tenants::{self, NewTenant};
-use standup_tickets::store::{Store, StoreError};
+use standup_tickets::store::{Store, StoreError, StoreOptions};
 
 fn insert(c: &Connection, id: &str, detail: &str) -> rusqlite::Result<usize> {
     c.execute(
@@ -57,11 +57,19 @@ fn recovered_ids(dir: &Path) -> BTreeSet<String> {
 /// enough to start over many times, and snapshots taken while it all runs:
 /// each snapshot holds every command acknowledged before it was taken, and
 /// only acknowledged ones, and is a sound database.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_commit_is_whole_on_disk_when_acknowledged() {
+/// Run with the coalescing VFS and with SQLite's own (`WAL_COALESCE=off`).
+async fn every_commit_is_whole_on_disk(wal_coalesce: bool) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
-    let store = Store::open_with(&db, 64, 256).unwrap();
+    let store = Store::open_with(
+        &db,
+        StoreOptions {
+            max_batch: 64,
+            wal_restart_frames: 256,
+            wal_coalesce,
+        },
+    )
+    .unwrap();
     let tenant = NewTenant {
         id: "w".into(),
         name: "W".into(),
@@ -162,4 +170,26 @@ async fn every_commit_is_whole_on_disk_when_acknowledged() {
     let closed = dir.path().join("closed");
     snapshot(&db, &closed).unwrap();
     assert_eq!(recovered_ids(&closed), acked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_commit_is_whole_on_disk_when_acknowledged() {
+    every_commit_is_whole_on_disk(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_commit_is_whole_on_disk_without_coalescing() {
+    every_commit_is_whole_on_disk(false).await;
+}
+
+/// `store/wal_vfs.rs` relies on how this SQLite's `wal.c` and `os_unix.c`
+/// write the log (frame order, header rewrites, the restart). When the bundled
+/// SQLite changes, re-read them against `wal_vfs.rs`, then update this version.
+#[test]
+fn bundled_sqlite_is_the_one_wal_vfs_was_checked_against() {
+    assert_eq!(
+        rusqlite::version(),
+        "3.53.2",
+        "the bundled SQLite changed: re-read wal.c and os_unix.c against store/wal_vfs.rs"
+    );
 }

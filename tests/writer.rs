@@ -233,7 +233,15 @@ async fn acknowledged_writes_are_flushed_and_kept() {
 async fn the_wal_starts_over_under_sustained_writes() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("standup-tickets.db");
-    let store = standup_tickets::store::Store::open_with(&path, 64, 300).unwrap();
+    let store = standup_tickets::store::Store::open_with(
+        &path,
+        standup_tickets::store::StoreOptions {
+            max_batch: 64,
+            wal_restart_frames: 300,
+            wal_coalesce: true,
+        },
+    )
+    .unwrap();
     store
         .write(|c| {
             c.execute_batch("CREATE TABLE scratch (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")?;

@@ -580,23 +580,6 @@ pub fn insert_merch(conn: &Connection, m: &NewMerch) -> StoreResult<String> {
     Ok(id)
 }
 
-/// Changes a show's status (tests and the admin issue build on this).
-pub fn set_event_status(
-    conn: &Connection,
-    tenant_id: &str,
-    event_id: &str,
-    status: EventStatus,
-) -> StoreResult<()> {
-    let n = conn.execute(
-        "UPDATE events SET status = ?3, updated_at = ?4 WHERE id = ?2 AND tenant_id = ?1",
-        params![tenant_id, event_id, status.as_str(), now_ms()],
-    )?;
-    if n == 0 {
-        return Err(Rejection::not_found("EVENT_NOT_FOUND", "演出不存在").into());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::like_pattern;

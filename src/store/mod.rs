@@ -13,6 +13,7 @@ pub mod refunds;
 pub mod tenants;
 pub mod tickets;
 pub mod users;
+#[allow(unsafe_code)]
 mod wal_vfs;
 pub mod writer;
 
@@ -147,32 +148,57 @@ fn common_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How the writer runs; the defaults are what the server uses.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Write commands per commit at most (1 turns group commit off: the
+    /// benchmark's baseline).
+    pub max_batch: usize,
+    /// The WAL starts over once it holds this many pages (tests use a small log).
+    pub wal_restart_frames: i64,
+    /// Each commit goes to the WAL in one write (`wal_vfs`).
+    pub wal_coalesce: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_batch: writer::DEFAULT_MAX_BATCH,
+            wal_restart_frames: WAL_RESTART_FRAMES,
+            wal_coalesce: true,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`, applies pending
     /// migrations and starts the writer thread.
     pub fn open(path: &Path) -> StoreResult<Store> {
-        Self::open_with_batch(path, writer::DEFAULT_MAX_BATCH)
+        Self::open_with(path, StoreOptions::default())
     }
 
-    /// As [`Store::open`], with at most `max_batch` write commands per commit
-    /// (1 turns group commit off: the benchmark's baseline).
-    pub fn open_with_batch(path: &Path, max_batch: usize) -> StoreResult<Store> {
-        Self::open_with(path, max_batch, WAL_RESTART_FRAMES)
-    }
-
-    /// As [`Store::open_with_batch`], restarting the WAL once it holds
-    /// `wal_restart_frames` pages (tests use a small log).
-    pub fn open_with(path: &Path, max_batch: usize, wal_restart_frames: i64) -> StoreResult<Store> {
+    /// As [`Store::open`], with the writer tuned by `opts`.
+    pub fn open_with(path: &Path, opts: StoreOptions) -> StoreResult<Store> {
+        let StoreOptions {
+            max_batch,
+            wal_restart_frames,
+            wal_coalesce,
+        } = opts;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        // The writer's connection appends each commit to the WAL in one write.
-        wal_vfs::register().map_err(StoreError::Commit)?;
-        let mut conn = Connection::open_with_flags_and_vfs(
-            path,
-            rusqlite::OpenFlags::default(),
-            wal_vfs::NAME,
-        )?;
+        // The writer's connection appends each commit to the WAL in one write,
+        // unless switched off (WAL_COALESCE=off): then SQLite's own VFS.
+        let mut conn = if wal_coalesce {
+            wal_vfs::register().map_err(StoreError::Commit)?;
+            Connection::open_with_flags_and_vfs(
+                path,
+                rusqlite::OpenFlags::default(),
+                wal_vfs::NAME,
+            )?
+        } else {
+            Connection::open(path)?
+        };
         common_pragmas(&conn)?;
         // Only takes effect when the file is created. Small pages: at an on-sale
         // peak each order dirties a leaf of every user-keyed index at a random

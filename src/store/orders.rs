@@ -493,13 +493,6 @@ pub fn expire(conn: &Connection, ids: &[String], now: i64) -> StoreResult<usize>
     Ok(n)
 }
 
-/// When the next pending order expires, if any.
-pub fn next_expiry(conn: &Connection) -> StoreResult<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT MIN(expires_at) FROM orders WHERE status = 'pending'")?
-        .query_row([], |r| r.get(0))?)
-}
-
 /// Filters for a buyer's order list.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
