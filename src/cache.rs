@@ -148,7 +148,6 @@ where
         .try_get_with(key.to_owned(), load)
         .await
         .map_err(|e: Arc<AppError>| AppError {
-            status: e.status,
             code: e.code,
             message: e.message.clone(),
             retry_after: e.retry_after,

@@ -7,13 +7,13 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::config::{Rate, RateLimits};
 use crate::error::AppError;
+use crate::error::Code;
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 
@@ -40,11 +40,7 @@ fn check<K: Hash + Eq + Clone>(limiter: &Option<Keyed<K>>, key: &K) -> Result<()
         AppError {
             // Whole seconds, rounded up: "retry after 0" would invite a hot loop.
             retry_after: Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
-            ..AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                "请求过于频繁，请稍后再试",
-            )
+            ..AppError::new(Code::RateLimited, "请求过于频繁，请稍后再试")
         }
     })
 }
@@ -107,7 +103,7 @@ mod tests {
             limits.check_login(ip).unwrap();
         }
         let err = limits.check_login(ip).unwrap_err();
-        assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(err.status(), 429);
         let wait = err.retry_after.unwrap();
         assert!((1..=20).contains(&wait), "{wait}");
         // Another address is unaffected; a disabled limit never refuses.

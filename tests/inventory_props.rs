@@ -109,7 +109,7 @@ fn in_savepoint<T>(
 fn code<T: std::fmt::Debug>(r: &StoreResult<T>) -> Option<&'static str> {
     match r {
         Ok(_) => None,
-        Err(StoreError::Rejected(rej)) => Some(rej.code),
+        Err(StoreError::Rejected(rej)) => Some(rej.code.as_str()),
         Err(e) => panic!("unexpected store error: {e}"),
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
-use standup_tickets::model::Rejection;
+use standup_tickets::error::{Code, Rejection};
 use standup_tickets::store::tenants::{self, NewTenant};
 use standup_tickets::store::{Store, StoreError, StoreOptions};
 
@@ -109,7 +109,7 @@ async fn every_commit_is_whole_on_disk(wal_coalesce: bool) {
                         )?;
                     }
                     if refuse {
-                        return Err(Rejection::conflict("NOPE", "拒绝").into());
+                        return Err(Rejection::new(Code::SoldOut, "拒绝").into());
                     }
                     Ok(())
                 })

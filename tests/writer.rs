@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use standup_tickets::model::Rejection;
+use standup_tickets::error::{Code, Rejection};
 use standup_tickets::store::StoreError;
 
 /// The ids in `audit_log`, in order: the probe rows these tests write.
@@ -38,7 +38,7 @@ async fn failed_commands_roll_back_alone() {
                         [format!("a{i:04}")],
                     )?;
                     match i % 3 {
-                        0 => Err(Rejection::conflict("NOPE", "拒绝").into()),
+                        0 => Err(Rejection::new(Code::SoldOut, "拒绝").into()),
                         1 if i % 10 == 1 => panic!("command {i} panics"),
                         _ => Ok(i),
                     }
@@ -50,7 +50,7 @@ async fn failed_commands_roll_back_alone() {
     for (i, task) in tasks.into_iter().enumerate() {
         match task.await.unwrap() {
             Ok(v) => ok.push(v),
-            Err(StoreError::Rejected(r)) => assert_eq!((i % 3, r.code), (0, "NOPE")),
+            Err(StoreError::Rejected(r)) => assert_eq!((i % 3, r.code.as_str()), (0, "SOLD_OUT")),
             Err(StoreError::Commit(_)) => {
                 assert!(i % 3 == 1 && i % 10 == 1, "only panics abort: {i}")
             }
@@ -91,7 +91,7 @@ async fn a_checked_command_that_breaks_its_promise_undoes_its_batch() {
                 0 => {
                     store
                         .write_checked(move |_| -> Result<usize, StoreError> {
-                            Err(Rejection::conflict("NOPE", "拒绝").into())
+                            Err(Rejection::new(Code::SoldOut, "拒绝").into())
                         })
                         .await
                 }
@@ -117,7 +117,7 @@ async fn a_checked_command_that_breaks_its_promise_undoes_its_batch() {
                         .write_checked(move |c| {
                             insert(c, i)?;
                             if i == BROKEN {
-                                return Err(Rejection::conflict("BROKEN", "写后失败").into());
+                                return Err(Rejection::new(Code::SoldOut, "写后失败").into());
                             }
                             Ok(i)
                         })
@@ -130,7 +130,9 @@ async fn a_checked_command_that_breaks_its_promise_undoes_its_batch() {
     for (i, task) in tasks.into_iter().enumerate() {
         match task.await.unwrap() {
             Ok(v) => ok.push(v),
-            Err(StoreError::Rejected(r)) => assert_eq!((i % 4, r.code), (0, "NOPE"), "{i}"),
+            Err(StoreError::Rejected(r)) => {
+                assert_eq!((i % 4, r.code.as_str()), (0, "SOLD_OUT"), "{i}")
+            }
             Err(StoreError::Commit(e)) if i % 20 == 1 => assert!(e.contains("aborted"), "{e}"),
             Err(StoreError::Commit(e)) => {
                 assert!(e.contains("rolled back"), "{i}: {e}");

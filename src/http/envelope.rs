@@ -104,18 +104,19 @@ struct ErrorBody<'a> {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         // The access log writes the cause on the request's line, with its id.
-        let cause = self
-            .status
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = status
             .is_server_error()
             .then(|| InternalCause(self.to_string()));
         let body = ErrorBody {
-            code: self.status.as_u16(),
+            code: status.as_u16(),
             message: &self.message,
-            error: self.code,
+            error: self.code.as_str(),
             timestamp: now_ms(),
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let mut res = json_response(self.status, Bytes::from(bytes));
+        let mut res = json_response(status, Bytes::from(bytes));
         if let Some(cause) = cause {
             res.extensions_mut().insert(cause);
         }

@@ -5,10 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{Extensions, HeaderMap, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, header};
 
 use crate::cache::SignedIn;
 use crate::error::AppError;
+use crate::error::Code;
 use crate::model::accounts::AdminRole;
 use crate::state::AppState;
 use crate::store::{admins, users};
@@ -49,35 +50,27 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-fn unauthorized(code: &'static str, message: &'static str) -> AppError {
-    AppError::new(StatusCode::UNAUTHORIZED, code, message)
-}
-
 fn bearer(parts: &Parts) -> Result<&str, AppError> {
     let value = parts
         .headers
         .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthorized("UNAUTHORIZED", "请先登录"))?
+        .ok_or_else(|| AppError::new(Code::Unauthorized, "请先登录"))?
         .to_str()
-        .map_err(|_| unauthorized("TOKEN_INVALID", "登录凭证无效，请重新登录"))?;
+        .map_err(|_| AppError::new(Code::TokenInvalid, "登录凭证无效，请重新登录"))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| unauthorized("TOKEN_INVALID", "登录凭证无效，请重新登录"))?;
+        .ok_or_else(|| AppError::new(Code::TokenInvalid, "登录凭证无效，请重新登录"))?;
     Ok(token)
 }
 
 fn token_error(e: TokenError) -> AppError {
     match e {
-        TokenError::Expired => unauthorized("TOKEN_EXPIRED", "登录已过期，请重新登录"),
-        TokenError::Invalid => unauthorized("TOKEN_INVALID", "登录凭证无效，请重新登录"),
-        TokenError::WrongKind => AppError::new(
-            StatusCode::FORBIDDEN,
-            "TOKEN_KIND_MISMATCH",
-            "该登录凭证无权访问此接口",
-        ),
+        TokenError::Expired => AppError::new(Code::TokenExpired, "登录已过期，请重新登录"),
+        TokenError::Invalid => AppError::new(Code::TokenInvalid, "登录凭证无效，请重新登录"),
+        TokenError::WrongKind => AppError::new(Code::TokenKindMismatch, "该登录凭证无权访问此接口"),
     }
 }
 
@@ -96,11 +89,7 @@ async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
 }
 
 fn user_disabled() -> AppError {
-    AppError::new(
-        StatusCode::FORBIDDEN,
-        "USER_DISABLED",
-        "账号已被停用，请联系俱乐部",
-    )
+    AppError::new(Code::UserDisabled, "账号已被停用，请联系俱乐部")
 }
 
 /// Whether a signed-in admin (and its club) is still active, trusted for
@@ -178,8 +167,7 @@ impl CurrentAdmin {
     pub fn scope(&self, requested: Option<&str>) -> Result<&str, AppError> {
         match requested {
             Some(t) if !t.is_empty() && t != self.tenant_id => Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "TENANT_FORBIDDEN",
+                Code::TenantForbidden,
                 "无权访问其他俱乐部的数据",
             )),
             _ => Ok(&self.tenant_id),
@@ -190,11 +178,7 @@ impl CurrentAdmin {
         if self.role == AdminRole::Owner {
             Ok(())
         } else {
-            Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "OWNER_ONLY",
-                "仅店主账号可执行此操作",
-            ))
+            Err(AppError::new(Code::OwnerOnly, "仅店主账号可执行此操作"))
         }
     }
 }
@@ -227,11 +211,7 @@ impl FromRequestParts<AppState> for CurrentAdmin {
             }
         }
         if !admin_active(state, &admin.tenant_id, &admin.id).await? {
-            return Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "ADMIN_DISABLED",
-                "该管理员账号已停用",
-            ));
+            return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用"));
         }
         Ok(admin)
     }

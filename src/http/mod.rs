@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tower_http::add_extension::AddExtension;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::routing::get;
 use bytes::Bytes;
 use tower::Layer;
@@ -30,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::AppError;
+use crate::error::Code;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -99,15 +100,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 async fn not_found() -> AppError {
-    AppError::not_found("NOT_FOUND", "接口不存在")
+    AppError::new(Code::NotFound, "接口不存在")
 }
 
 async fn method_not_allowed() -> AppError {
-    AppError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
-        "不支持的请求方法",
-    )
+    AppError::new(Code::MethodNotAllowed, "不支持的请求方法")
 }
 
 /// Routes, OpenAPI document, static uploads and fallbacks (no middleware).
@@ -161,5 +158,45 @@ impl<'a, S: Clone> tower::Service<IncomingStream<'a, TcpListener>> for WithPeerA
     fn call(&mut self, conn: IncomingStream<'a, TcpListener>) -> Self::Future {
         let peer = ConnectInfo(*conn.remote_addr());
         std::future::ready(Ok(AddExtension::new(self.0.clone(), peer)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Code;
+
+    /// Every machine code a route's OpenAPI responses name is in the
+    /// catalogue, under the status the catalogue gives it.
+    #[test]
+    fn openapi_names_only_catalogue_codes_with_their_status() {
+        let (_, doc) = super::routes();
+        let doc = serde_json::to_value(&doc).unwrap();
+        let mut named = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Some(responses) = op["responses"].as_object() else {
+                    continue;
+                };
+                for (status, response) in responses {
+                    let text = response["description"].as_str().unwrap_or("");
+                    for word in text.split(|c: char| !(c.is_ascii_uppercase() || c == '_')) {
+                        if word.len() < 4 || !word.contains('_') {
+                            continue;
+                        }
+                        let code = Code::parse(word).unwrap_or_else(|| {
+                            panic!("{method} {path} {status}: {word} is not in the catalogue")
+                        });
+                        assert_eq!(
+                            status,
+                            &code.status().to_string(),
+                            "{method} {path}: {word} is answered with {}",
+                            code.status()
+                        );
+                        named += 1;
+                    }
+                }
+            }
+        }
+        assert!(named > 10, "the descriptions name the codes ({named})");
     }
 }

@@ -12,11 +12,13 @@ use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use super::extract::{J, P};
 use super::guards::{ClientIp, CurrentUser};
 use crate::error::AppError;
+use crate::error::Code;
 use crate::model::orders::{Order, OrderStatus};
+use crate::service::payments::NotifyFault;
 use crate::service::{payments, tickets};
 use crate::state::AppState;
 use crate::store::refunds::RefundActor;
-use crate::wechat::pay::PaymentParams;
+use crate::wechat::pay::{PaymentParams, SignatureHeaders, v2};
 
 /// Notifies are about 1 KB; anything far larger is not WeChat.
 const MAX_NOTIFY_BYTES: usize = 64 * 1024;
@@ -114,6 +116,17 @@ fn fail(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// The status WeChat sees for a refused notify.
+fn notify_status(fault: NotifyFault) -> StatusCode {
+    match fault {
+        NotifyFault::Disabled => StatusCode::NOT_FOUND,
+        NotifyFault::Forged => StatusCode::UNAUTHORIZED,
+        NotifyFault::Flood => StatusCode::TOO_MANY_REQUESTS,
+        NotifyFault::Refused => StatusCode::BAD_REQUEST,
+        NotifyFault::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 fn is_xml(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -141,7 +154,10 @@ pub async fn notify(
         return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
     }
     if is_xml(&headers) {
-        let (status, xml) = payments::notify_v2(&state, ip, &body).await;
+        let (status, xml) = match payments::notify_v2(&state, ip, &body).await {
+            Ok(()) => (StatusCode::OK, v2::reply(true, "")),
+            Err(r) => (notify_status(r.fault), v2::reply(false, r.message)),
+        };
         return (status, [(header::CONTENT_TYPE, "application/xml")], xml).into_response();
     }
     v3_notify(&state, ip, &headers, &body, false).await
@@ -158,9 +174,10 @@ async fn v3_notify(
     if body.len() > MAX_NOTIFY_BYTES {
         return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
     }
-    match payments::notify_v3(state, ip, headers, body, refund).await {
+    let sig = SignatureHeaders::from_headers(headers);
+    match payments::notify_v3(state, ip, &sig, body, refund).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => fail(r.status, r.message),
+        Err(r) => fail(notify_status(r.fault), r.message),
     }
 }
 
@@ -224,7 +241,7 @@ pub async fn dev_confirm(
     P(order_id): P<String>,
 ) -> Result<Response, AppError> {
     if !state.pay.is_mock() {
-        return Err(AppError::not_found("NOT_FOUND", "接口不存在"));
+        return Err(AppError::new(Code::NotFound, "接口不存在"));
     }
     let order = payments::dev_confirm(&state, &order_id).await?;
     Ok(ok_with_message("模拟支付成功", &order))

@@ -1,11 +1,13 @@
 //! Users (mini-program buyers) and admins (club staff) as the API shows them,
 //! and the validation rules for what they may set.
 
+use crate::error::Code;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::Timestamp;
 use super::catalog::ActiveStatus;
-use super::{Rejection, Timestamp};
+use crate::error::Rejection;
 
 /// The spec's `User`. `session_key` is deliberately not a field.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -89,7 +91,7 @@ pub fn valid_mobile(phone: &str) -> bool {
 }
 
 fn invalid(msg: impl Into<String>) -> Rejection {
-    Rejection::invalid("VALIDATION_FAILED", msg)
+    Rejection::new(Code::ValidationFailed, msg)
 }
 
 /// Trimmed text of 1..=max characters without control characters.

@@ -2,6 +2,7 @@
 //! TypeScript interfaces (camelCase, money in yuan), plus the additions DESIGN.md §4
 //! names (sale window, recommendation, purchase limits).
 
+use crate::error::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -284,18 +285,18 @@ pub struct PageRequest {
 impl PageRequest {
     pub const MAX_PAGE_SIZE: i64 = 100;
 
-    pub fn new(page: Option<i64>, page_size: Option<i64>) -> Result<Self, super::Rejection> {
+    pub fn new(page: Option<i64>, page_size: Option<i64>) -> Result<Self, crate::error::Rejection> {
         let page = page.unwrap_or(1);
         let page_size = page_size.unwrap_or(10);
         if !(1..=1_000_000).contains(&page) {
-            return Err(super::Rejection::invalid(
-                "VALIDATION_FAILED",
+            return Err(crate::error::Rejection::new(
+                Code::ValidationFailed,
                 "page 须为不小于 1 的整数",
             ));
         }
         if !(1..=Self::MAX_PAGE_SIZE).contains(&page_size) {
-            return Err(super::Rejection::invalid(
-                "VALIDATION_FAILED",
+            return Err(crate::error::Rejection::new(
+                Code::ValidationFailed,
                 "pageSize 须在 1 到 100 之间",
             ));
         }

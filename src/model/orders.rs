@@ -1,12 +1,14 @@
 //! Orders and tickets as the API shows them (the spec's `Order` / `Ticket`), the
 //! order state machine, and contact validation.
 
+use crate::error::Code;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::accounts::{bounded_text, valid_phone};
 use super::catalog::{Event, PriceOption};
-use super::{Fen, Rejection, Timestamp};
+use super::{Fen, Timestamp};
+use crate::error::Rejection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -153,8 +155,8 @@ pub fn valid_idempotency_key(key: &str) -> Result<&str, Rejection> {
     if (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(key)
     } else {
-        Err(Rejection::invalid(
-            "VALIDATION_FAILED",
+        Err(Rejection::new(
+            Code::ValidationFailed,
             "Idempotency-Key 须为 1-64 个可见 ASCII 字符",
         ))
     }

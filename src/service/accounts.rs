@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
-
 use crate::cache::SignedIn;
 use crate::error::AppError;
-use crate::model::Rejection;
+use crate::error::Code;
+use crate::error::Rejection;
 use crate::model::accounts::{
     Admin, AdminRole, User, bounded_text, valid_new_password, valid_phone, valid_url,
     valid_username,
@@ -17,6 +16,7 @@ use crate::state::AppState;
 use crate::store::users::ProfileUpdate;
 use crate::store::{Store, admins, users};
 use crate::tokens;
+use crate::wechat::mini::WechatError;
 
 pub struct LoginOutcome<T> {
     pub token: String,
@@ -100,7 +100,7 @@ pub async fn me(state: &AppState, user_id: &str) -> Result<User, AppError> {
         .store
         .read(move |c| users::get(c, &id))
         .await?
-        .ok_or_else(|| AppError::not_found("USER_NOT_FOUND", "用户不存在"))
+        .ok_or_else(|| AppError::new(Code::UserNotFound, "用户不存在"))
 }
 
 /// `POST /api/users/phone`: the one-tap phone number. In dev mode the code
@@ -111,13 +111,8 @@ pub async fn bind_phone(state: &AppState, user_id: &str, code: &str) -> Result<U
             let code = valid_code(code)?;
             let number = mp.phone_number(code).await?;
             // WeChat may return a foreign number; we store what we can call.
-            valid_phone(&number).map_err(|_| {
-                AppError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "PHONE_NOT_SUPPORTED",
-                    "暂仅支持中国大陆手机号",
-                )
-            })?
+            valid_phone(&number)
+                .map_err(|_| AppError::new(Code::PhoneNotSupported, "暂仅支持中国大陆手机号"))?
         }
         None => valid_phone(code)?,
     };
@@ -158,10 +153,7 @@ pub fn validate_profile(input: ProfileInput) -> Result<ProfileUpdate, Rejection>
             None => None,
             Some(g @ 0..=2) => Some(g),
             Some(_) => {
-                return Err(Rejection::invalid(
-                    "VALIDATION_FAILED",
-                    "性别须为 0、1 或 2",
-                ));
+                return Err(Rejection::new(Code::ValidationFailed, "性别须为 0、1 或 2"));
             }
         },
     };
@@ -171,10 +163,7 @@ pub fn validate_profile(input: ProfileInput) -> Result<ProfileUpdate, Rejection>
         && update.real_name.is_none()
         && update.gender.is_none()
     {
-        return Err(Rejection::invalid(
-            "VALIDATION_FAILED",
-            "没有需要更新的字段",
-        ));
+        return Err(Rejection::new(Code::ValidationFailed, "没有需要更新的字段"));
     }
     Ok(update)
 }
@@ -192,11 +181,7 @@ pub async fn save_profile(
 }
 
 fn bad_credentials() -> AppError {
-    AppError::new(
-        StatusCode::UNAUTHORIZED,
-        "INVALID_CREDENTIALS",
-        "用户名或密码错误",
-    )
+    AppError::new(Code::InvalidCredentials, "用户名或密码错误")
 }
 
 /// `POST /api/admin/auth/login`. An unknown user and a wrong password get the
@@ -235,11 +220,7 @@ pub async fn admin_login(
         _ => return Err(bad_credentials()),
     };
     if admin.status != ActiveStatus::Active {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "ADMIN_DISABLED",
-            "该管理员账号已停用",
-        ));
+        return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用"));
     }
     let (tenant, id) = (admin.tenant_id.clone(), admin.id.clone());
     state
@@ -271,7 +252,7 @@ pub async fn admin_me(
         .store
         .read(move |c| admins::get(c, &t, &id))
         .await?
-        .ok_or_else(|| AppError::not_found("ADMIN_NOT_FOUND", "管理员不存在"))
+        .ok_or_else(|| AppError::new(Code::AdminNotFound, "管理员不存在"))
 }
 
 /// Creates an admin (CLI, demo). Hashing happens before the write so the
@@ -334,4 +315,46 @@ pub async fn refresh_disabled_users(state: &AppState) -> anyhow::Result<usize> {
     let n = ids.len();
     state.caches.set_disabled_users(ids.into_iter().collect());
     Ok(n)
+}
+
+/// What a buyer is told when WeChat login fails.
+impl From<WechatError> for AppError {
+    fn from(e: WechatError) -> AppError {
+        match e {
+            WechatError::Busy => AppError {
+                retry_after: Some(1),
+                ..AppError::new(Code::WechatBusy, "微信服务繁忙，请稍后重试")
+            },
+            WechatError::InvalidCode => {
+                AppError::new(Code::InvalidCode, "微信凭证无效或已过期，请重新获取")
+            }
+            WechatError::RateLimited => AppError {
+                retry_after: Some(60),
+                ..AppError::new(Code::WechatRateLimited, "操作太频繁，请稍后再试")
+            },
+            WechatError::RiskyUser => AppError::new(
+                Code::RiskyUser,
+                "该微信账号暂时无法登录，请稍后再试或联系微信客服",
+            ),
+            WechatError::Misconfigured(code, msg) => {
+                // The club's own setup is wrong: loud in the log, vague to the buyer.
+                tracing::error!(errcode = code, errmsg = %msg, "WeChat rejected our app credentials: check WECHAT_APP_ID / WECHAT_APP_SECRET");
+                AppError {
+                    source: Some(anyhow::anyhow!("wechat misconfigured: {code} {msg}")),
+                    ..AppError::new(Code::WechatMisconfigured, "服务暂不可用，请联系俱乐部")
+                }
+            }
+            WechatError::Other(code, msg) => {
+                tracing::warn!(errcode = code, errmsg = %msg, "WeChat returned an error");
+                AppError::new(Code::WechatError, "微信服务异常，请稍后重试")
+            }
+            WechatError::Unreachable(why) => {
+                tracing::warn!(error = %why, "WeChat unreachable");
+                AppError {
+                    retry_after: Some(1),
+                    ..AppError::new(Code::WechatUnavailable, "无法连接微信服务，请稍后重试")
+                }
+            }
+        }
+    }
 }

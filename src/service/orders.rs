@@ -3,6 +3,7 @@
 //! both get the last seat.
 
 use crate::error::AppError;
+use crate::error::Code;
 use crate::ids::looks_like_id;
 use crate::model::catalog::{Page, PageRequest};
 use crate::model::orders::{CancelReason, Order, valid_contact, valid_idempotency_key};
@@ -32,7 +33,7 @@ pub async fn create(
         return Err(AppError::event_not_found());
     }
     if !looks_like_id(&input.price_option_id) {
-        return Err(AppError::not_found("PRICE_OPTION_NOT_FOUND", "票档不存在"));
+        return Err(AppError::new(Code::PriceOptionNotFound, "票档不存在"));
     }
     if !(1..=MAX_QUANTITY).contains(&input.quantity) {
         return Err(AppError::validation("购买数量须为正整数"));

@@ -1,13 +1,14 @@
 //! Tickets as the buyer sees them: the QR image of one of their own tickets.
 
 use crate::error::AppError;
+use crate::error::Code;
 use crate::ids::looks_like_id;
 use crate::model::tickets::qr_svg;
 use crate::state::AppState;
 use crate::store::tickets::ticket_code_for_user;
 
 fn ticket_not_found() -> AppError {
-    AppError::not_found("TICKET_NOT_FOUND", "票券不存在")
+    AppError::new(Code::TicketNotFound, "票券不存在")
 }
 
 /// The SVG QR code of a ticket the buyer owns; anyone else's is not found.

@@ -4,11 +4,13 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreResult;
+use crate::error::Code;
+use crate::error::Rejection;
 use crate::ids::new_id;
+use crate::model::Timestamp;
 use crate::model::accounts::{Admin, AdminRole};
 use crate::model::catalog::ActiveStatus;
 use crate::model::time::now_ms;
-use crate::model::{Rejection, Timestamp};
 
 const ADMIN_COLS: &str = "id, tenant_id, username, role, status, last_login_at, created_at";
 
@@ -34,7 +36,7 @@ pub fn create(
     password_hash: &str,
 ) -> StoreResult<Admin> {
     if !super::tenants::exists(conn, tenant_id)? {
-        return Err(Rejection::not_found("TENANT_NOT_FOUND", "俱乐部不存在").into());
+        return Err(Rejection::new(Code::TenantNotFound, "俱乐部不存在").into());
     }
     let now = now_ms();
     let id = new_id();
@@ -45,12 +47,10 @@ pub fn create(
         params![id, tenant_id, username, password_hash, role.as_str(), now],
     )?;
     if n == 0 {
-        return Err(
-            Rejection::conflict("ADMIN_EXISTS", format!("管理员 {username} 已存在")).into(),
-        );
+        return Err(Rejection::new(Code::AdminExists, format!("管理员 {username} 已存在")).into());
     }
     get(conn, tenant_id, &id)?
-        .ok_or_else(|| Rejection::not_found("ADMIN_NOT_FOUND", "管理员不存在").into())
+        .ok_or_else(|| Rejection::new(Code::AdminNotFound, "管理员不存在").into())
 }
 
 pub fn get(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<Option<Admin>> {
@@ -95,7 +95,7 @@ pub fn set_password(
         params![tenant_id, username, password_hash, now_ms()],
     )?;
     if n == 0 {
-        return Err(Rejection::not_found("ADMIN_NOT_FOUND", "管理员不存在").into());
+        return Err(Rejection::new(Code::AdminNotFound, "管理员不存在").into());
     }
     Ok(())
 }
@@ -111,7 +111,7 @@ pub fn set_status(
         params![tenant_id, username, status.as_str(), now_ms()],
     )?;
     if n == 0 {
-        return Err(Rejection::not_found("ADMIN_NOT_FOUND", "管理员不存在").into());
+        return Err(Rejection::new(Code::AdminNotFound, "管理员不存在").into());
     }
     Ok(())
 }

@@ -10,12 +10,14 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::StoreResult;
+use crate::error::Code;
+use crate::error::Rejection;
 use crate::ids::new_id;
 use crate::model::catalog::{
     ActiveStatus, Banner, Event, EventStatus, MerchItem, PageRequest, PriceOption,
 };
 use crate::model::time::{local_to_utc_ms, now_ms};
-use crate::model::{Fen, Rejection, Timestamp};
+use crate::model::{Fen, Timestamp};
 
 const EVENT_COLS: &str = "e.id, e.tenant_id, e.title, e.description, e.poster, e.city, e.venue,
     e.address, e.event_date, e.event_time, e.duration, e.total_seats, e.remaining_seats,
@@ -448,10 +450,10 @@ pub struct InsertedEvent {
 
 pub fn insert_event(conn: &Connection, tz: Tz, e: &NewEvent) -> StoreResult<InsertedEvent> {
     if !super::tenants::exists(conn, &e.tenant_id)? {
-        return Err(Rejection::not_found("TENANT_NOT_FOUND", "俱乐部不存在").into());
+        return Err(Rejection::new(Code::TenantNotFound, "俱乐部不存在").into());
     }
     if e.options.iter().any(|o| o.total_count < 0 || o.price.0 < 0) {
-        return Err(Rejection::invalid("VALIDATION_FAILED", "票价与数量不能为负").into());
+        return Err(Rejection::new(Code::ValidationFailed, "票价与数量不能为负").into());
     }
     let now = now_ms();
     let id = new_id();

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
 use super::orders::reject;
-use crate::model::RejectKind;
+use crate::error::Code;
 use crate::model::orders::Order;
 
 /// Takes `quantity` seats from an option and its event if that many are
@@ -127,17 +127,12 @@ pub fn set_option_total(
         })
         .optional()?;
     let Some((event_id, total, remaining)) = row else {
-        return Err(reject(
-            RejectKind::NotFound,
-            "PRICE_OPTION_NOT_FOUND",
-            "票档不存在",
-        ));
+        return Err(reject(Code::PriceOptionNotFound, "票档不存在"));
     };
     let committed = total - remaining;
     if new_total < committed {
         return Err(reject(
-            RejectKind::Conflict,
-            "STOCK_BELOW_SOLD",
+            Code::StockBelowSold,
             format!("已售出或锁定 {committed} 张，总量不能少于此数"),
         ));
     }

@@ -24,7 +24,7 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
-use crate::model::Rejection;
+use crate::error::Rejection;
 pub use writer::Writer;
 
 pub type ReadPool = r2d2::Pool<SqliteConnectionManager>;
@@ -292,5 +292,18 @@ impl Store {
         self.writer.close().await;
         let info = self.inner.clone();
         let _ = tokio::task::spawn_blocking(move || info.checkpointer.stop()).await;
+    }
+}
+
+impl From<StoreError> for crate::error::AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(r) => r.into(),
+            StoreError::Closed => {
+                crate::error::AppError::unavailable(anyhow::anyhow!("store is shutting down"))
+            }
+            StoreError::Busy(msg) => crate::error::AppError::unavailable(anyhow::anyhow!(msg)),
+            other => crate::error::AppError::internal(other),
+        }
     }
 }

@@ -15,10 +15,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use super::catalog::events_by_ids;
 use super::inventory::{release, take_stock};
 use super::{StoreError, StoreResult};
+use crate::error::{Code, Rejection};
 use crate::ids::new_id;
 use crate::model::catalog::{EventStatus, PageRequest};
 use crate::model::orders::{CancelReason, Order, OrderStatus, Ticket};
-use crate::model::{Fen, RejectKind, Rejection, Timestamp};
+use crate::model::{Fen, Timestamp};
 
 const ORDER_COLS: &str = "id, tenant_id, user_id, event_id, price_option_id, quantity, unit_price,
     total_amount, user_name, user_phone, status, pay_method, transaction_id, paid_at, cancelled_at,
@@ -55,21 +56,12 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
     })
 }
 
-pub(super) fn reject(
-    kind: RejectKind,
-    code: &'static str,
-    message: impl Into<String>,
-) -> super::StoreError {
-    Rejection {
-        kind,
-        code,
-        message: message.into(),
-    }
-    .into()
+pub(super) fn reject(code: Code, message: impl Into<String>) -> super::StoreError {
+    Rejection::new(code, message).into()
 }
 
 pub fn order_not_found() -> super::StoreError {
-    reject(RejectKind::NotFound, "ORDER_NOT_FOUND", "订单不存在")
+    reject(Code::OrderNotFound, "订单不存在")
 }
 
 pub(super) fn get_by_id(conn: &Connection, id: &str) -> StoreResult<Option<Order>> {
@@ -131,8 +123,7 @@ pub fn create(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Order> {
         }
         // The same key on a different purchase is a client bug worth naming.
         Some(_) => Err(reject(
-            RejectKind::Conflict,
-            "IDEMPOTENCY_KEY_REUSED",
+            Code::IdempotencyKeyReused,
             "Idempotency-Key 已用于另一笔不同的订单",
         )),
     }
@@ -182,70 +173,37 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
         })
         .optional()?;
     let Some((event, option, hold)) = row else {
-        return Err(reject(
-            RejectKind::NotFound,
-            "EVENT_NOT_FOUND",
-            "演出不存在",
-        ));
+        return Err(reject(Code::EventNotFound, "演出不存在"));
     };
     let (tenant_id, status, starts_at, sale_start, sale_end, max_per_order, max_per_user) = event;
     match EventStatus::parse(&status) {
         Some(EventStatus::OnSale) | Some(EventStatus::SoldOut) => {}
         Some(EventStatus::Upcoming) => {
-            return Err(reject(
-                RejectKind::Conflict,
-                "SALE_NOT_STARTED",
-                "尚未开售，请稍后再来",
-            ));
+            return Err(reject(Code::SaleNotStarted, "尚未开售，请稍后再来"));
         }
         Some(EventStatus::Cancelled) => {
-            return Err(reject(
-                RejectKind::Conflict,
-                "EVENT_CANCELLED",
-                "演出已取消",
-            ));
+            return Err(reject(Code::EventCancelled, "演出已取消"));
         }
         _ => {
-            return Err(reject(
-                RejectKind::NotFound,
-                "EVENT_NOT_FOUND",
-                "演出不存在",
-            ));
+            return Err(reject(Code::EventNotFound, "演出不存在"));
         }
     }
     if sale_start.is_some_and(|s| s > now) {
-        return Err(reject(
-            RejectKind::Conflict,
-            "SALE_NOT_STARTED",
-            "尚未开售，请稍后再来",
-        ));
+        return Err(reject(Code::SaleNotStarted, "尚未开售，请稍后再来"));
     }
     if starts_at <= now || sale_end.is_some_and(|e| e <= now) {
-        return Err(reject(
-            RejectKind::Conflict,
-            "SALE_ENDED",
-            "本场演出已停止售票",
-        ));
+        return Err(reject(Code::SaleEnded, "本场演出已停止售票"));
     }
 
     let (Some(price), Some(option_status), Some(left)) = option else {
-        return Err(reject(
-            RejectKind::NotFound,
-            "PRICE_OPTION_NOT_FOUND",
-            "票档不存在",
-        ));
+        return Err(reject(Code::PriceOptionNotFound, "票档不存在"));
     };
     if option_status != "active" {
-        return Err(reject(
-            RejectKind::Conflict,
-            "PRICE_OPTION_UNAVAILABLE",
-            "该票档已停售",
-        ));
+        return Err(reject(Code::PriceOptionUnavailable, "该票档已停售"));
     }
     if o.quantity < 1 || o.quantity > max_per_order {
         return Err(reject(
-            RejectKind::Invalid,
-            "EXCEEDS_MAX_PER_ORDER",
+            Code::ExceedsMaxPerOrder,
             format!("每单限购 1-{max_per_order} 张"),
         ));
     }
@@ -253,19 +211,17 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
     if already + o.quantity > max_per_user {
         let left = (max_per_user - already).max(0);
         return Err(reject(
-            RejectKind::Conflict,
-            "PURCHASE_LIMIT_EXCEEDED",
+            Code::PurchaseLimitExceeded,
             format!("每人限购 {max_per_user} 张，您还可购买 {left} 张"),
         ));
     }
 
     if left < o.quantity {
         return Err(if left == 0 {
-            reject(RejectKind::Conflict, "SOLD_OUT", "该票档已售罄")
+            reject(Code::SoldOut, "该票档已售罄")
         } else {
             reject(
-                RejectKind::Conflict,
-                "INSUFFICIENT_STOCK",
+                Code::InsufficientStock,
                 format!("余票不足，该票档仅剩 {left} 张"),
             )
         });
@@ -274,7 +230,7 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
     let id = new_id();
     let total = price
         .checked_mul(o.quantity)
-        .ok_or_else(|| reject(RejectKind::Invalid, "VALIDATION_FAILED", "金额超出范围"))?;
+        .ok_or_else(|| reject(Code::ValidationFailed, "金额超出范围"))?;
     let inserted = conn
         .prepare_cached(
             "INSERT INTO orders (id, tenant_id, user_id, event_id, price_option_id, quantity,
@@ -427,11 +383,7 @@ pub fn cancel(
         )?
         .execute(params![order_id, reason.as_str(), now])?;
     if changed == 0 {
-        return Err(reject(
-            RejectKind::Conflict,
-            "ORDER_NOT_PENDING",
-            "只有待支付的订单可以取消",
-        ));
+        return Err(reject(Code::OrderNotPending, "只有待支付的订单可以取消"));
     }
     release(
         conn,

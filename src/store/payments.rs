@@ -10,8 +10,8 @@ use super::inventory::{show_ahead, take_stock};
 use super::orders::{get_by_id, held_by_user, order_not_found, reject};
 use super::refunds::{RefundRequest, insert_refund};
 use super::tickets::issue_tickets;
+use crate::error::Code;
 use crate::ids::new_id;
-use crate::model::RejectKind;
 use crate::model::orders::{Order, OrderStatus};
 use crate::model::tickets::QrKey;
 
@@ -71,11 +71,7 @@ pub fn set_prepay(
         )?
         .execute(params![order_id, prepay_id, expires_at, now])?;
     if n == 0 {
-        return Err(reject(
-            RejectKind::Conflict,
-            "ORDER_NOT_PENDING",
-            "订单不是待支付状态",
-        ));
+        return Err(reject(Code::OrderNotPending, "订单不是待支付状态"));
     }
     Ok(())
 }

@@ -8,8 +8,8 @@ use super::StoreResult;
 use super::audit::{AuditActor, Target, audit};
 use super::inventory::return_refunded_seats;
 use super::orders::{get_by_id, order_not_found, reject};
+use crate::error::Code;
 use crate::ids::new_id;
-use crate::model::RejectKind;
 use crate::model::orders::{Order, OrderStatus};
 
 /// A refund recorded in `refunds` that WeChat still has to be asked for.
@@ -48,11 +48,7 @@ pub(super) fn insert_refund(
             now
         ])?;
     if inserted == 0 {
-        return Err(reject(
-            RejectKind::Conflict,
-            "REFUND_EXISTS",
-            "该订单已申请退款，请勿重复提交",
-        ));
+        return Err(reject(Code::RefundExists, "该订单已申请退款，请勿重复提交"));
     }
     Ok(RefundRequest {
         out_refund_no,
@@ -101,16 +97,11 @@ pub fn begin_refund(
         )?
         .exists([order_id])?;
     if live || order.status == OrderStatus::Refunded {
-        return Err(reject(
-            RejectKind::Conflict,
-            "REFUND_EXISTS",
-            "该订单已申请退款，请勿重复提交",
-        ));
+        return Err(reject(Code::RefundExists, "该订单已申请退款，请勿重复提交"));
     }
     if order.status != OrderStatus::Paid {
         return Err(reject(
-            RejectKind::Conflict,
-            "ORDER_NOT_PAID",
+            Code::OrderNotPaid,
             "只有已支付且未使用的订单可以退款",
         ));
     }
@@ -120,11 +111,7 @@ pub fn begin_refund(
             .prepare_cached("SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'valid'")?
             .exists([order_id])?;
         if used {
-            return Err(reject(
-                RejectKind::Conflict,
-                "TICKET_USED",
-                "已有票券使用过，不能退款",
-            ));
+            return Err(reject(Code::TicketUsed, "已有票券使用过，不能退款"));
         }
         let starts_at: i64 = conn
             .prepare_cached("SELECT starts_at FROM events WHERE id = ?1")?
@@ -132,8 +119,7 @@ pub fn begin_refund(
         if starts_at - now <= cutoff_ms {
             let hours = cutoff_ms / 3_600_000;
             return Err(reject(
-                RejectKind::Conflict,
-                "REFUND_WINDOW_CLOSED",
+                Code::RefundWindowClosed,
                 format!("演出开始前 {hours} 小时内不能退款"),
             ));
         }
@@ -192,11 +178,7 @@ pub fn finish_refund(
         .query_row([out_refund_no], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((order_id, status)) = row else {
-        return Err(reject(
-            RejectKind::NotFound,
-            "REFUND_NOT_FOUND",
-            "退款记录不存在",
-        ));
+        return Err(reject(Code::RefundNotFound, "退款记录不存在"));
     };
     if status != "processing" || *outcome == RefundOutcome::Processing {
         return get_by_id(conn, &order_id);

@@ -3,7 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
-use crate::model::Rejection;
+use crate::error::Code;
+use crate::error::Rejection;
 use crate::model::catalog::{ActiveStatus, Contact, Features, TenantConfig, Theme};
 use crate::model::time::now_ms;
 
@@ -28,15 +29,15 @@ fn to_json<T: serde::Serialize>(v: &Option<T>) -> Option<String> {
 /// Creates a tenant; an existing id is a `TENANT_EXISTS` conflict.
 pub fn insert(conn: &Connection, t: &NewTenant) -> StoreResult<()> {
     if !crate::model::catalog::valid_tenant_id(&t.id) {
-        return Err(Rejection::invalid(
-            "VALIDATION_FAILED",
+        return Err(Rejection::new(
+            Code::ValidationFailed,
             "俱乐部 ID 须为 1-50 位小写字母、数字、- 或 _",
         )
         .into());
     }
     let name = t.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(Rejection::invalid("VALIDATION_FAILED", "俱乐部名称须为 1-100 个字符").into());
+        return Err(Rejection::new(Code::ValidationFailed, "俱乐部名称须为 1-100 个字符").into());
     }
     let now = now_ms();
     let inserted = conn.execute(
@@ -55,7 +56,7 @@ pub fn insert(conn: &Connection, t: &NewTenant) -> StoreResult<()> {
         ],
     )?;
     if inserted == 0 {
-        return Err(Rejection::conflict("TENANT_EXISTS", format!("俱乐部 {} 已存在", t.id)).into());
+        return Err(Rejection::new(Code::TenantExists, format!("俱乐部 {} 已存在", t.id)).into());
     }
     Ok(())
 }
@@ -66,7 +67,7 @@ pub fn set_status(conn: &Connection, id: &str, status: ActiveStatus) -> StoreRes
         params![id, status.as_str(), now_ms()],
     )?;
     if n == 0 {
-        return Err(Rejection::not_found("TENANT_NOT_FOUND", "俱乐部不存在").into());
+        return Err(Rejection::new(Code::TenantNotFound, "俱乐部不存在").into());
     }
     Ok(())
 }

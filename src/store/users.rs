@@ -4,11 +4,13 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreResult;
+use crate::error::Code;
+use crate::error::Rejection;
 use crate::ids::new_id;
+use crate::model::Timestamp;
 use crate::model::accounts::User;
 use crate::model::catalog::ActiveStatus;
 use crate::model::time::now_ms;
-use crate::model::{Rejection, Timestamp};
 
 const USER_COLS: &str = "id, openid, unionid, nickname, avatar, phone, real_name, gender, city,
     province, country, status, created_at, updated_at";
@@ -78,12 +80,7 @@ pub fn login(
         .query_row([openid], user_from_row)?;
     if user.status != ActiveStatus::Active {
         // The caller's savepoint rolls back the unionid touch as well.
-        return Err(Rejection {
-            kind: crate::model::RejectKind::Forbidden,
-            code: "USER_DISABLED",
-            message: "账号已被停用，请联系俱乐部".into(),
-        }
-        .into());
+        return Err(Rejection::from(Code::UserDisabled).into());
     }
     if let Some(key) = session_key {
         conn.prepare_cached(
@@ -129,9 +126,9 @@ pub fn update_profile(conn: &Connection, id: &str, u: &ProfileUpdate) -> StoreRe
             now_ms()
         ])?;
     if n == 0 {
-        return Err(Rejection::not_found("USER_NOT_FOUND", "用户不存在").into());
+        return Err(Rejection::new(Code::UserNotFound, "用户不存在").into());
     }
-    get(conn, id)?.ok_or_else(|| Rejection::not_found("USER_NOT_FOUND", "用户不存在").into())
+    get(conn, id)?.ok_or_else(|| Rejection::new(Code::UserNotFound, "用户不存在").into())
 }
 
 pub fn set_status(conn: &Connection, id: &str, status: ActiveStatus) -> StoreResult<()> {
@@ -140,7 +137,7 @@ pub fn set_status(conn: &Connection, id: &str, status: ActiveStatus) -> StoreRes
         params![id, status.as_str(), now_ms()],
     )?;
     if n == 0 {
-        return Err(Rejection::not_found("USER_NOT_FOUND", "用户不存在").into());
+        return Err(Rejection::new(Code::UserNotFound, "用户不存在").into());
     }
     Ok(())
 }

@@ -3,12 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::config::WechatCredentials;
-use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WechatError {
@@ -26,70 +24,6 @@ pub enum WechatError {
     Other(i64, String),
     /// WeChat could not be reached or answered nonsense.
     Unreachable(String),
-}
-
-impl From<WechatError> for AppError {
-    fn from(e: WechatError) -> AppError {
-        match e {
-            WechatError::Busy => AppError {
-                retry_after: Some(1),
-                ..AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "WECHAT_BUSY",
-                    "微信服务繁忙，请稍后重试",
-                )
-            },
-            WechatError::InvalidCode => AppError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_CODE",
-                "微信凭证无效或已过期，请重新获取",
-            ),
-            WechatError::RateLimited => AppError {
-                retry_after: Some(60),
-                ..AppError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "WECHAT_RATE_LIMITED",
-                    "操作太频繁，请稍后再试",
-                )
-            },
-            WechatError::RiskyUser => AppError::new(
-                StatusCode::FORBIDDEN,
-                "RISKY_USER",
-                "该微信账号暂时无法登录，请稍后再试或联系微信客服",
-            ),
-            WechatError::Misconfigured(code, msg) => {
-                // The club's own setup is wrong: loud in the log, vague to the buyer.
-                tracing::error!(errcode = code, errmsg = %msg, "WeChat rejected our app credentials: check WECHAT_APP_ID / WECHAT_APP_SECRET");
-                AppError {
-                    source: Some(anyhow::anyhow!("wechat misconfigured: {code} {msg}")),
-                    ..AppError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "WECHAT_MISCONFIGURED",
-                        "服务暂不可用，请联系俱乐部",
-                    )
-                }
-            }
-            WechatError::Other(code, msg) => {
-                tracing::warn!(errcode = code, errmsg = %msg, "WeChat returned an error");
-                AppError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "WECHAT_ERROR",
-                    "微信服务异常，请稍后重试",
-                )
-            }
-            WechatError::Unreachable(why) => {
-                tracing::warn!(error = %why, "WeChat unreachable");
-                AppError {
-                    retry_after: Some(1),
-                    ..AppError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "WECHAT_UNAVAILABLE",
-                        "无法连接微信服务，请稍后重试",
-                    )
-                }
-            }
-        }
-    }
 }
 
 fn classify(code: i64, msg: String) -> WechatError {
@@ -305,10 +239,11 @@ impl MiniProgram {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AppError;
 
     #[test]
     fn error_codes_map_to_clear_answers() {
-        let status = |code: i64| AppError::from(classify(code, "x".into())).status.as_u16();
+        let status = |code: i64| AppError::from(classify(code, "x".into())).status();
         assert_eq!(status(-1), 503);
         assert_eq!(status(40029), 400);
         assert_eq!(status(40163), 400);

@@ -1,9 +1,8 @@
 //! Starting a payment (`wx.requestPayment` parameters), settling one however
 //! it is learned of (notify, query, dev confirm), and the ticket key.
 
-use axum::http::StatusCode;
-
 use crate::error::AppError;
+use crate::error::Code;
 use crate::ids::looks_like_id;
 use crate::model::orders::{Order, OrderStatus};
 use crate::model::tickets::QrKey;
@@ -21,11 +20,7 @@ fn pay_unavailable(e: PayError) -> AppError {
     tracing::error!(error = %e, "WeChat Pay call failed");
     AppError {
         retry_after: Some(3),
-        ..AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "PAYMENT_UNAVAILABLE",
-            "支付服务暂时不可用，请稍后重试",
-        )
+        ..AppError::new(Code::PaymentUnavailable, "支付服务暂时不可用，请稍后重试")
     }
 }
 
@@ -46,18 +41,10 @@ pub async fn start(
         .ok_or_else(|| AppError::from(crate::store::orders::order_not_found()))?;
     let now = now_ms();
     if p.order.status != OrderStatus::Pending {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "ORDER_NOT_PENDING",
-            "订单不是待支付状态",
-        ));
+        return Err(AppError::new(Code::OrderNotPending, "订单不是待支付状态"));
     }
     if p.order.expires_at.0 <= now {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "ORDER_EXPIRED",
-            "订单已超时，请重新下单",
-        ));
+        return Err(AppError::new(Code::OrderExpired, "订单已超时，请重新下单"));
     }
     let reusable = p
         .prepay_id

@@ -10,6 +10,6 @@ mod reconcile;
 mod refunds;
 
 pub use checkout::{dev_confirm, load_qr_key, settle, start};
-pub use notify::{NotifyRefusal, notify_v2, notify_v3};
+pub use notify::{NotifyFault, NotifyRefusal, notify_v2, notify_v3};
 pub use reconcile::{BeforeExpire, before_expire, reconcile_expired, sync_pending};
 pub use refunds::{refund, retry_refunds, send_refund};

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
-
 use crate::ids::looks_like_id;
 use crate::model::time::now_ms;
 use crate::state::{AppState, PayProvider};
@@ -59,14 +57,30 @@ impl Received<'_> {
     }
 }
 
-/// Why a notify was refused: the HTTP status WeChat sees, and what we log.
+/// Why a notify was refused, and what WeChat is told. WeChat retries a
+/// refused notify, so the kind says whether a retry can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyFault {
+    /// WeChat Pay (or its v2 notify) is not configured here.
+    Disabled,
+    /// The signature did not verify.
+    Forged,
+    /// Too many unverified notifies from this address.
+    Flood,
+    /// Verified (or parseable) but not acceptable: wrong merchant, unknown
+    /// order or refund, wrong amount, unreadable content.
+    Refused,
+    /// Ours to fix: could not be applied now; a retry may succeed.
+    Failed,
+}
+
 pub struct NotifyRefusal {
-    pub status: StatusCode,
+    pub fault: NotifyFault,
     pub message: &'static str,
 }
 
-fn refuse(status: StatusCode, message: &'static str) -> NotifyRefusal {
-    NotifyRefusal { status, message }
+fn refuse(fault: NotifyFault, message: &'static str) -> NotifyRefusal {
+    NotifyRefusal { fault, message }
 }
 
 /// `POST /api/payments/wechat/notify` (v3 JSON). Every notify is recorded
@@ -75,15 +89,14 @@ fn refuse(status: StatusCode, message: &'static str) -> NotifyRefusal {
 pub async fn notify_v3(
     state: &AppState,
     client: std::net::IpAddr,
-    headers: &axum::http::HeaderMap,
+    sig: &SignatureHeaders,
     body: &[u8],
     refund_notify: bool,
 ) -> Result<(), NotifyRefusal> {
     let kind = if refund_notify { "refund_v3" } else { "pay_v3" };
     let PayProvider::WeChat(pay) = &state.pay else {
-        return Err(refuse(StatusCode::NOT_FOUND, "未启用微信支付"));
+        return Err(refuse(NotifyFault::Disabled, "未启用微信支付"));
     };
-    let sig = SignatureHeaders::from_headers(headers);
     let headers_json = serde_json::json!({
         "serial": sig.serial, "timestamp": sig.timestamp, "nonce": sig.nonce,
     })
@@ -97,20 +110,20 @@ pub async fn notify_v3(
     let record = |verified, processed, order, notify_id, verdict| {
         received.record(verified, processed, order, notify_id, verdict)
     };
-    if let Err(e) = pay.verifier.verify(&sig, body, now_ms() / 1000) {
+    if let Err(e) = pay.verifier.verify(sig, body, now_ms() / 1000) {
         tracing::warn!(error = %e, kind, "notify refused: signature");
         if unverified_flood(state, client) {
-            return Err(refuse(StatusCode::TOO_MANY_REQUESTS, "请求过于频繁"));
+            return Err(refuse(NotifyFault::Flood, "请求过于频繁"));
         }
         record(false, false, None, None, format!("rejected: {e}")).await;
-        return Err(refuse(StatusCode::UNAUTHORIZED, "签名验证失败"));
+        return Err(refuse(NotifyFault::Forged, "签名验证失败"));
     }
     let (envelope, plain) = match crate::wechat::pay::open_notify(body, &pay.api_v3_key) {
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(error = %e, kind, "notify refused: resource");
             record(true, false, None, None, format!("rejected: {e}")).await;
-            return Err(refuse(StatusCode::BAD_REQUEST, "通知内容无法解密"));
+            return Err(refuse(NotifyFault::Refused, "通知内容无法解密"));
         }
     };
     let notify_id = Some(envelope.id.clone()).filter(|s| !s.is_empty());
@@ -126,12 +139,12 @@ pub async fn notify_v3(
                     "rejected: refund resource".into(),
                 )
                 .await;
-                return Err(refuse(StatusCode::BAD_REQUEST, "退款通知格式错误"));
+                return Err(refuse(NotifyFault::Refused, "退款通知格式错误"));
             }
         };
         if info.mchid.as_deref().is_some_and(|m| m != pay.mch_id()) {
             record(true, false, None, notify_id, "rejected: mchid".into()).await;
-            return Err(refuse(StatusCode::BAD_REQUEST, "商户号不符"));
+            return Err(refuse(NotifyFault::Refused, "商户号不符"));
         }
         let outcome = RefundOutcome::from_wechat(info.state(), info.refund_id.clone());
         let no = info.out_refund_no.clone();
@@ -162,14 +175,11 @@ pub async fn notify_v3(
                     "rejected: unknown refund".into(),
                 )
                 .await;
-                Err(refuse(StatusCode::BAD_REQUEST, "退款单不存在"))
+                Err(refuse(NotifyFault::Refused, "退款单不存在"))
             }
             Err(e) => {
                 tracing::error!(error = %e, "refund notify could not be applied");
-                Err(refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "处理失败，请重试",
-                ))
+                Err(refuse(NotifyFault::Failed, "处理失败，请重试"))
             }
         };
     }
@@ -184,7 +194,7 @@ pub async fn notify_v3(
                 "rejected: transaction resource".into(),
             )
             .await;
-            return Err(refuse(StatusCode::BAD_REQUEST, "支付通知格式错误"));
+            return Err(refuse(NotifyFault::Refused, "支付通知格式错误"));
         }
     };
     let order_id = Some(tx.out_trade_no.clone());
@@ -204,10 +214,7 @@ pub async fn notify_v3(
                     format!("failed: {}", e.code),
                 )
                 .await;
-                Err(refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "处理失败，请重试",
-                ))
+                Err(refuse(NotifyFault::Failed, "处理失败，请重试"))
             }
         },
         Ok(None) => {
@@ -248,7 +255,7 @@ pub(super) async fn check_transaction(
         tracing::error!(mchid = %tx.mchid, appid = %tx.appid, "notify for another merchant or app");
         return Err((
             "rejected: mchid/appid".into(),
-            refuse(StatusCode::BAD_REQUEST, "商户号或 appid 不符"),
+            refuse(NotifyFault::Refused, "商户号或 appid 不符"),
         ));
     }
     if tx.trade_state != "SUCCESS" {
@@ -285,13 +292,13 @@ async fn expected_payment(
     let Some(order) = order else {
         return Err((
             "rejected: unknown order".into(),
-            refuse(StatusCode::BAD_REQUEST, "订单不存在"),
+            refuse(NotifyFault::Refused, "订单不存在"),
         ));
     };
     let Some(transaction_id) = transaction_id.filter(|t| !t.is_empty()) else {
         return Err((
             "rejected: no transaction id".into(),
-            refuse(StatusCode::BAD_REQUEST, "缺少微信支付订单号"),
+            refuse(NotifyFault::Refused, "缺少微信支付订单号"),
         ));
     };
     if total != Some(order.total_amount.0) {
@@ -299,7 +306,7 @@ async fn expected_payment(
             "payment amount does not match the order");
         return Err((
             format!("rejected: amount {total:?} != {}", order.total_amount.0),
-            refuse(StatusCode::BAD_REQUEST, "金额不符"),
+            refuse(NotifyFault::Refused, "金额不符"),
         ));
     }
     Ok(Payment {
@@ -321,7 +328,7 @@ pub async fn notify_v2(
     state: &AppState,
     client: std::net::IpAddr,
     body: &[u8],
-) -> (StatusCode, String) {
+) -> Result<(), NotifyRefusal> {
     let key = match &state.pay {
         PayProvider::WeChat(pay) => pay.mch_key_v2.clone(),
         PayProvider::Mock => None,
@@ -336,7 +343,7 @@ pub async fn notify_v2(
         received.record(verified, processed, order, None, verdict)
     };
     let Some(key) = key else {
-        return (StatusCode::BAD_REQUEST, v2::reply(false, "未启用 v2 通知"));
+        return Err(refuse(NotifyFault::Refused, "未启用 v2 通知"));
     };
     let parsed = v2::parse(body);
     let verdict = match &parsed {
@@ -346,10 +353,7 @@ pub async fn notify_v2(
     };
     if let Some(verdict) = verdict {
         if unverified_flood(state, client) {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                v2::reply(false, "请求过于频繁"),
-            );
+            return Err(refuse(NotifyFault::Flood, "请求过于频繁"));
         }
         let order = parsed
             .as_ref()
@@ -357,26 +361,23 @@ pub async fn notify_v2(
             .and_then(|f| f.get("out_trade_no").cloned());
         record(false, false, order, verdict).await;
         return match parsed {
-            Err(_) => (StatusCode::BAD_REQUEST, v2::reply(false, "XML 格式错误")),
-            Ok(_) => (StatusCode::UNAUTHORIZED, v2::reply(false, "签名错误")),
+            Err(_) => Err(refuse(NotifyFault::Refused, "XML 格式错误")),
+            Ok(_) => Err(refuse(NotifyFault::Forged, "签名错误")),
         };
     }
     let fields: BTreeMap<String, String> = parsed.unwrap_or_default();
     let PayProvider::WeChat(pay) = &state.pay else {
-        return (StatusCode::BAD_REQUEST, v2::reply(false, "未启用微信支付"));
+        return Err(refuse(NotifyFault::Refused, "未启用微信支付"));
     };
     let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
     let order_id = Some(get("out_trade_no").to_string());
     if get("mch_id") != pay.mch_id() || get("appid") != pay.app_id {
         record(true, false, order_id, "rejected: mch_id/appid".into()).await;
-        return (
-            StatusCode::BAD_REQUEST,
-            v2::reply(false, "商户号或 appid 不符"),
-        );
+        return Err(refuse(NotifyFault::Refused, "商户号或 appid 不符"));
     }
     if get("return_code") != "SUCCESS" || get("result_code") != "SUCCESS" {
         record(true, true, order_id, "ignored: not a success".into()).await;
-        return (StatusCode::OK, v2::reply(true, ""));
+        return Ok(());
     }
     let total = get("total_fee").parse::<i64>().ok();
     let payment = match expected_payment(
@@ -390,20 +391,17 @@ pub async fn notify_v2(
         Ok(p) => p,
         Err((verdict, refusal)) => {
             record(true, false, order_id, verdict).await;
-            return (refusal.status, v2::reply(false, refusal.message));
+            return Err(refusal);
         }
     };
     match settle(state, payment).await {
         Ok(s) => {
             record(true, true, order_id, settlement_verdict(&s)).await;
-            (StatusCode::OK, v2::reply(true, ""))
+            Ok(())
         }
         Err(e) => {
             record(true, false, order_id, format!("failed: {}", e.code)).await;
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                v2::reply(false, "处理失败"),
-            )
+            Err(refuse(NotifyFault::Failed, "处理失败"))
         }
     }
 }

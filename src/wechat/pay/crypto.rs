@@ -110,7 +110,7 @@ pub struct SignatureHeaders {
 }
 
 impl SignatureHeaders {
-    pub fn from_headers(h: &axum::http::HeaderMap) -> Self {
+    pub fn from_headers(h: &reqwest::header::HeaderMap) -> Self {
         let get = |name: &str| {
             h.get(name)
                 .and_then(|v| v.to_str().ok())
