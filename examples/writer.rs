@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use chrono::{NaiveTime, Utc};
 use standup_tickets::model::Fen;
+use standup_tickets::model::scope::TenantScope;
 use standup_tickets::model::time::now_ms;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, NewOrder};
@@ -44,7 +45,10 @@ async fn main() {
                 },
             )?;
             let users: Vec<String> = (0..5000)
-                .map(|i| users::login(c, "w", &format!("o{i}"), None, None).map(|u| u.id))
+                .map(|i| {
+                    users::login(c, &TenantScope::vouched("w"), &format!("o{i}"), None, None)
+                        .map(|u| u.id)
+                })
                 .collect::<Result<_, _>>()?;
             let e = insert_event(
                 c,

@@ -5,10 +5,13 @@ use std::process::ExitCode;
 
 use crate::app;
 use crate::config::Config;
+use crate::error::AppError;
 use crate::model::accounts::AdminRole;
 use crate::model::catalog::ActiveStatus;
+use crate::model::scope::TenantScope;
 use crate::service::accounts;
-use crate::store::{Store, admins, tenants};
+use crate::service::tenants;
+use crate::store::Store;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -85,6 +88,16 @@ enum AdminCommand {
         #[arg(long)]
         username: String,
     },
+}
+
+/// The operator on the server speaks for any club it names.
+fn operator_scope(tenant: &str) -> TenantScope {
+    TenantScope::vouched(tenant)
+}
+
+/// A refusal, as the command line says it.
+fn refused(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message)
 }
 
 /// One line from stdin, without its line ending.
@@ -209,10 +222,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     } => {
                         let password = read_password(password_stdin)?;
                         let role = AdminRole::parse(&role).unwrap_or(AdminRole::Staff);
-                        let admin =
-                            accounts::create_admin(&store, &tenant, &username, role, &password)
-                                .await
-                                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                        let admin = accounts::create_admin(
+                            &store,
+                            &operator_scope(&tenant),
+                            &username,
+                            role,
+                            &password,
+                        )
+                        .await
+                        .map_err(refused)?;
                         println!(
                             "已创建管理员 {} (俱乐部 {}, 角色 {})",
                             admin.username,
@@ -226,25 +244,36 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         password_stdin,
                     } => {
                         let password = read_password(password_stdin)?;
-                        accounts::set_admin_password(&store, &tenant, &username, &password)
-                            .await
-                            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                        accounts::set_admin_password(
+                            &store,
+                            &operator_scope(&tenant),
+                            &username,
+                            &password,
+                        )
+                        .await
+                        .map_err(refused)?;
                         println!("已更新密码");
                     }
                     AdminCommand::Disable { tenant, username } => {
-                        store
-                            .write(move |c| {
-                                admins::set_status(c, &tenant, &username, ActiveStatus::Disabled)
-                            })
-                            .await?;
+                        accounts::set_admin_status(
+                            &store,
+                            &operator_scope(&tenant),
+                            &username,
+                            ActiveStatus::Disabled,
+                        )
+                        .await
+                        .map_err(refused)?;
                         println!("已停用");
                     }
                     AdminCommand::Enable { tenant, username } => {
-                        store
-                            .write(move |c| {
-                                admins::set_status(c, &tenant, &username, ActiveStatus::Active)
-                            })
-                            .await?;
+                        accounts::set_admin_status(
+                            &store,
+                            &operator_scope(&tenant),
+                            &username,
+                            ActiveStatus::Active,
+                        )
+                        .await
+                        .map_err(refused)?;
                         println!("已启用");
                     }
                 }
@@ -263,21 +292,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         name,
                         ..Default::default()
                     };
-                    store.write(move |c| tenants::insert(c, &t)).await.map(|_| {
-                        println!("已创建俱乐部 {id}");
-                    })
+                    tenants::create(&store, t)
+                        .await
+                        .map(|_| println!("已创建俱乐部 {id}"))
                 }
-                TenantCommand::Disable { id } => store
-                    .write(move |c| tenants::set_status(c, &id, ActiveStatus::Disabled))
-                    .await
-                    .map(|_| println!("已停用")),
-                TenantCommand::Enable { id } => store
-                    .write(move |c| tenants::set_status(c, &id, ActiveStatus::Active))
-                    .await
-                    .map(|_| println!("已启用")),
+                TenantCommand::Disable { id } => {
+                    tenants::set_status(&store, &id, ActiveStatus::Disabled)
+                        .await
+                        .map(|_| println!("已停用"))
+                }
+                TenantCommand::Enable { id } => {
+                    tenants::set_status(&store, &id, ActiveStatus::Active)
+                        .await
+                        .map(|_| println!("已启用"))
+                }
             };
             store.close().await;
-            Ok(result?)
+            result.map_err(refused)
         }
     }
 }

@@ -11,6 +11,7 @@ use serde_json::json;
 use standup_tickets::config::{Rate, RateLimits, WechatCredentials};
 use standup_tickets::model::accounts::AdminRole;
 use standup_tickets::model::catalog::ActiveStatus;
+use standup_tickets::model::scope::TenantScope;
 use standup_tickets::store::users;
 
 async fn with_fake_wechat(fake: &FakeWechat) -> TestApp {
@@ -346,7 +347,7 @@ async fn tokens_expire_resist_tampering_and_do_not_cross_kinds() {
     let (user_token, _) = t.login("gina", "dt").await;
     standup_tickets::service::accounts::create_admin(
         t.store(),
-        "dt",
+        &TenantScope::vouched("dt"),
         "boss",
         AdminRole::Owner,
         "password-1",
@@ -463,7 +464,7 @@ async fn admin_login_scoping_and_roles() {
     t.seed_tenant("other").await;
     let admin = standup_tickets::service::accounts::create_admin(
         t.store(),
-        "dt",
+        &TenantScope::vouched("dt"),
         "owner1",
         AdminRole::Owner,
         "s3cret-pass",
@@ -472,7 +473,7 @@ async fn admin_login_scoping_and_roles() {
     .unwrap();
     standup_tickets::service::accounts::create_admin(
         t.store(),
-        "dt",
+        &TenantScope::vouched("dt"),
         "door",
         AdminRole::Staff,
         "door-pass-1",
@@ -572,7 +573,12 @@ async fn admin_login_scoping_and_roles() {
 
     // Disabled: refused at login and for an existing token.
     t.write(|c| {
-        standup_tickets::store::admins::set_status(c, "dt", "owner1", ActiveStatus::Disabled)
+        standup_tickets::store::admins::set_status(
+            c,
+            &TenantScope::vouched("dt"),
+            "owner1",
+            ActiveStatus::Disabled,
+        )
     })
     .await;
     t.app.state.caches.admins.invalidate_all();

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use standup_tickets::model::Fen;
 use standup_tickets::model::orders::CancelReason;
+use standup_tickets::model::scope::TenantScope;
 use standup_tickets::model::tickets::QrKey;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, Actor, NewOrder, check_invariants};
@@ -130,9 +131,15 @@ impl World {
         .unwrap();
         let user_ids = (0..USERS)
             .map(|i| {
-                users::login(&conn, "p", &format!("o{i}"), None, None)
-                    .unwrap()
-                    .id
+                users::login(
+                    &conn,
+                    &TenantScope::vouched("p"),
+                    &format!("o{i}"),
+                    None,
+                    None,
+                )
+                .unwrap()
+                .id
             })
             .collect();
         let tz = chrono_tz::Asia::Shanghai;
@@ -391,7 +398,7 @@ impl World {
                 let now = self.now;
                 let id = self.option_ids[*option].clone();
                 let r = in_savepoint(&self.conn, |c| {
-                    inventory::set_option_total(c, "p", &id, *total, now)
+                    inventory::set_option_total(c, &TenantScope::vouched("p"), &id, *total, now)
                 });
                 let expected = (*total < committed).then_some("STOCK_BELOW_SOLD");
                 assert_eq!(code(&r), expected, "set total");

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use super::extract::J;
-use super::guards::{ClientIp, CurrentAdmin, CurrentUser};
+use super::guards::{ClientIp, CurrentUser, Staff};
 use crate::error::AppError;
 use crate::model::accounts::{Admin, User};
 use crate::service::accounts::{self, ProfileInput};
@@ -204,9 +204,9 @@ pub async fn login(
 )]
 pub async fn admin_me(
     State(state): State<AppState>,
-    admin: CurrentAdmin,
+    Staff(admin): Staff,
 ) -> Result<Response, AppError> {
     Ok(ok(
-        &accounts::admin_me(&state, &admin.tenant_id, &admin.id).await?
+        &accounts::admin_me(&state, &admin.scope, &admin.id).await?
     ))
 }

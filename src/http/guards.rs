@@ -11,6 +11,7 @@ use crate::cache::SignedIn;
 use crate::error::AppError;
 use crate::error::Code;
 use crate::model::accounts::AdminRole;
+use crate::model::scope::TenantScope;
 use crate::state::AppState;
 use crate::store::{admins, users};
 use crate::tokens::{TokenError, TokenKind, Tokens};
@@ -94,12 +95,12 @@ fn user_disabled() -> AppError {
 
 /// Whether a signed-in admin (and its club) is still active, trusted for
 /// `ADMIN_CHECK_TTL` before the database is asked again.
-async fn admin_active(state: &AppState, tenant_id: &str, id: &str) -> Result<bool, AppError> {
-    let key = format!("{tenant_id}:{id}");
+async fn admin_active(state: &AppState, scope: &TenantScope, id: &str) -> Result<bool, AppError> {
+    let key = format!("{scope}:{id}");
     if let Some(active) = state.caches.admins.get(&key).await {
         return Ok(active);
     }
-    let (t, i) = (tenant_id.to_string(), id.to_string());
+    let (t, i) = (scope.clone(), id.to_string());
     let active = state
         .store
         .read(move |c| admins::is_active(c, &t, &i))
@@ -154,32 +155,49 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-/// A signed-in, active admin of an active club.
+/// A signed-in, active admin of an active club, of either role. Routes take
+/// [`Staff`] or [`Owner`] rather than this, so the role is in the signature.
 pub struct CurrentAdmin {
     pub id: String,
-    pub tenant_id: String,
+    /// The admin's own club: the only one its requests can reach.
+    pub scope: TenantScope,
     pub role: AdminRole,
 }
 
 impl CurrentAdmin {
     /// The club this request acts on: the admin's own. Naming another club
     /// (query `tenantId`, or one in a body) is 403, never a quiet switch.
-    pub fn scope(&self, requested: Option<&str>) -> Result<&str, AppError> {
+    pub fn scope(&self, requested: Option<&str>) -> Result<&TenantScope, AppError> {
         match requested {
-            Some(t) if !t.is_empty() && t != self.tenant_id => Err(AppError::new(
-                Code::TenantForbidden,
-                "无权访问其他俱乐部的数据",
-            )),
-            _ => Ok(&self.tenant_id),
+            Some(t) if !t.is_empty() && t != self.scope.id() => Err(Code::TenantForbidden.into()),
+            _ => Ok(&self.scope),
         }
     }
+}
 
-    pub fn require_owner(&self) -> Result<(), AppError> {
-        if self.role == AdminRole::Owner {
-            Ok(())
-        } else {
-            Err(AppError::new(Code::OwnerOnly, "仅店主账号可执行此操作"))
+/// Any admin of the club: an owner or door staff (staff ⊂ owner).
+pub struct Staff(pub CurrentAdmin);
+
+/// The club's owner; a staff token is `403 OWNER_ONLY`.
+pub struct Owner(pub CurrentAdmin);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(Staff(CurrentAdmin::from_request_parts(parts, state).await?))
+    }
+}
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let admin = CurrentAdmin::from_request_parts(parts, state).await?;
+        if admin.role != AdminRole::Owner {
+            return Err(Code::OwnerOnly.into());
         }
+        Ok(Owner(admin))
     }
 }
 
@@ -197,9 +215,10 @@ impl FromRequestParts<AppState> for CurrentAdmin {
         ) else {
             return Err(token_error(TokenError::Invalid));
         };
+        // The token's signature vouches for its club.
         let admin = CurrentAdmin {
             id: claims.sub,
-            tenant_id,
+            scope: TenantScope::vouched(&tenant_id),
             role,
         };
         // Every admin route refuses a tenantId query naming another club.
@@ -210,7 +229,7 @@ impl FromRequestParts<AppState> for CurrentAdmin {
                 }
             }
         }
-        if !admin_active(state, &admin.tenant_id, &admin.id).await? {
+        if !admin_active(state, &admin.scope, &admin.id).await? {
             return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用"));
         }
         Ok(admin)

@@ -12,6 +12,7 @@ use crate::model::accounts::{
     valid_username,
 };
 use crate::model::catalog::ActiveStatus;
+use crate::model::scope::TenantScope;
 use crate::state::AppState;
 use crate::store::users::ProfileUpdate;
 use crate::store::{Store, admins, users};
@@ -48,7 +49,7 @@ pub async fn wechat_login(
 ) -> Result<LoginOutcome<User>, AppError> {
     let code = valid_code(code)?;
     // The club must exist and be open (cached lookup; 404 otherwise).
-    crate::service::catalog::tenant(state, tenant_id).await?;
+    let scope = crate::service::catalog::public_scope(state, tenant_id).await?;
     let (openid, unionid, session_key) = match &state.wechat {
         Some(mp) => {
             let s = mp.code2session(code).await?;
@@ -56,13 +57,12 @@ pub async fn wechat_login(
         }
         None => (format!("dev_{code}"), None, None),
     };
-    let tenant = tenant_id.to_string();
     let user = state
         .store
         .write(move |c| {
             users::login(
                 c,
-                &tenant,
+                &scope,
                 &openid,
                 unionid.as_deref(),
                 session_key.as_deref(),
@@ -203,7 +203,7 @@ pub async fn admin_login(
         .store
         .read(move |c| {
             if tenants_active(c, &tenant)? {
-                admins::find_for_login(c, &tenant, &name)
+                admins::find_for_login(c, &TenantScope::vouched(&tenant), &name)
             } else {
                 Ok(None)
             }
@@ -222,10 +222,10 @@ pub async fn admin_login(
     if admin.status != ActiveStatus::Active {
         return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用"));
     }
-    let (tenant, id) = (admin.tenant_id.clone(), admin.id.clone());
+    let (scope, id) = (TenantScope::vouched(&admin.tenant_id), admin.id.clone());
     state
         .store
-        .write(move |c| admins::touch_login(c, &tenant, &id))
+        .write(move |c| admins::touch_login(c, &scope, &id))
         .await?;
     let token = state
         .tokens
@@ -244,13 +244,13 @@ fn tenants_active(c: &rusqlite::Connection, id: &str) -> crate::store::StoreResu
 
 pub async fn admin_me(
     state: &AppState,
-    tenant_id: &str,
+    scope: &TenantScope,
     admin_id: &str,
 ) -> Result<Admin, AppError> {
-    let (t, id) = (tenant_id.to_string(), admin_id.to_string());
+    let (scope, id) = (scope.clone(), admin_id.to_string());
     state
         .store
-        .read(move |c| admins::get(c, &t, &id))
+        .read(move |c| admins::get(c, &scope, &id))
         .await?
         .ok_or_else(|| AppError::new(Code::AdminNotFound, "管理员不存在"))
 }
@@ -259,7 +259,7 @@ pub async fn admin_me(
 /// writer never waits on argon2.
 pub async fn create_admin(
     store: &Store,
-    tenant_id: &str,
+    scope: &TenantScope,
     username: &str,
     role: AdminRole,
     password: &str,
@@ -267,23 +267,36 @@ pub async fn create_admin(
     let username = valid_username(username)?;
     valid_new_password(password)?;
     let hash = hash_off_thread(password).await?;
-    let tenant = tenant_id.to_string();
+    let scope = scope.clone();
     Ok(store
-        .write(move |c| admins::create(c, &tenant, &username, role, &hash))
+        .write(move |c| admins::create(c, &scope, &username, role, &hash))
         .await?)
 }
 
 pub async fn set_admin_password(
     store: &Store,
-    tenant_id: &str,
+    scope: &TenantScope,
     username: &str,
     password: &str,
 ) -> Result<(), AppError> {
     valid_new_password(password)?;
     let hash = hash_off_thread(password).await?;
-    let (tenant, name) = (tenant_id.to_string(), username.to_string());
+    let (scope, name) = (scope.clone(), username.to_string());
     Ok(store
-        .write(move |c| admins::set_password(c, &tenant, &name, &hash))
+        .write(move |c| admins::set_password(c, &scope, &name, &hash))
+        .await?)
+}
+
+/// Disables or re-enables an admin by username (CLI).
+pub async fn set_admin_status(
+    store: &Store,
+    scope: &TenantScope,
+    username: &str,
+    status: ActiveStatus,
+) -> Result<(), AppError> {
+    let (scope, name) = (scope.clone(), username.to_string());
+    Ok(store
+        .write(move |c| admins::set_status(c, &scope, &name, status))
         .await?)
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::cache::{Cached, get_or_load};
 use crate::error::AppError;
 use crate::model::catalog::{EventStatus, HomeData, Page, PageRequest};
+use crate::model::scope::TenantScope;
 use crate::model::time::{month_bounds, now_ms, today_in};
 use crate::state::AppState;
 use crate::store::{catalog as q, tenants};
@@ -43,6 +44,12 @@ pub async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError
     found(c, AppError::tenant_not_found)
 }
 
+/// The scope of a public read: the club, once [`tenant`] found it active.
+pub async fn public_scope(state: &AppState, tenant_id: &str) -> Result<TenantScope, AppError> {
+    tenant(state, tenant_id).await?;
+    Ok(TenantScope::vouched(tenant_id))
+}
+
 pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> {
     if !crate::ids::looks_like_id(event_id) {
         return Err(AppError::event_not_found());
@@ -60,20 +67,19 @@ pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> 
 }
 
 pub async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
-    let id = tenant_id.to_string();
     let key = format!("home:{tenant_id}");
     let c = get_or_load(&state.caches.pages, &key, async {
-        tenant(state, tenant_id).await?;
+        let scope = public_scope(state, tenant_id).await?;
         let home = state
             .store
             .read(move |c| {
-                let sections = q::home_sections(c, &id, now_ms(), HOME_SECTION_LIMIT)?;
+                let sections = q::home_sections(c, &scope, now_ms(), HOME_SECTION_LIMIT)?;
                 Ok(HomeData {
-                    banners: q::active_banners(c, &id)?,
+                    banners: q::active_banners(c, &scope)?,
                     upcoming: sections.upcoming,
                     recommended: sections.recommended,
                     upcoming_sale: sections.upcoming_sale,
-                    merch: q::active_merch(c, &id)?,
+                    merch: q::active_merch(c, &scope)?,
                 })
             })
             .await?;
@@ -96,13 +102,12 @@ pub async fn calendar(
     }
     let (first, last) =
         month_bounds(year, month).ok_or_else(|| AppError::validation("月份须在 1 到 12 之间"))?;
-    let id = tenant_id.to_string();
     let key = format!("cal:{tenant_id}:{year}:{month}");
     let c = get_or_load(&state.caches.pages, &key, async {
-        tenant(state, tenant_id).await?;
+        let scope = public_scope(state, tenant_id).await?;
         let events = state
             .store
-            .read(move |c| q::public_events_between(c, &id, first, last))
+            .read(move |c| q::public_events_between(c, &scope, first, last))
             .await?;
         let mut days: std::collections::BTreeMap<String, Vec<_>> = Default::default();
         for e in events {
@@ -143,12 +148,11 @@ pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result
         page.page,
         page.page_size
     );
-    let id = tenant_id.to_string();
     let c = get_or_load(&state.caches.pages, &key, async {
-        tenant(state, tenant_id).await?;
+        let scope = public_scope(state, tenant_id).await?;
         let (items, total) = state
             .store
-            .read(move |c| q::list_public_events(c, &id, &filter, page))
+            .read(move |c| q::list_public_events(c, &scope, &filter, page))
             .await?;
         Ok(Some(to_bytes(&Page::new(
             items,

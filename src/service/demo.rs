@@ -8,6 +8,7 @@ use chrono::{Duration, NaiveTime};
 
 use crate::model::Fen;
 use crate::model::catalog::{ActiveStatus, Contact, EventStatus, Features, Theme};
+use crate::model::scope::TenantScope;
 use crate::model::time::{now_ms, today_in};
 use crate::state::AppState;
 use crate::store::catalog::{
@@ -334,7 +335,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
             }
             crate::store::admins::create(
                 c,
-                DEMO_TENANT,
+                &TenantScope::vouched(DEMO_TENANT),
                 DEMO_ADMIN,
                 crate::model::accounts::AdminRole::Owner,
                 &hash,

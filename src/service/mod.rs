@@ -6,4 +6,5 @@ pub mod catalog;
 pub mod demo;
 pub mod orders;
 pub mod payments;
+pub mod tenants;
 pub mod tickets;

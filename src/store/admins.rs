@@ -10,6 +10,7 @@ use crate::ids::new_id;
 use crate::model::Timestamp;
 use crate::model::accounts::{Admin, AdminRole};
 use crate::model::catalog::ActiveStatus;
+use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
 
 const ADMIN_COLS: &str = "id, tenant_id, username, role, status, last_login_at, created_at";
@@ -30,11 +31,12 @@ fn admin_from_row(r: &Row<'_>) -> rusqlite::Result<Admin> {
 
 pub fn create(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     username: &str,
     role: AdminRole,
     password_hash: &str,
 ) -> StoreResult<Admin> {
+    let tenant_id = scope.id();
     if !super::tenants::exists(conn, tenant_id)? {
         return Err(Rejection::new(Code::TenantNotFound, "俱乐部不存在").into());
     }
@@ -49,11 +51,11 @@ pub fn create(
     if n == 0 {
         return Err(Rejection::new(Code::AdminExists, format!("管理员 {username} 已存在")).into());
     }
-    get(conn, tenant_id, &id)?
-        .ok_or_else(|| Rejection::new(Code::AdminNotFound, "管理员不存在").into())
+    get(conn, scope, &id)?.ok_or_else(|| Rejection::new(Code::AdminNotFound, "管理员不存在").into())
 }
 
-pub fn get(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<Option<Admin>> {
+pub fn get(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<Option<Admin>> {
+    let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {ADMIN_COLS} FROM admins WHERE tenant_id = ?1 AND id = ?2"
@@ -65,9 +67,10 @@ pub fn get(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<Option<A
 /// The admin and its password hash, for a login attempt.
 pub fn find_for_login(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     username: &str,
 ) -> StoreResult<Option<(Admin, String)>> {
+    let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {ADMIN_COLS}, password_hash FROM admins WHERE tenant_id = ?1 AND username = ?2"
@@ -78,7 +81,8 @@ pub fn find_for_login(
         .optional()?)
 }
 
-pub fn touch_login(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<()> {
+pub fn touch_login(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<()> {
+    let tenant_id = scope.id();
     conn.prepare_cached("UPDATE admins SET last_login_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
         .execute(params![tenant_id, id, now_ms()])?;
     Ok(())
@@ -86,10 +90,11 @@ pub fn touch_login(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<
 
 pub fn set_password(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     username: &str,
     password_hash: &str,
 ) -> StoreResult<()> {
+    let tenant_id = scope.id();
     let n = conn.execute(
         "UPDATE admins SET password_hash = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND username = ?2",
         params![tenant_id, username, password_hash, now_ms()],
@@ -102,10 +107,11 @@ pub fn set_password(
 
 pub fn set_status(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     username: &str,
     status: ActiveStatus,
 ) -> StoreResult<()> {
+    let tenant_id = scope.id();
     let n = conn.execute(
         "UPDATE admins SET status = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND username = ?2",
         params![tenant_id, username, status.as_str(), now_ms()],
@@ -117,7 +123,8 @@ pub fn set_status(
 }
 
 /// Active and still in an active club: what every admin request checks.
-pub fn is_active(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<bool> {
+pub fn is_active(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<bool> {
+    let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(
             "SELECT 1 FROM admins a JOIN tenants t ON t.id = a.tenant_id AND t.status = 'active'

@@ -16,6 +16,7 @@ use crate::ids::new_id;
 use crate::model::catalog::{
     ActiveStatus, Banner, Event, EventStatus, MerchItem, PageRequest, PriceOption,
 };
+use crate::model::scope::TenantScope;
 use crate::model::time::{local_to_utc_ms, now_ms};
 use crate::model::{Fen, Timestamp};
 
@@ -187,10 +188,11 @@ fn like_pattern(s: &str) -> String {
 /// One page of a tenant's public shows, soonest first, plus the total count.
 pub fn list_public_events(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     filter: &EventFilter,
     page: PageRequest,
 ) -> StoreResult<(Vec<Event>, i64)> {
+    let tenant_id = scope.id();
     let mut clauses = vec![
         "e.tenant_id = ?".to_string(),
         "e.status != 'draft'".to_string(),
@@ -243,10 +245,11 @@ pub fn list_public_events(
 /// A tenant's public shows between two local dates (inclusive), by date and time.
 pub fn public_events_between(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     first: NaiveDate,
     last: NaiveDate,
 ) -> StoreResult<Vec<Event>> {
+    let tenant_id = scope.id();
     let sql = format!(
         "SELECT {EVENT_COLS} FROM events e
          WHERE e.tenant_id = ?1 AND e.status != 'draft'
@@ -277,10 +280,11 @@ pub struct HomeSections {
 
 pub fn home_sections(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     now: i64,
     limit: i64,
 ) -> StoreResult<HomeSections> {
+    let tenant_id = scope.id();
     let query = |extra: &str, order: &str| -> StoreResult<Vec<Event>> {
         let sql = format!(
             "SELECT {EVENT_COLS} FROM events e
@@ -315,7 +319,8 @@ pub fn home_sections(
     })
 }
 
-pub fn active_banners(conn: &Connection, tenant_id: &str) -> StoreResult<Vec<Banner>> {
+pub fn active_banners(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<Banner>> {
+    let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(
             "SELECT id, title, image, link, event_id, sort_order FROM banners
@@ -334,7 +339,8 @@ pub fn active_banners(conn: &Connection, tenant_id: &str) -> StoreResult<Vec<Ban
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub fn active_merch(conn: &Connection, tenant_id: &str) -> StoreResult<Vec<MerchItem>> {
+pub fn active_merch(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<MerchItem>> {
+    let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(
             "SELECT id, name, description, image, price, original_price, link, sort_order

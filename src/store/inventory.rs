@@ -8,6 +8,7 @@ use super::StoreResult;
 use super::orders::reject;
 use crate::error::Code;
 use crate::model::orders::Order;
+use crate::model::scope::TenantScope;
 
 /// Takes `quantity` seats from an option and its event if that many are
 /// left (the conditional decrement that makes overselling impossible); the
@@ -107,11 +108,12 @@ pub(super) fn return_refunded_seats(conn: &Connection, order: &Order, now: i64) 
 /// sold or held.
 pub fn set_option_total(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     option_id: &str,
     new_total: i64,
     now: i64,
 ) -> StoreResult<()> {
+    let tenant_id = scope.id();
     let row = conn
         .prepare_cached(
             "SELECT p.event_id, p.total_count, p.remaining_count FROM price_options p

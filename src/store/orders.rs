@@ -64,7 +64,7 @@ pub fn order_not_found() -> super::StoreError {
     reject(Code::OrderNotFound, "订单不存在")
 }
 
-pub(super) fn get_by_id(conn: &Connection, id: &str) -> StoreResult<Option<Order>> {
+pub(super) fn get_by_id_any_tenant(conn: &Connection, id: &str) -> StoreResult<Option<Order>> {
     Ok(conn
         .prepare_cached(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"))?
         .query_row([id], order_from_row)
@@ -367,7 +367,7 @@ pub fn cancel(
     reason: CancelReason,
     now: i64,
 ) -> StoreResult<Order> {
-    let Some(order) = get_by_id(conn, order_id)? else {
+    let Some(order) = get_by_id_any_tenant(conn, order_id)? else {
         return Err(order_not_found());
     };
     if let Actor::User(uid) = actor
@@ -507,8 +507,8 @@ fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
 
 /// Any order by id, with tickets, event and price option (payments and admin
 /// paths; the buyer's path is [`get_for_user`]).
-pub fn find_with_details(conn: &Connection, order_id: &str) -> StoreResult<Option<Order>> {
-    let Some(order) = get_by_id(conn, order_id)? else {
+pub fn find_with_details_any_tenant(conn: &Connection, order_id: &str) -> StoreResult<Option<Order>> {
+    let Some(order) = get_by_id_any_tenant(conn, order_id)? else {
         return Ok(None);
     };
     let mut one = [order];
@@ -523,7 +523,7 @@ pub fn get_for_user(
     user_id: &str,
     order_id: &str,
 ) -> StoreResult<Option<Order>> {
-    Ok(find_with_details(conn, order_id)?.filter(|o| o.user_id == user_id))
+    Ok(find_with_details_any_tenant(conn, order_id)?.filter(|o| o.user_id == user_id))
 }
 
 /// The buyer's orders, newest first.

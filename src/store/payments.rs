@@ -7,7 +7,7 @@ use rusqlite::{Connection, params};
 use super::StoreResult;
 use super::audit::{AuditActor, Target, audit};
 use super::inventory::{show_ahead, take_stock};
-use super::orders::{get_by_id, held_by_user, order_not_found, reject};
+use super::orders::{get_by_id_any_tenant, held_by_user, order_not_found, reject};
 use super::refunds::{RefundRequest, insert_refund};
 use super::tickets::issue_tickets;
 use crate::error::Code;
@@ -30,7 +30,7 @@ pub fn payable_order(
     user_id: &str,
     order_id: &str,
 ) -> StoreResult<Option<PayableOrder>> {
-    let Some(order) = get_by_id(conn, order_id)?.filter(|o| o.user_id == user_id) else {
+    let Some(order) = get_by_id_any_tenant(conn, order_id)?.filter(|o| o.user_id == user_id) else {
         return Ok(None);
     };
     let (openid, title, prepay_id, prepay_expires_at) = conn
@@ -108,7 +108,7 @@ pub fn settle_payment(
     key: &QrKey,
     now: i64,
 ) -> StoreResult<Settlement> {
-    let Some(order) = get_by_id(conn, &p.order_id)? else {
+    let Some(order) = get_by_id_any_tenant(conn, &p.order_id)? else {
         return Err(order_not_found());
     };
     if order.transaction_id.as_deref() == Some(p.transaction_id.as_str()) {
@@ -199,7 +199,7 @@ fn mark_paid(conn: &Connection, order_id: &str, transaction_id: &str, now: i64) 
 }
 
 fn full(conn: &Connection, order_id: &str) -> StoreResult<Order> {
-    super::orders::find_with_details(conn, order_id)?.ok_or_else(order_not_found)
+    super::orders::find_with_details_any_tenant(conn, order_id)?.ok_or_else(order_not_found)
 }
 
 /// One received notification, whatever became of it.

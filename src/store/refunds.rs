@@ -7,7 +7,7 @@ use serde_json::json;
 use super::StoreResult;
 use super::audit::{AuditActor, Target, audit};
 use super::inventory::return_refunded_seats;
-use super::orders::{get_by_id, order_not_found, reject};
+use super::orders::{get_by_id_any_tenant, order_not_found, reject};
 use crate::error::Code;
 use crate::ids::new_id;
 use crate::model::orders::{Order, OrderStatus};
@@ -78,7 +78,7 @@ pub fn begin_refund(
     reason: Option<&str>,
     now: i64,
 ) -> StoreResult<RefundRequest> {
-    let Some(order) = get_by_id(conn, order_id)? else {
+    let Some(order) = get_by_id_any_tenant(conn, order_id)? else {
         return Err(order_not_found());
     };
     let requested_by = match actor {
@@ -181,7 +181,7 @@ pub fn finish_refund(
         return Err(reject(Code::RefundNotFound, "退款记录不存在"));
     };
     if status != "processing" || *outcome == RefundOutcome::Processing {
-        return get_by_id(conn, &order_id);
+        return get_by_id_any_tenant(conn, &order_id);
     }
     let (new_status, refund_id) = match outcome {
         RefundOutcome::Success { refund_id } => ("success", refund_id.clone()),
@@ -194,7 +194,7 @@ pub fn finish_refund(
              updated_at = ?4 WHERE out_refund_no = ?1",
     )?
     .execute(params![out_refund_no, new_status, refund_id, now])?;
-    let order = get_by_id(conn, &order_id)?.ok_or_else(order_not_found)?;
+    let order = get_by_id_any_tenant(conn, &order_id)?.ok_or_else(order_not_found)?;
     match (outcome, order.status) {
         (RefundOutcome::Success { .. }, OrderStatus::Paid) => {
             conn.prepare_cached(
@@ -229,7 +229,7 @@ pub fn finish_refund(
         &json!({ "detail": out_refund_no }),
         now,
     )?;
-    get_by_id(conn, &order_id)
+    get_by_id_any_tenant(conn, &order_id)
 }
 
 /// Refunds still processing, last touched before `before` (re-checked with

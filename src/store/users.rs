@@ -10,6 +10,7 @@ use crate::ids::new_id;
 use crate::model::Timestamp;
 use crate::model::accounts::User;
 use crate::model::catalog::ActiveStatus;
+use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
 
 const USER_COLS: &str = "id, openid, unionid, nickname, avatar, phone, real_name, gender, city,
@@ -62,11 +63,12 @@ pub fn disabled_ids(conn: &Connection) -> StoreResult<Vec<String>> {
 /// records the club. A disabled user is refused and nothing is written.
 pub fn login(
     conn: &Connection,
-    tenant_id: &str,
+    scope: &TenantScope,
     openid: &str,
     unionid: Option<&str>,
     session_key: Option<&str>,
 ) -> StoreResult<User> {
+    let tenant_id = scope.id();
     let now = now_ms();
     conn.prepare_cached(
         "INSERT INTO users (id, openid, unionid, status, created_at, updated_at)

@@ -120,7 +120,7 @@ pub async fn dev_confirm(state: &AppState, order_id: &str) -> Result<Order, AppE
     let id = order_id.to_string();
     let order = state
         .store
-        .read(move |c| crate::store::orders::find_with_details(c, &id))
+        .read(move |c| crate::store::orders::find_with_details_any_tenant(c, &id))
         .await?
         .ok_or_else(missing)?;
     let payment = Payment {
@@ -134,7 +134,7 @@ pub async fn dev_confirm(state: &AppState, order_id: &str) -> Result<Order, AppE
             let id = order.id.clone();
             state
                 .store
-                .read(move |c| crate::store::orders::find_with_details(c, &id))
+                .read(move |c| crate::store::orders::find_with_details_any_tenant(c, &id))
                 .await?
                 .ok_or_else(missing)
         }

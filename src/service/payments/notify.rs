@@ -282,7 +282,7 @@ async fn expected_payment(
     let order = if looks_like_id(order_id) {
         state
             .store
-            .read(move |c| crate::store::orders::find_with_details(c, &id))
+            .read(move |c| crate::store::orders::find_with_details_any_tenant(c, &id))
             .await
             .ok()
             .flatten()

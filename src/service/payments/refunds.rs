@@ -70,7 +70,7 @@ pub async fn refund(
     let id = order_id.to_string();
     state
         .store
-        .read(move |c| crate::store::orders::find_with_details(c, &id))
+        .read(move |c| crate::store::orders::find_with_details_any_tenant(c, &id))
         .await?
         .ok_or_else(|| crate::store::orders::order_not_found().into())
 }
