@@ -507,7 +507,10 @@ fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
 
 /// Any order by id, with tickets, event and price option (payments and admin
 /// paths; the buyer's path is [`get_for_user`]).
-pub fn find_with_details_any_tenant(conn: &Connection, order_id: &str) -> StoreResult<Option<Order>> {
+pub fn find_with_details_any_tenant(
+    conn: &Connection,
+    order_id: &str,
+) -> StoreResult<Option<Order>> {
     let Some(order) = get_by_id_any_tenant(conn, order_id)? else {
         return Ok(None);
     };

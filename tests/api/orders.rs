@@ -1,35 +1,12 @@
 //! Orders over HTTP: create, idempotency, limits, cancel, expiry, sale
 //! transitions, and a race for the last seats.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use standup_tickets::config::{Rate, RateLimits};
 use standup_tickets::model::catalog::{ActiveStatus, EventStatus};
-use standup_tickets::store::orders::check_invariants;
-
-async fn invariants_hold(t: &TestApp) {
-    let verdict = t.store().read(check_invariants).await.unwrap();
-    assert_eq!(verdict, Ok(()), "database invariants");
-}
-
-async fn remaining(t: &TestApp, option_id: &str) -> (i64, i64, String) {
-    let id = option_id.to_string();
-    t.store()
-        .read(move |c| {
-            Ok(c.query_row(
-                "SELECT p.remaining_count, e.remaining_seats, e.status FROM price_options p
-                 JOIN events e ON e.id = p.event_id WHERE p.id = ?1",
-                [&id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?)
-        })
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn create_read_list_and_cancel() {
@@ -58,7 +35,7 @@ async fn create_read_list_and_cancel() {
         chrono::DateTime::parse_from_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap();
     let hold = expires.signed_duration_since(chrono::Utc::now());
     assert!(hold > chrono::Duration::minutes(14) && hold <= chrono::Duration::minutes(15));
-    assert_eq!(remaining(&t, &opt_a).await.0, 98);
+    assert_eq!(stock(&t, &opt_a).await.left, 98);
     let id = order["id"].as_str().unwrap().to_string();
     assert!((6..=32).contains(&id.len()), "valid out_trade_no");
 
@@ -113,15 +90,15 @@ async fn create_read_list_and_cancel() {
     assert_eq!(c.json["message"], "订单已取消");
     assert_eq!(c.data()["status"], "cancelled");
     assert_eq!(c.data()["cancelReason"], "user");
-    assert_eq!(remaining(&t, &opt_a).await.0, 100, "stock released");
+    assert_eq!(stock(&t, &opt_a).await.left, 100, "stock released");
     t.put(&format!("/api/orders/{id}/cancel"), Some(&token), json!({}))
         .await
         .expect(409, "ORDER_NOT_PENDING");
-    assert_eq!(remaining(&t, &opt_a).await.0, 100, "released once only");
+    assert_eq!(stock(&t, &opt_a).await.left, 100, "released once only");
     t.post("/api/orders", None, order_body(&ev.id, &opt_a, 1))
         .await
         .expect(401, "UNAUTHORIZED");
-    invariants_hold(&t).await;
+    assert_invariants(&t).await;
 }
 
 #[tokio::test]
@@ -220,7 +197,7 @@ async fn bad_input_changes_nothing() {
         .unwrap();
     assert_eq!(res.status(), 400);
 
-    assert_eq!(remaining(&t, &opt).await.0, 100);
+    assert_eq!(stock(&t, &opt).await.left, 100);
     let n: i64 = t
         .store()
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))?))
@@ -297,7 +274,7 @@ async fn order_bodies_by_content_type() {
         body["message"].as_str().unwrap().contains("userInfo.name"),
         "{body}"
     );
-    assert_eq!(remaining(&t, &opt).await.0, 100, "nothing bought so far");
+    assert_eq!(stock(&t, &opt).await.left, 100, "nothing bought so far");
 
     // Every spelling a client uses is accepted: parameters, case, +json.
     for (i, ctype) in [
@@ -311,9 +288,9 @@ async fn order_bodies_by_content_type() {
     {
         let (status, body) = send(Some(ctype), good.clone()).await;
         assert_eq!(status, 200, "{ctype}: {body}");
-        assert_eq!(remaining(&t, &opt).await.0, 99 - i as i64, "{ctype}");
+        assert_eq!(stock(&t, &opt).await.left, 99 - i as i64, "{ctype}");
     }
-    invariants_hold(&t).await;
+    assert_invariants(&t).await;
 }
 
 #[tokio::test]
@@ -351,7 +328,7 @@ async fn idempotency_key_returns_the_same_order() {
         ids.iter().all(|id| *id == ids[0] && id.is_string()),
         "{ids:?}"
     );
-    assert_eq!(remaining(&t, &opt).await.0, 98, "stock taken once");
+    assert_eq!(stock(&t, &opt).await.left, 98, "stock taken once");
     let (status, body) = send("retry-1", 3).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -403,8 +380,8 @@ async fn idempotency_key_returns_the_same_order() {
             "{body}"
         );
     }
-    assert_eq!(remaining(&t, &one).await.0, 0, "two seats taken, once");
-    invariants_hold(&t).await;
+    assert_eq!(stock(&t, &one).await.left, 0, "two seats taken, once");
+    assert_invariants(&t).await;
 }
 
 #[tokio::test]
@@ -442,7 +419,7 @@ async fn limits_stock_and_sale_windows() {
     t.post("/api/orders", Some(&b), order_body(&ev.id, &opt, 2))
         .await
         .data();
-    let (_, seats, status) = remaining(&t, &opt).await;
+    let Stock { seats, status, .. } = stock(&t, &opt).await;
     assert_eq!(
         (seats, status.as_str()),
         (5, "onSale"),
@@ -463,7 +440,7 @@ async fn limits_stock_and_sale_windows() {
             order_body(&solo.id, &solo.option_ids[0], 1),
         )
         .await;
-    assert_eq!(remaining(&t, &solo.option_ids[0]).await.2, "soldOut");
+    assert_eq!(stock(&t, &solo.option_ids[0]).await.status, "soldOut");
     t.app.state.caches.invalidate_catalog();
     assert_eq!(
         t.data(&format!("/api/events/{}", solo.id)).await["status"],
@@ -473,7 +450,7 @@ async fn limits_stock_and_sale_windows() {
     t.put(&format!("/api/orders/{id}/cancel"), Some(&a), json!({}))
         .await
         .data();
-    assert_eq!(remaining(&t, &solo.option_ids[0]).await.2, "onSale");
+    assert_eq!(stock(&t, &solo.option_ids[0]).await.status, "onSale");
 
     // Windows: not yet on sale, already started, cancelled, sale ended.
     let mut later = show("dt", "未开售", days_from_today(9), "20:00");
@@ -526,7 +503,7 @@ async fn limits_stock_and_sale_windows() {
     )
     .await
     .expect(404, "EVENT_NOT_FOUND");
-    invariants_hold(&t).await;
+    assert_invariants(&t).await;
 }
 
 #[tokio::test]
@@ -542,7 +519,7 @@ async fn unpaid_orders_expire_and_release_stock() {
         .post("/api/orders", Some(&token), order_body(&ev.id, &opt, 3))
         .await;
     let id = o.data()["id"].as_str().unwrap().to_string();
-    assert_eq!(remaining(&t, &opt).await.0, 97);
+    assert_eq!(stock(&t, &opt).await.left, 97);
     // Expired within a couple of seconds of expiresAt (1 s hold + 1 s tick).
     let mut done = None;
     for _ in 0..40 {
@@ -555,11 +532,11 @@ async fn unpaid_orders_expire_and_release_stock() {
     }
     let d = done.expect("expired within 4 s");
     assert_eq!(d["cancelReason"], "timeout");
-    assert_eq!(remaining(&t, &opt).await.0, 100);
+    assert_eq!(stock(&t, &opt).await.left, 100);
     t.put(&format!("/api/orders/{id}/cancel"), Some(&token), json!({}))
         .await
         .expect(409, "ORDER_NOT_PENDING");
-    invariants_hold(&t).await;
+    assert_invariants(&t).await;
 }
 
 #[tokio::test]
@@ -602,8 +579,8 @@ async fn an_order_that_expired_while_down_is_cancelled_at_start() {
     let d = t.get_as(&format!("/api/orders/{id}"), &token).await;
     assert_eq!(d.data()["status"], "cancelled");
     assert_eq!(d.data()["cancelReason"], "timeout");
-    assert_eq!(remaining(&t, &opt).await.0, 100);
-    invariants_hold(&t).await;
+    assert_eq!(stock(&t, &opt).await.left, 100);
+    assert_invariants(&t).await;
 }
 
 #[tokio::test]
@@ -693,7 +670,7 @@ async fn order_creation_is_rate_limited_per_user() {
     )
     .await
     .data();
-    assert_eq!(remaining(&t, &ev.option_ids[0]).await.0, 97);
+    assert_eq!(stock(&t, &ev.option_ids[0]).await.left, 97);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -742,7 +719,11 @@ async fn three_hundred_buyers_race_for_fifty_seats() {
         }
     }
     assert_eq!((sold, sold_out), (50, 250));
-    let (left, seats, status) = remaining(&t, &opt).await;
+    let Stock {
+        left,
+        seats,
+        status,
+    } = stock(&t, &opt).await;
     assert_eq!((left, seats, status.as_str()), (0, 0, "soldOut"));
     let held: i64 = t
         .store()
@@ -756,5 +737,5 @@ async fn three_hundred_buyers_race_for_fifty_seats() {
         .await
         .unwrap();
     assert_eq!(held, 50);
-    invariants_hold(&t).await;
+    assert_invariants(&t).await;
 }

@@ -1,12 +1,10 @@
 //! Identity over HTTP: WeChat login (dev mode and against a fake WeChat), the
 //! phone number, profiles, tokens, admin accounts, tenant scoping, rate limits.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::fake_wechat::{APP_ID, APP_SECRET, FakeWechat};
-use common::*;
+use crate::common::fake_wechat::{APP_ID, APP_SECRET, FakeWechat};
+use crate::common::*;
 use serde_json::json;
 use standup_tickets::config::{Rate, RateLimits, WechatCredentials};
 use standup_tickets::model::accounts::AdminRole;
@@ -14,16 +12,8 @@ use standup_tickets::model::catalog::ActiveStatus;
 use standup_tickets::model::scope::TenantScope;
 use standup_tickets::store::users;
 
-async fn with_fake_wechat(fake: &FakeWechat) -> TestApp {
-    let url = fake.url();
-    let t = TestApp::start_with(move |c| {
-        c.wechat = Some(WechatCredentials {
-            app_id: APP_ID.into(),
-            app_secret: APP_SECRET.into(),
-        });
-        c.wechat_api_base_url = url;
-    })
-    .await;
+async fn with_fake_wechat() -> TestApp {
+    let t = TestApp::builder().fake_wechat().start().await;
     t.seed_tenant("dt").await;
     t
 }
@@ -131,8 +121,8 @@ async fn dev_mode_login_creates_once_and_profile_validates() {
 
 #[tokio::test]
 async fn wechat_login_against_the_fake_server() {
-    let fake = FakeWechat::start().await;
-    let t = with_fake_wechat(&fake).await;
+    let t = with_fake_wechat().await;
+    let fake = t.wechat.as_ref().unwrap();
 
     let first = t
         .post(
@@ -276,8 +266,8 @@ async fn misconfigured_or_unreachable_wechat_is_a_clean_503() {
 #[tokio::test]
 async fn phone_number_with_a_shared_cached_access_token() {
     use std::sync::atomic::Ordering::SeqCst;
-    let fake = FakeWechat::start().await;
-    let t = with_fake_wechat(&fake).await;
+    let t = with_fake_wechat().await;
+    let fake = t.wechat.as_ref().unwrap();
     let (a, _) = t.login("erin-1", "dt").await;
     let (b, _) = t.login("frank-1", "dt").await;
 
@@ -440,7 +430,7 @@ async fn a_disabled_user_cannot_log_in_or_use_a_token() {
 }
 
 /// Polls `/api/users/me` until it answers `status`, failing after 2.5 s.
-async fn wait_for_status(t: &TestApp, token: &str, status: u16) -> common::Reply {
+async fn wait_for_status(t: &TestApp, token: &str, status: u16) -> crate::common::Reply {
     let since = Instant::now();
     loop {
         let r = t.get_as("/api/users/me", token).await;
@@ -706,27 +696,7 @@ async fn demo_club_owner_can_sign_in_with_the_printed_password() {
 #[tokio::test]
 async fn cli_admin_create_then_login() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_standup-tickets");
-    let run = |args: &[&str], stdin: &str| {
-        use std::io::Write;
-        let mut child = std::process::Command::new(bin)
-            .args(args)
-            .env("DATA_DIR", tmp.path())
-            .env("LOG_LEVEL", "warn")
-            .env_remove("APP_ENV")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let run = |args: &[&str], stdin: &str| cli(tmp.path(), args, stdin, &[]);
     assert!(
         run(&["tenant", "create", "--id", "xclub", "--name", "X"], "")
             .status

@@ -1,9 +1,7 @@
 //! The public catalogue over HTTP: shapes, filters, pagination, tenants, drafts,
 //! calendar boundaries in Asia/Shanghai, money as yuan.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use standup_tickets::model::Fen;
 use standup_tickets::model::catalog::{ActiveStatus, EventStatus};

@@ -1,11 +1,9 @@
 //! Verifying WeChat's signatures in platform-certificate mode (older
 //! merchants): the certificate's key is found by its serial, written the way
 //! WeChat writes it (uppercase hex, leading zeros or not). The certificate and
-//! its key in `tests/fixtures/` were generated for this test with openssl.
+//! its key in `tests/api/fixtures/` were generated for this test with openssl.
 
-mod common;
-
-use common::fake_pay::rsa_sign;
+use crate::common::fake_pay::rsa_sign;
 use rsa::pkcs8::DecodePrivateKey;
 use standup_tickets::wechat::pay::crypto::{
     SignatureHeaders, Verifier, VerifyError, response_message,

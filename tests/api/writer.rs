@@ -2,9 +2,7 @@
 //! panicking command rolls back alone without touching its batch-mates; a
 //! checked command (no savepoint) that breaks its promise undoes its batch.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use standup_tickets::error::{Code, Rejection};
 use standup_tickets::store::StoreError;
 

@@ -1,24 +1,11 @@
 //! Start, restart, migrations, the demo club, the CLI, health and OpenAPI.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_standup-tickets");
-
-fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .env("DATA_DIR", dir)
-        .env("LOG_LEVEL", "warn")
-        .env_remove("APP_ENV")
-        .env_remove("PORT")
-        .output()
-        .expect("binary runs")
-}
 
 #[tokio::test]
 async fn restart_keeps_data_and_applies_no_migration_twice() {
@@ -180,49 +167,50 @@ async fn healthz_and_openapi_list_every_route() {
 #[test]
 fn cli_migrate_tenant_create_and_bad_config() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = cli(tmp.path(), &["migrate"]);
+    let out = cli(tmp.path(), &["migrate"], "", &[]);
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("0001_init.sql"));
-    let out = cli(tmp.path(), &["migrate"]);
+    let out = cli(tmp.path(), &["migrate"], "", &[]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("无需迁移"));
 
     let out = cli(
         tmp.path(),
         &["tenant", "create", "--id", "xclub", "--name", "X 俱乐部"],
+        "",
+        &[],
     );
     assert!(out.status.success(), "{out:?}");
     let again = cli(
         tmp.path(),
         &["tenant", "create", "--id", "xclub", "--name", "重复"],
+        "",
+        &[],
     );
     assert!(!again.status.success(), "duplicate id refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("已存在"));
     let bad = cli(
         tmp.path(),
         &["tenant", "create", "--id", "Bad Id!", "--name", "x"],
+        "",
+        &[],
     );
     assert!(!bad.status.success());
 
-    let out = cli(tmp.path(), &["demo"]);
+    let out = cli(tmp.path(), &["demo"], "", &[]);
     assert!(out.status.success(), "{out:?}");
-    let out = cli(tmp.path(), &["demo"]);
+    let out = cli(tmp.path(), &["demo"], "", &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("已存在"));
 
-    let out = Command::new(BIN)
-        .arg("migrate")
-        .env("DATA_DIR", tmp.path())
-        .env("PORT", "not-a-port")
-        .output()
-        .unwrap();
+    let out = cli(tmp.path(), &["migrate"], "", &[("PORT", "not-a-port")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("PORT"));
-    let out = Command::new(BIN)
-        .arg("migrate")
-        .env("DATA_DIR", tmp.path())
-        .env("APP_TIMEZONE", "Mars/Base")
-        .output()
-        .unwrap();
+    let out = cli(
+        tmp.path(),
+        &["migrate"],
+        "",
+        &[("APP_TIMEZONE", "Mars/Base")],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("APP_TIMEZONE"));
 }
@@ -233,12 +221,14 @@ async fn cli_created_tenant_is_served() {
     let out = cli(
         tmp.path(),
         &["tenant", "create", "--id", "xclub", "--name", "X 俱乐部"],
+        "",
+        &[],
     );
     assert!(out.status.success(), "{out:?}");
     let t = TestApp::start_in(tmp.path(), |_| {}).await;
     assert_eq!(t.data("/api/tenants/xclub").await["name"], "X 俱乐部");
     // Disabled from the CLI while the server runs: gone within the cache's second.
-    let out = cli(tmp.path(), &["tenant", "disable", "--id", "xclub"]);
+    let out = cli(tmp.path(), &["tenant", "disable", "--id", "xclub"], "", &[]);
     assert!(out.status.success(), "{out:?}");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     t.expect_error("/api/tenants/xclub", 404, "TENANT_NOT_FOUND")

@@ -2,39 +2,8 @@
 //! confirm route playing a payment through the real settlement, tickets and
 //! their QR codes, and the buyer's refund with its policy.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
-use standup_tickets::store::orders::check_invariants;
-use standup_tickets::store::payments::money_by_order;
-
-async fn remaining(t: &TestApp, option_id: &str) -> i64 {
-    let id = option_id.to_string();
-    t.store()
-        .read(move |c| {
-            Ok(c.query_row(
-                "SELECT remaining_count FROM price_options WHERE id = ?1",
-                [&id],
-                |r| r.get(0),
-            )?)
-        })
-        .await
-        .unwrap()
-}
-
-async fn invariants_and_money(t: &TestApp) {
-    assert_eq!(t.store().read(check_invariants).await.unwrap(), Ok(()));
-    for (id, status, paid, refunded) in t.store().read(money_by_order).await.unwrap() {
-        assert!(
-            refunded <= paid,
-            "order {id}: refunded {refunded} > paid {paid}"
-        );
-        if status == "refunded" {
-            assert_eq!(refunded, paid, "order {id} refunded in full");
-        }
-    }
-}
 
 #[tokio::test]
 async fn pay_confirm_tickets_and_refund() {
@@ -52,7 +21,7 @@ async fn pay_confirm_tickets_and_refund() {
         .data()
         .clone();
     let id = order["id"].as_str().unwrap().to_string();
-    assert_eq!(remaining(&t, &opt).await, 98);
+    assert_eq!(stock(&t, &opt).await.left, 98);
 
     // Pay parameters: the spec's shape, from the mock.
     let params = t
@@ -111,7 +80,7 @@ async fn pay_confirm_tickets_and_refund() {
         again["tickets"], paid["tickets"],
         "same tickets after a replay"
     );
-    assert_eq!(remaining(&t, &opt).await, 98, "stock stays sold");
+    assert_eq!(stock(&t, &opt).await.left, 98, "stock stays sold");
     let key = t.app.state.qr_key.clone();
     for tk in &tickets {
         let code = tk["qrCode"].as_str().unwrap();
@@ -159,7 +128,7 @@ async fn pay_confirm_tickets_and_refund() {
         .await;
     assert_eq!(r.json["message"], "退款成功", "{}", r.text);
     assert_eq!(r.data()["status"], "refunded");
-    assert_eq!(remaining(&t, &opt).await, 100, "seats back on sale");
+    assert_eq!(stock(&t, &opt).await.left, 100, "seats back on sale");
     t.post("/api/payments/refund", Some(&token), json!({"orderId": id}))
         .await
         .expect(409, "REFUND_EXISTS");
@@ -175,7 +144,7 @@ async fn pay_confirm_tickets_and_refund() {
             .iter()
             .all(|tk| tk["status"] == "expired")
     );
-    invariants_and_money(&t).await;
+    assert_invariants(&t).await;
 }
 
 #[tokio::test]
@@ -268,7 +237,7 @@ async fn refund_policy_used_tickets_cutoff_and_unpaid() {
         .data()
         .clone();
     assert_eq!(o["status"], "paid");
-    invariants_and_money(&t).await;
+    assert_invariants(&t).await;
 }
 
 #[tokio::test]
@@ -292,7 +261,7 @@ async fn payment_after_expiry_is_kept_or_refunded() {
     t.put(&format!("/api/orders/{first}/cancel"), Some(&a), json!({}))
         .await
         .data();
-    assert_eq!(remaining(&t, &opt).await, 1);
+    assert_eq!(stock(&t, &opt).await.left, 1);
     // ...and a late payment takes it back: the buyer keeps the seat.
     let o = t
         .post(
@@ -305,7 +274,7 @@ async fn payment_after_expiry_is_kept_or_refunded() {
         .clone();
     assert_eq!(o["status"], "paid");
     assert_eq!(o["tickets"].as_array().unwrap().len(), 1);
-    assert_eq!(remaining(&t, &opt).await, 0);
+    assert_eq!(stock(&t, &opt).await.left, 0);
 
     // Now the show is sold out: b's order is cancelled, b pays late, and the
     // money goes back (the seat is a's).
@@ -354,7 +323,7 @@ async fn payment_after_expiry_is_kept_or_refunded() {
             .to_string();
     }
     assert_eq!(status, "refunded");
-    assert_eq!(remaining(&t, &opt).await, 0, "a's seat untouched");
+    assert_eq!(stock(&t, &opt).await.left, 0, "a's seat untouched");
     let o = t
         .get_as(&format!("/api/orders/{second}"), &b)
         .await
@@ -364,5 +333,5 @@ async fn payment_after_expiry_is_kept_or_refunded() {
         o["tickets"].as_array().unwrap().is_empty(),
         "no tickets for refunded money"
     );
-    invariants_and_money(&t).await;
+    assert_invariants(&t).await;
 }

@@ -1,9 +1,15 @@
 //! Test harness: the real app on 127.0.0.1:0 with a temporary data dir, spoken
 //! to over HTTP. Fixtures are written through the app's own store functions.
-#![allow(dead_code)]
 
 pub mod fake_pay;
 pub mod fake_wechat;
+// Owner-only rows and bodies arrive with the admin routes.
+#[allow(dead_code)]
+pub mod scenarios;
+
+use fake_pay::FakePay;
+use fake_wechat::FakeWechat;
+use standup_tickets::config::WechatCredentials;
 
 use std::path::{Path, PathBuf};
 
@@ -20,37 +26,130 @@ use standup_tickets::store::{Store, StoreResult};
 pub struct TestApp {
     pub app: RunningApp,
     pub client: reqwest::Client,
-    pub dir: PathBuf,
+    /// The fake WeChat login server, when built with [`TestAppBuilder::fake_wechat`].
+    pub wechat: Option<FakeWechat>,
+    /// The fake WeChat Pay server, when built with [`TestAppBuilder::fake_pay`].
+    pub pay: Option<FakePay>,
     _tmp: Option<tempfile::TempDir>,
+    _keys: Option<tempfile::TempDir>,
+}
+
+type Tweak = Box<dyn FnOnce(&mut Config) + Send>;
+
+/// How a test's app is started: which fakes stand in for WeChat, and what
+/// the config says besides `Config::for_tests`.
+#[derive(Default)]
+pub struct TestAppBuilder {
+    tweaks: Vec<Tweak>,
+    wechat: bool,
+    pay: Option<bool>,
+    dir: Option<PathBuf>,
+}
+
+impl TestAppBuilder {
+    /// WeChat login against the fake server (real credentials in the config).
+    pub fn fake_wechat(mut self) -> Self {
+        self.wechat = true;
+        self
+    }
+
+    /// WeChat Pay APIv3 against the fake server, with merchant keys generated
+    /// for the test (implies [`Self::fake_wechat`]: pay needs the app id).
+    pub fn fake_pay(mut self) -> Self {
+        self.wechat = true;
+        self.pay = Some(self.pay.unwrap_or(false));
+        self
+    }
+
+    /// As [`Self::fake_pay`], with the legacy v2 notify key configured too.
+    pub fn fake_pay_with_v2(mut self) -> Self {
+        self.wechat = true;
+        self.pay = Some(true);
+        self
+    }
+
+    /// Adjusts the config (applied after the fakes' settings, in order).
+    pub fn config(mut self, tweak: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    /// An existing data dir (for restarts) instead of a fresh temporary one.
+    pub fn data_dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let (tmp, dir) = match self.dir {
+            Some(d) => (None, d),
+            None => {
+                let tmp = tempfile::tempdir().unwrap();
+                let d = tmp.path().to_path_buf();
+                (Some(tmp), d)
+            }
+        };
+        let mut config = Config::for_tests(&dir);
+        let wechat = if self.wechat {
+            let fake = FakeWechat::start().await;
+            config.wechat = Some(WechatCredentials {
+                app_id: fake_wechat::APP_ID.into(),
+                app_secret: fake_wechat::APP_SECRET.into(),
+            });
+            config.wechat_api_base_url = fake.url();
+            Some(fake)
+        } else {
+            None
+        };
+        let (pay, keys) = match self.pay {
+            Some(v2) => {
+                let fake = FakePay::start().await;
+                let keys = tempfile::tempdir().unwrap();
+                config.pay = Some(FakePay::pay_config(keys.path(), v2));
+                config.wechat_pay_base_url = fake.url();
+                (Some(fake), Some(keys))
+            }
+            None => (None, None),
+        };
+        for tweak in self.tweaks {
+            tweak(&mut config);
+        }
+        let app = app::spawn(config).await.expect("app starts");
+        standup_tickets::wechat::install_crypto_provider();
+        TestApp {
+            app,
+            client: reqwest::Client::new(),
+            wechat,
+            pay,
+            _tmp: tmp,
+            _keys: keys,
+        }
+    }
 }
 
 impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
     /// An empty database (no demo club).
     pub async fn start() -> TestApp {
         Self::start_with(|_| {}).await
     }
 
     /// A fresh temporary data dir (removed with the app); `tweak` adjusts the config.
-    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        let mut t = Self::start_in(&dir, tweak).await;
-        t._tmp = Some(tmp);
-        t
+    pub async fn start_with(tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestApp {
+        Self::builder().config(tweak).start().await
     }
 
     /// Starts on an existing data dir (for restarts); `tweak` adjusts the config.
-    pub async fn start_in(dir: &Path, tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let mut config = Config::for_tests(dir);
-        tweak(&mut config);
-        let app = app::spawn(config).await.expect("app starts");
-        standup_tickets::wechat::install_crypto_provider();
-        TestApp {
-            app,
-            client: reqwest::Client::new(),
-            dir: dir.to_path_buf(),
-            _tmp: None,
-        }
+    pub async fn start_in(dir: &Path, tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestApp {
+        Self::builder().data_dir(dir).config(tweak).start().await
+    }
+
+    /// The fake WeChat Pay server (the app was built with `fake_pay()`).
+    pub fn fake_pay(&self) -> &FakePay {
+        self.pay.as_ref().expect("built with fake_pay()")
     }
 
     pub fn store(&self) -> &Store {
@@ -255,4 +354,83 @@ pub fn days_from_today(days: i64) -> NaiveDate {
 pub fn order_body(event: &str, option: &str, quantity: i64) -> Value {
     serde_json::json!({"eventId": event, "priceOptionId": option, "quantity": quantity,
            "userInfo": {"name": "张三", "phone": "13800138000"}})
+}
+
+/// What a price option and its show have left, read back from the database.
+#[derive(Debug)]
+pub struct Stock {
+    /// The option's `remaining_count`.
+    pub left: i64,
+    /// The show's `remaining_seats`.
+    pub seats: i64,
+    /// The show's status.
+    pub status: String,
+}
+
+pub async fn stock(t: &TestApp, option_id: &str) -> Stock {
+    let id = option_id.to_string();
+    t.store()
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT p.remaining_count, e.remaining_seats, e.status FROM price_options p
+                 JOIN events e ON e.id = p.event_id WHERE p.id = ?1",
+                [&id],
+                |r| {
+                    Ok(Stock {
+                        left: r.get(0)?,
+                        seats: r.get(1)?,
+                        status: r.get(2)?,
+                    })
+                },
+            )?)
+        })
+        .await
+        .unwrap()
+}
+
+/// DESIGN.md §4's invariants, and every fen paid either kept or refunded
+/// (never more refunded than paid, a refunded order refunded in full).
+pub async fn assert_invariants(t: &TestApp) {
+    use standup_tickets::store::orders::check_invariants;
+    use standup_tickets::store::payments::money_by_order;
+    assert_eq!(
+        t.store().read(check_invariants).await.unwrap(),
+        Ok(()),
+        "database invariants"
+    );
+    for (id, status, paid, refunded) in t.store().read(money_by_order).await.unwrap() {
+        assert!(
+            refunded <= paid,
+            "order {id}: refunded {refunded} > paid {paid}"
+        );
+        if status == "refunded" {
+            assert_eq!(refunded, paid, "order {id} refunded in full");
+        }
+    }
+}
+
+/// The `standup-tickets` binary on `dir`, as an operator would run it:
+/// `stdin` is written to it (a password), `env` adds variables.
+pub fn cli(dir: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_standup-tickets"));
+    cmd.args(args)
+        .env("DATA_DIR", dir)
+        .env("LOG_LEVEL", "warn")
+        .env_remove("APP_ENV")
+        .env_remove("PORT")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }

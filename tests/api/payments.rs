@@ -3,45 +3,39 @@
 //! tampered, wrong amount), the v2 XML notify, the expiry tick asking WeChat
 //! first, polling, and refunds settled synchronously or by notify.
 
-mod common;
-
 use std::time::Duration;
 
-use common::fake_pay::{self, FakePay, Spoil};
-use common::fake_wechat::{self, FakeWechat};
-use common::*;
+use crate::common::fake_pay::{self, Spoil};
+use crate::common::fake_wechat;
+use crate::common::*;
 use rsa::RsaPublicKey;
 use serde_json::{Value, json};
-use standup_tickets::config::WechatCredentials;
-use standup_tickets::store::orders::check_invariants;
 
 struct Env {
     t: TestApp,
-    pay: FakePay,
-    _mini: FakeWechat,
-    _keys: tempfile::TempDir,
     token: String,
     event: String,
     option: String,
 }
 
-async fn env_with(v2: bool, tweak: impl FnOnce(&mut standup_tickets::config::Config)) -> Env {
-    let pay = FakePay::start().await;
-    let mini = FakeWechat::start().await;
-    let keys = tempfile::tempdir().unwrap();
-    let pay_config = FakePay::pay_config(keys.path(), v2);
-    let (pay_url, mini_url) = (pay.url(), mini.url());
-    let t = TestApp::start_with(move |c| {
-        c.wechat = Some(WechatCredentials {
-            app_id: fake_wechat::APP_ID.into(),
-            app_secret: fake_wechat::APP_SECRET.into(),
-        });
-        c.wechat_api_base_url = mini_url;
-        c.pay = Some(pay_config);
-        c.wechat_pay_base_url = pay_url;
-        tweak(c);
-    })
-    .await;
+impl std::ops::Deref for Env {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.t
+    }
+}
+
+async fn env_with(
+    v2: bool,
+    tweak: impl FnOnce(&mut standup_tickets::config::Config) + Send + 'static,
+) -> Env {
+    let builder = TestApp::builder();
+    let builder = if v2 {
+        builder.fake_pay_with_v2()
+    } else {
+        builder.fake_pay()
+    };
+    let t = builder.config(tweak).start().await;
     t.seed_tenant("dt").await;
     let ev = t
         .seed_event(show("dt", "专场", days_from_today(5), "20:00"))
@@ -49,9 +43,6 @@ async fn env_with(v2: bool, tweak: impl FnOnce(&mut standup_tickets::config::Con
     let (token, _) = t.login("buyer-1", "dt").await;
     Env {
         t,
-        pay,
-        _mini: mini,
-        _keys: keys,
         token,
         event: ev.id,
         option: ev.option_ids[0].clone(),
@@ -140,7 +131,7 @@ impl Env {
     }
 
     async fn invariants(&self) {
-        assert_eq!(self.t.store().read(check_invariants).await.unwrap(), Ok(()));
+        assert_invariants(&self.t).await;
     }
 }
 
@@ -150,7 +141,7 @@ async fn prepay_params_are_signed_and_reused() {
     let id = e.order(2).await;
     let p = e.prepay(&id).await;
     assert_eq!(
-        e.pay
+        e.fake_pay()
             .state
             .bad_auth
             .load(std::sync::atomic::Ordering::SeqCst),
@@ -175,7 +166,15 @@ async fn prepay_params_are_signed_and_reused() {
         p["paySign"].as_str().unwrap()
     ));
     // The WeChat order carries our amount, the buyer's openid and the hold.
-    let tx = e.pay.state.txs.lock().unwrap().get(&id).cloned().unwrap();
+    let tx = e
+        .fake_pay()
+        .state
+        .txs
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .unwrap();
     assert_eq!(tx.amount, 17700, "2 x 88.50 in fen");
     assert_eq!(tx.openid, "oid_buyer");
     assert_eq!(
@@ -187,7 +186,7 @@ async fn prepay_params_are_signed_and_reused() {
     let again = e.prepay(&id).await;
     assert_eq!(again["package"], p["package"]);
     assert_eq!(
-        e.pay
+        e.fake_pay()
             .state
             .prepay_calls
             .load(std::sync::atomic::Ordering::SeqCst),
@@ -200,7 +199,7 @@ async fn good_notify_pays_once_however_often_it_comes() {
     let e = env().await;
     let id = e.order(2).await;
     e.prepay(&id).await;
-    let resource = e.pay.success_resource(&id);
+    let resource = e.fake_pay().success_resource(&id);
     let (status, body) = e.notify(&id, &resource, Spoil::None).await;
     assert!(status == 200 || status == 204, "{status} {body}");
     let o = e.order_json(&id).await;
@@ -225,7 +224,7 @@ async fn bad_notifies_are_refused_and_change_nothing() {
     e.prepay(&id).await;
     // WeChat's own record stays NOTPAY, so polling cannot settle it: only a
     // notify could.
-    let good = e.pay.success_resource(&id);
+    let good = e.fake_pay().success_resource(&id);
     let before = e.order_json(&id).await;
     assert_eq!(before["status"], "pending");
     let mut wrong_amount = good.clone();
@@ -358,7 +357,7 @@ async fn expiry_asks_wechat_first_then_closes_or_settles() {
     e.prepay(&unpaid).await;
     e.prepay(&paid_quietly).await;
     // The buyer paid at WeChat but the notify never arrived.
-    e.pay.pay(&paid_quietly);
+    e.fake_pay().pay(&paid_quietly);
     let mut done = false;
     for _ in 0..60 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -374,16 +373,16 @@ async fn expiry_asks_wechat_first_then_closes_or_settles() {
     assert!(done, "expired one, settled the other");
     use std::sync::atomic::Ordering::SeqCst;
     assert!(
-        e.pay.state.query_calls.load(SeqCst) >= 2,
+        e.fake_pay().state.query_calls.load(SeqCst) >= 2,
         "queried before expiring"
     );
     assert_eq!(
-        e.pay.state.close_calls.load(SeqCst),
+        e.fake_pay().state.close_calls.load(SeqCst),
         1,
         "closed the unpaid one only"
     );
     assert_eq!(
-        e.pay.state.txs.lock().unwrap()[&unpaid].state,
+        e.fake_pay().state.txs.lock().unwrap()[&unpaid].state,
         "CLOSED",
         "can no longer be paid at WeChat"
     );
@@ -397,14 +396,14 @@ async fn polling_a_pending_order_finds_a_late_payment() {
     // Before it reached WeChat there is nothing to ask.
     assert_eq!(e.order_json(&id).await["status"], "pending");
     assert_eq!(
-        e.pay
+        e.fake_pay()
             .state
             .query_calls
             .load(std::sync::atomic::Ordering::SeqCst),
         0
     );
     e.prepay(&id).await;
-    e.pay.pay(&id);
+    e.fake_pay().pay(&id);
     let o = e.order_json(&id).await;
     assert_eq!(o["status"], "paid", "settled from the query");
     assert_eq!(o["tickets"].as_array().unwrap().len(), 1);
@@ -417,8 +416,8 @@ async fn refunds_sync_and_by_notify() {
         let e = &e;
         async move {
             e.prepay(&id).await;
-            e.pay.pay(&id);
-            let r = e.pay.transaction(&id);
+            e.fake_pay().pay(&id);
+            let r = e.fake_pay().transaction(&id);
             assert_eq!(e.notify(&id, &r, Spoil::None).await.0, 204);
         }
     };
@@ -443,13 +442,13 @@ async fn refunds_sync_and_by_notify() {
     .expect(409, "REFUND_EXISTS");
     use std::sync::atomic::Ordering::SeqCst;
     assert_eq!(
-        e.pay.state.refund_calls.load(SeqCst),
+        e.fake_pay().state.refund_calls.load(SeqCst),
         1,
         "one refund at WeChat"
     );
 
     // WeChat answers PROCESSING; the notify settles it.
-    *e.pay.state.refund_answer.lock().unwrap() = "PROCESSING".into();
+    *e.fake_pay().state.refund_answer.lock().unwrap() = "PROCESSING".into();
     let later = e.order(1).await;
     paid(later.clone()).await;
     let r =
@@ -471,7 +470,7 @@ async fn refunds_sync_and_by_notify() {
         "tickets stop being valid at once"
     );
     let (out_refund_no, refund_id): (String, String) = {
-        let refunds = e.pay.state.refunds.lock().unwrap();
+        let refunds = e.fake_pay().state.refunds.lock().unwrap();
         let r = refunds
             .values()
             .find(|r| r["out_trade_no"] == later.as_str())
@@ -547,7 +546,7 @@ async fn notifies_skip_the_ip_limit_but_forgeries_do_not() {
         h
     };
     // A forger from WeChat's address burns that address's budget...
-    let good = e.pay.success_resource(&id);
+    let good = e.fake_pay().success_resource(&id);
     let mut codes = Vec::new();
     for _ in 0..8 {
         let (headers, body) = fake_pay::notify(
@@ -588,13 +587,13 @@ async fn notifies_skip_the_ip_limit_but_forgeries_do_not() {
 #[tokio::test]
 async fn refund_closed_gives_tickets_back_abnormal_keeps_them_void() {
     let e = env().await;
-    *e.pay.state.refund_answer.lock().unwrap() = "PROCESSING".into();
+    *e.fake_pay().state.refund_answer.lock().unwrap() = "PROCESSING".into();
     let mut ids = Vec::new();
     for _ in 0..2 {
         let id = e.order(1).await;
         e.prepay(&id).await;
-        e.pay.pay(&id);
-        let r = e.pay.transaction(&id);
+        e.fake_pay().pay(&id);
+        let r = e.fake_pay().transaction(&id);
         assert_eq!(e.notify(&id, &r, Spoil::None).await.0, 204);
         e.t.post(
             "/api/payments/refund",
@@ -610,7 +609,7 @@ async fn refund_closed_gives_tickets_back_abnormal_keeps_them_void() {
         (&ids[1], "REFUND.ABNORMAL", "ABNORMAL"),
     ] {
         let no = e
-            .pay
+            .fake_pay()
             .state
             .refunds
             .lock()
@@ -692,8 +691,8 @@ async fn a_v3_payment_after_expiry_with_the_seat_gone_is_refunded() {
         .await
         .data();
     // The first buyer's payment lands anyway.
-    e.pay.pay(&late);
-    let r = e.pay.transaction(&late);
+    e.fake_pay().pay(&late);
+    let r = e.fake_pay().transaction(&late);
     assert_eq!(
         e.notify(&late, &r, Spoil::None).await.0,
         204,
@@ -712,7 +711,7 @@ async fn a_v3_payment_after_expiry_with_the_seat_gone_is_refunded() {
     }
     assert_eq!(status, "refunded");
     let refunded = e
-        .pay
+        .fake_pay()
         .state
         .refunds
         .lock()
@@ -743,7 +742,7 @@ async fn expiry_beside_a_slow_wechat(
         };
     })
     .await;
-    *e.pay.state.query_delay.lock().unwrap() = delay;
+    *e.fake_pay().state.query_delay.lock().unwrap() = delay;
     let big = NewEventExt::roomy(show("dt", "大场", days_from_today(6), "20:00"));
     let big = e.t.seed_event(big).await;
     let (other, _) = e.t.login("buyer-2", "dt").await;
@@ -895,9 +894,9 @@ async fn a_slow_wechat_does_not_hold_back_seat_release_or_sale_opening() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(e.pay.state.query_calls.load(SeqCst) >= 50);
-    assert!(e.pay.state.close_calls.load(SeqCst) >= 50);
-    let txs = e.pay.state.txs.lock().unwrap().clone();
+    assert!(e.fake_pay().state.query_calls.load(SeqCst) >= 50);
+    assert!(e.fake_pay().state.close_calls.load(SeqCst) >= 50);
+    let txs = e.fake_pay().state.txs.lock().unwrap().clone();
     for id in &prepaid {
         assert_eq!(
             txs[id].state, "CLOSED",
@@ -924,7 +923,7 @@ async fn a_silent_wechat_does_not_hold_back_seat_release() {
             .iter()
             .all(|s| s == "pending")
     );
-    assert!(e.pay.state.query_calls.load(SeqCst) >= 1);
-    assert_eq!(e.pay.state.close_calls.load(SeqCst), 0);
+    assert!(e.fake_pay().state.query_calls.load(SeqCst) >= 1);
+    assert_eq!(e.fake_pay().state.close_calls.load(SeqCst), 0);
     e.invariants().await;
 }

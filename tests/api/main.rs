@@ -1,0 +1,17 @@
+//! The integration tests, one binary (the library and `common` compile once):
+//! the real app on 127.0.0.1:0 with a temporary data dir, spoken to over
+//! HTTP; WeChat replaced by protocol-faithful fakes in `common`.
+
+mod common;
+
+mod admin_routes;
+mod catalog;
+mod identity;
+mod inventory_props;
+mod lifecycle;
+mod orders;
+mod pay_crypto;
+mod payments;
+mod payments_dev;
+mod wal;
+mod writer;
