@@ -37,7 +37,7 @@ pub struct Caches {
     /// trusted for its whole life (`ACTIVE_USER_TTL` at most).
     pub user_tokens: Cache<String, SignedIn>,
     /// Every disabled user's id, re-read every second
-    /// ([`crate::service::accounts::watch_disabled_users`]).
+    /// (the `disabled-users` job).
     pub disabled_users: Arc<RwLock<HashSet<String>>>,
     /// Orders whose payment state was asked of WeChat in the last few seconds
     /// (a buyer polling an order must not turn into a query per poll).
@@ -52,6 +52,16 @@ pub struct SignedIn {
 }
 
 pub const TTL: Duration = Duration::from_secs(1);
+
+/// How long an admin's "still active" answer is trusted before the database
+/// is asked again: disabling an admin (or its club) takes effect within this.
+pub const ADMIN_CHECK_TTL: Duration = Duration::from_secs(1);
+
+/// How long a verified buyer token is remembered (its expiry is checked on
+/// every use as well). Disabling does not wait for this (the disabled set is
+/// checked first, and users are never deleted); it only bounds the memory of
+/// buyers seen once.
+pub const ACTIVE_USER_TTL: Duration = Duration::from_secs(3600);
 
 fn build(max_bytes: u64) -> Cache<String, Cached> {
     Cache::builder()
@@ -71,12 +81,12 @@ impl Default for Caches {
             events: build(32 << 20),
             pages: build(32 << 20),
             admins: Cache::builder()
-                .time_to_live(crate::service::accounts::ADMIN_CHECK_TTL)
+                .time_to_live(ADMIN_CHECK_TTL)
                 .max_capacity(10_000)
                 .build(),
             // ~400 bytes an entry: 50,000 signed-in buyers take ~20 MB.
             user_tokens: Cache::builder()
-                .time_to_live(crate::service::accounts::ACTIVE_USER_TTL)
+                .time_to_live(ACTIVE_USER_TTL)
                 .max_capacity(50_000)
                 .build(),
             disabled_users: Arc::default(),

@@ -391,7 +391,7 @@ impl Config {
             ));
         }
         let wechat_pay_base_url = get("WECHAT_PAY_BASE_URL")
-            .unwrap_or_else(|| crate::wechat::pay::DEFAULT_BASE_URL.into())
+            .unwrap_or_else(|| "https://api.mch.weixin.qq.com".into())
             .trim_end_matches('/')
             .to_string();
         if !(wechat_pay_base_url.starts_with("https://")

@@ -27,6 +27,17 @@ pub fn looks_like_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Random text from an unambiguous alphabet (no 0/O, 1/l/I), for secrets and
+/// one-time passwords.
+pub fn random_token(len: usize) -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

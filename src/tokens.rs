@@ -176,7 +176,7 @@ fn load_or_create_dev_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let secret = random_token(48);
+    let secret = crate::ids::random_token(48);
     write_private(path, secret.as_bytes())
         .with_context(|| format!("无法写入 {}", path.display()))?;
     tracing::info!(file = %path.display(), "generated a development JWT secret");
@@ -193,17 +193,6 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
         opts.mode(0o600);
     }
     opts.open(path)?.write_all(data)
-}
-
-/// Random text from an unambiguous alphabet (no 0/O, 1/l/I), for secrets and
-/// one-time passwords.
-pub fn random_token(len: usize) -> String {
-    use rand::RngExt;
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
 }
 
 pub fn hash_password(password: &str) -> anyhow::Result<String> {

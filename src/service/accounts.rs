@@ -308,19 +308,9 @@ async fn hash_off_thread(password: &str) -> Result<String, AppError> {
         .map_err(AppError::internal)
 }
 
-/// How long an admin's "still active" answer is trusted before the database
-/// is asked again: disabling an admin (or its club) takes effect within this.
-pub const ADMIN_CHECK_TTL: Duration = Duration::from_secs(1);
-
 /// How often the disabled users are re-read: disabling a user takes effect
 /// within this, whichever process (server or CLI) wrote it.
 pub const DISABLED_USERS_REFRESH: Duration = Duration::from_secs(1);
-
-/// How long a verified buyer token is remembered (its expiry is checked on
-/// every use as well). Disabling does not wait for this (the disabled set is
-/// checked first, and users are never deleted); it only bounds the memory of
-/// buyers seen once.
-pub const ACTIVE_USER_TTL: Duration = Duration::from_secs(3600);
 
 /// Re-reads the disabled users into the in-memory set every request checks.
 pub async fn refresh_disabled_users(state: &AppState) -> anyhow::Result<usize> {

@@ -265,7 +265,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
         .collect();
 
     // Hashed before the write so the club and its owner appear together.
-    let password = crate::tokens::random_token(16);
+    let password = crate::ids::random_token(16);
     let hash = {
         let p = password.clone();
         tokio::task::spawn_blocking(move || crate::tokens::hash_password(&p)).await??

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
-use super::orders::reject;
+use super::reject;
 use crate::error::Code;
 use crate::model::orders::Order;
 use crate::model::scope::TenantScope;

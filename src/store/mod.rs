@@ -171,6 +171,13 @@ impl Default for StoreOptions {
 }
 
 impl Store {
+    /// The read pool answers and the writer commits: what `/healthz` means.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await?;
+        self.write(|_| Ok(())).await
+    }
+
     /// Opens (creating if needed) the database at `path`, applies pending
     /// migrations and starts the writer thread.
     pub fn open(path: &Path) -> StoreResult<Store> {
@@ -306,4 +313,9 @@ impl From<StoreError> for crate::error::AppError {
             other => crate::error::AppError::internal(other),
         }
     }
+}
+
+/// A refusal raised inside a store function: the writer rolls the command back.
+pub(crate) fn reject(code: crate::error::Code, message: impl Into<String>) -> StoreError {
+    crate::error::Rejection::new(code, message).into()
 }

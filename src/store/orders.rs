@@ -14,8 +14,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::catalog::events_by_ids;
 use super::inventory::{release, take_stock};
+use super::reject;
 use super::{StoreError, StoreResult};
-use crate::error::{Code, Rejection};
+use crate::error::Code;
 use crate::ids::new_id;
 use crate::model::catalog::{EventStatus, PageRequest};
 use crate::model::orders::{CancelReason, Order, OrderStatus, Ticket};
@@ -54,10 +55,6 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
         created_at: Timestamp(r.get(18)?),
         updated_at: Timestamp(r.get(19)?),
     })
-}
-
-pub(super) fn reject(code: Code, message: impl Into<String>) -> super::StoreError {
-    Rejection::new(code, message).into()
 }
 
 pub fn order_not_found() -> super::StoreError {

@@ -5,6 +5,7 @@
 mod common;
 
 mod admin_routes;
+mod architecture;
 mod catalog;
 mod identity;
 mod inventory_props;

@@ -15,8 +15,6 @@ use serde_json::json;
 use crate::model::time::now_ms;
 pub use crypto::{MerchantSigner, SignatureHeaders, Verifier, VerifyError};
 
-pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
-
 /// Everything needed to talk to WeChat Pay as one merchant.
 pub struct WechatPay {
     http: reqwest::Client,
@@ -163,7 +161,7 @@ pub fn open_notify(
 }
 
 pub fn nonce() -> String {
-    crate::tokens::random_token(32)
+    crate::ids::random_token(32)
 }
 
 impl WechatPay {

@@ -1,0 +1,236 @@
+//! The shape of `src/` as docs/ARCHITECTURE.md describes it, checked on the
+//! source text: dependencies point one way, SQL stays in `store/`, HTTP stays
+//! in `http/`, and a club's scope is made in only a few places.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every source file as (module path, text without comments and tests).
+fn modules() -> BTreeMap<String, (PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&src(), &mut files);
+    let mut out = BTreeMap::new();
+    for p in files {
+        let rel = p.strip_prefix(src()).unwrap().with_extension("");
+        let mut parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if matches!(
+            parts.last().map(String::as_str),
+            Some("mod" | "lib" | "main")
+        ) {
+            parts.pop();
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        let code: String = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.insert(parts.join("::"), (p, code));
+    }
+    out
+}
+
+/// `a::{b, c::{d, e}}` → `a::b`, `a::c::d`, `a::c::e`.
+fn expand(tree: &str) -> Vec<String> {
+    let tree: String = tree.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(open) = tree.find('{') else {
+        return vec![tree];
+    };
+    let (prefix, inner) = (&tree[..open], &tree[open + 1..tree.len() - 1]);
+    let (mut parts, mut depth, mut cur) = (Vec::new(), 0, String::new());
+    for ch in inner.chars() {
+        match ch {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if ch == ',' && depth == 0 {
+            parts.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(ch);
+        }
+    }
+    parts.push(cur);
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .flat_map(|p| expand(p))
+        .map(|p| format!("{prefix}{p}"))
+        .collect()
+}
+
+/// The module files `module` refers to (`crate::…`, `super::…`).
+fn references(module: &str, code: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut paths = Vec::new();
+    for stmt in code.split(';') {
+        if let Some(i) = stmt.find("use ") {
+            let tree = stmt[i + 4..].trim();
+            if tree.starts_with("crate::") || tree.starts_with("super::") {
+                paths.extend(expand(tree));
+            }
+        }
+    }
+    let bytes = code.as_bytes();
+    for start in ["crate::", "super::"] {
+        for (i, _) in code.match_indices(start) {
+            if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_') {
+                continue;
+            }
+            let end = code[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .map_or(code.len(), |e| i + e);
+            paths.push(code[i..end].to_string());
+        }
+    }
+    let mut out = BTreeSet::new();
+    for p in paths {
+        let mut parts: Vec<&str> = p.split("::").filter(|s| !s.is_empty()).collect();
+        let mut base: Vec<&str> = if module.is_empty() {
+            Vec::new()
+        } else {
+            module.split("::").collect()
+        };
+        match parts.first() {
+            Some(&"crate") => base.clear(),
+            Some(&"super") => {
+                base.pop();
+                while parts.get(1) == Some(&"super") {
+                    parts.remove(0);
+                    base.pop();
+                }
+            }
+            _ => continue,
+        }
+        parts.remove(0);
+        let full: Vec<&str> = base.into_iter().chain(parts).collect();
+        if let Some(target) = (1..=full.len())
+            .rev()
+            .map(|k| full[..k].join("::"))
+            .find(|c| known.contains(c))
+        {
+            // A module and its own submodules do not count.
+            let related = target == module
+                || module.is_empty()
+                || target.starts_with(&format!("{module}::"))
+                || module.starts_with(&format!("{target}::"));
+            if !related {
+                out.insert(target);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_import_circle_outside_http() {
+    let mods = modules();
+    let known: BTreeSet<String> = mods.keys().cloned().collect();
+    let graph: BTreeMap<&str, BTreeSet<String>> = mods
+        .iter()
+        .filter(|(m, _)| !(*m == "http" || m.starts_with("http::")))
+        .map(|(m, (_, code))| (m.as_str(), references(m, code, &known)))
+        .collect();
+    // Any module that can reach itself is in a circle.
+    for start in graph.keys() {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<String> = graph[start].iter().cloned().collect();
+        while let Some(m) = stack.pop() {
+            assert_ne!(&m, start, "{start} imports itself through a circle");
+            if seen.insert(m.clone())
+                && let Some(next) = graph.get(m.as_str())
+            {
+                stack.extend(next.iter().cloned());
+            }
+        }
+    }
+    // The layers: nothing below `service` reaches up into it or into the wiring.
+    for (m, refs) in &graph {
+        let lower = ["model", "store", "wechat", "error", "state", "cache"]
+            .iter()
+            .any(|l| m == l || m.starts_with(&format!("{l}::")));
+        for r in refs {
+            let upper = ["service", "http", "app", "cli", "jobs"]
+                .iter()
+                .any(|u| r == u || r.starts_with(&format!("{u}::")));
+            assert!(!(lower && upper), "{m} depends on {r}, a layer above it");
+        }
+    }
+}
+
+fn files_under(dirs: &[&str]) -> Vec<(String, String)> {
+    modules()
+        .into_iter()
+        .filter(|(m, _)| {
+            dirs.iter()
+                .any(|d| m == d || m.starts_with(&format!("{d}::")))
+        })
+        .map(|(m, (_, code))| (m, code))
+        .collect()
+}
+
+#[test]
+fn http_types_stay_in_http() {
+    for (m, code) in files_under(&[
+        "service", "model", "store", "wechat", "state", "error", "jobs",
+    ]) {
+        for word in ["axum", "StatusCode"] {
+            assert!(!code.contains(word), "{m} mentions {word}");
+        }
+    }
+}
+
+#[test]
+fn sql_stays_in_store() {
+    let others: Vec<_> = modules()
+        .into_iter()
+        .filter(|(m, _)| !(m == "store" || m.starts_with("store::")))
+        .collect();
+    for (m, (_, code)) in others {
+        for sql in [
+            "SELECT ",
+            "INSERT INTO",
+            "DELETE FROM",
+            "UPDATE ",
+            "PRAGMA ",
+        ] {
+            assert!(!code.contains(&format!("\"{sql}")), "{m} holds SQL ({sql})");
+        }
+    }
+}
+
+#[test]
+fn tenant_scope_is_made_only_where_a_club_is_vouched_for() {
+    let allowed = [
+        "http::guards",
+        "service::catalog",
+        "service::accounts",
+        "service::demo",
+        "cli",
+        "model::scope",
+    ];
+    for (m, (_, code)) in modules() {
+        if code.contains("TenantScope::vouched(") {
+            assert!(allowed.contains(&m.as_str()), "{m} makes a TenantScope");
+        }
+    }
+}
