@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod money;
 pub mod orders;
+pub mod rules;
 pub mod scope;
 pub mod tickets;
 pub mod time;

@@ -18,8 +18,9 @@ use super::reject;
 use super::{StoreError, StoreResult};
 use crate::error::Code;
 use crate::ids::new_id;
-use crate::model::catalog::{EventStatus, PageRequest};
+use crate::model::catalog::PageRequest;
 use crate::model::orders::{CancelReason, Order, OrderStatus, Ticket};
+use crate::model::rules::{OptionFacts, Purchase, PurchaseFacts, check_purchase};
 use crate::model::{Fen, Timestamp};
 
 const ORDER_COLS: &str = "id, tenant_id, user_id, event_id, price_option_id, quantity, unit_price,
@@ -172,62 +173,34 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
     let Some((event, option, hold)) = row else {
         return Err(reject(Code::EventNotFound, "演出不存在"));
     };
-    let (tenant_id, status, starts_at, sale_start, sale_end, max_per_order, max_per_user) = event;
-    match EventStatus::parse(&status) {
-        Some(EventStatus::OnSale) | Some(EventStatus::SoldOut) => {}
-        Some(EventStatus::Upcoming) => {
-            return Err(reject(Code::SaleNotStarted, "尚未开售，请稍后再来"));
-        }
-        Some(EventStatus::Cancelled) => {
-            return Err(reject(Code::EventCancelled, "演出已取消"));
-        }
-        _ => {
-            return Err(reject(Code::EventNotFound, "演出不存在"));
-        }
-    }
-    if sale_start.is_some_and(|s| s > now) {
-        return Err(reject(Code::SaleNotStarted, "尚未开售，请稍后再来"));
-    }
-    if starts_at <= now || sale_end.is_some_and(|e| e <= now) {
-        return Err(reject(Code::SaleEnded, "本场演出已停止售票"));
-    }
-
-    let (Some(price), Some(option_status), Some(left)) = option else {
-        return Err(reject(Code::PriceOptionNotFound, "票档不存在"));
-    };
-    if option_status != "active" {
-        return Err(reject(Code::PriceOptionUnavailable, "该票档已停售"));
-    }
-    if o.quantity < 1 || o.quantity > max_per_order {
-        return Err(reject(
-            Code::ExceedsMaxPerOrder,
-            format!("每单限购 1-{max_per_order} 张"),
-        ));
-    }
+    let (tenant_id, status, starts_at, sale_start_at, sale_end_at, max_per_order, max_per_user) =
+        event;
     let already = hold.unwrap_or(0);
-    if already + o.quantity > max_per_user {
-        let left = (max_per_user - already).max(0);
-        return Err(reject(
-            Code::PurchaseLimitExceeded,
-            format!("每人限购 {max_per_user} 张，您还可购买 {left} 张"),
-        ));
-    }
-
-    if left < o.quantity {
-        return Err(if left == 0 {
-            reject(Code::SoldOut, "该票档已售罄")
-        } else {
-            reject(
-                Code::InsufficientStock,
-                format!("余票不足，该票档仅剩 {left} 张"),
-            )
-        });
-    }
+    let left = option.2;
+    let facts = PurchaseFacts {
+        event_status: &status,
+        starts_at,
+        sale_start_at,
+        sale_end_at,
+        max_per_order,
+        max_per_user,
+        option: match (option.0, option.1.as_deref(), option.2) {
+            (Some(price), Some(status), Some(remaining)) => Some(OptionFacts {
+                price,
+                status,
+                remaining,
+            }),
+            _ => None,
+        },
+        held: already,
+    };
+    let Purchase {
+        unit_price: price,
+        total,
+    } = check_purchase(&facts, o.quantity, now)?;
+    let left = left.unwrap_or(0);
 
     let id = new_id();
-    let total = price
-        .checked_mul(o.quantity)
-        .ok_or_else(|| reject(Code::ValidationFailed, "金额超出范围"))?;
     let inserted = conn
         .prepare_cached(
             "INSERT INTO orders (id, tenant_id, user_id, event_id, price_option_id, quantity,

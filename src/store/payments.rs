@@ -13,7 +13,8 @@ use super::reject;
 use super::tickets::issue_tickets;
 use crate::error::Code;
 use crate::ids::new_id;
-use crate::model::orders::{Order, OrderStatus};
+use crate::model::orders::Order;
+use crate::model::rules::{PaymentEffect, late_payment_may_keep_seats, payment_effect};
 use crate::model::tickets::QrKey;
 
 /// What a payment needs to know about an order: the order, the buyer's
@@ -112,9 +113,6 @@ pub fn settle_payment(
     let Some(order) = get_by_id_any_tenant(conn, &p.order_id)? else {
         return Err(order_not_found());
     };
-    if order.transaction_id.as_deref() == Some(p.transaction_id.as_str()) {
-        return Ok(Settlement::AlreadySettled);
-    }
     let refund_of = |reason: &str| -> StoreResult<Settlement> {
         Ok(Settlement::MustRefund(insert_refund(
             conn,
@@ -125,13 +123,15 @@ pub fn settle_payment(
             now,
         )?))
     };
-    match order.status {
-        OrderStatus::Pending => {
+    let same_transaction = order.transaction_id.as_deref() == Some(p.transaction_id.as_str());
+    match payment_effect(order.status, same_transaction) {
+        PaymentEffect::AlreadySettled => Ok(Settlement::AlreadySettled),
+        PaymentEffect::Pay => {
             mark_paid(conn, &order.id, &p.transaction_id, now)?;
             issue_tickets(conn, &order, key, now)?;
             Ok(Settlement::Paid(full(conn, &order.id)?))
         }
-        OrderStatus::Cancelled => {
+        PaymentEffect::Late => {
             // Late payment: keep it if the seats are still there and the show
             // is ahead, otherwise give the money back.
             let show_ahead = show_ahead(conn, &order.event_id, now)?;
@@ -140,8 +140,7 @@ pub fn settle_payment(
             let max_per_user: i64 = conn
                 .prepare_cached("SELECT max_per_user FROM events WHERE id = ?1")?
                 .query_row([&order.event_id], |r| r.get(0))?;
-            if show_ahead
-                && held + order.quantity <= max_per_user
+            if late_payment_may_keep_seats(show_ahead, held, order.quantity, max_per_user)
                 && take_stock(
                     conn,
                     &order.event_id,
@@ -173,7 +172,7 @@ pub fn settle_payment(
         // WeChat lets one out_trade_no be paid once, so a different
         // transaction for a settled order should not exist: keep the order as
         // it is and leave a trace for a human.
-        OrderStatus::Paid | OrderStatus::Used | OrderStatus::Refunded => {
+        PaymentEffect::SecondTransaction => {
             tracing::error!(order = %order.id, transaction = %p.transaction_id,
                 "a second transaction for a settled order; order left untouched");
             audit(

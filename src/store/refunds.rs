@@ -12,6 +12,7 @@ use super::reject;
 use crate::error::Code;
 use crate::ids::new_id;
 use crate::model::orders::{Order, OrderStatus};
+use crate::model::rules::{check_refund_window, check_refundable, check_tickets_unused};
 
 /// A refund recorded in `refunds` that WeChat still has to be asked for.
 #[derive(Debug, Clone)]
@@ -97,33 +98,16 @@ pub fn begin_refund(
             "SELECT 1 FROM refunds WHERE order_id = ?1 AND status IN ('processing', 'success')",
         )?
         .exists([order_id])?;
-    if live || order.status == OrderStatus::Refunded {
-        return Err(reject(Code::RefundExists, "该订单已申请退款，请勿重复提交"));
-    }
-    if order.status != OrderStatus::Paid {
-        return Err(reject(
-            Code::OrderNotPaid,
-            "只有已支付且未使用的订单可以退款",
-        ));
-    }
+    check_refundable(order.status, live)?;
     if let RefundActor::User { cutoff_ms, .. } = actor {
-        let cutoff_ms = *cutoff_ms;
         let used: bool = conn
             .prepare_cached("SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'valid'")?
             .exists([order_id])?;
-        if used {
-            return Err(reject(Code::TicketUsed, "已有票券使用过，不能退款"));
-        }
+        check_tickets_unused(used)?;
         let starts_at: i64 = conn
             .prepare_cached("SELECT starts_at FROM events WHERE id = ?1")?
             .query_row([&order.event_id], |r| r.get(0))?;
-        if starts_at - now <= cutoff_ms {
-            let hours = cutoff_ms / 3_600_000;
-            return Err(reject(
-                Code::RefundWindowClosed,
-                format!("演出开始前 {hours} 小时内不能退款"),
-            ));
-        }
+        check_refund_window(starts_at, *cutoff_ms, now)?;
     }
     let req = insert_refund(
         conn,
