@@ -1,9 +1,17 @@
-//! In-process caches (moka) for the public catalogue, replacing the spec's Redis.
+//! In-process caches (moka), replacing the spec's Redis, split by concern.
+//!
+//! The contract of the catalogue cache (tenants, shows, pages):
+//! - every entry lives at most one second ([`TTL`]), whoever wrote the row
+//!   (this process, the CLI, a restore): nothing public is staler than that;
+//! - a write that changes what a show *is* (status, sale opening, settled or
+//!   refunded seats, club config) goes through `service::catalog::write`,
+//!   which invalidates the catalogue once it has committed;
+//! - order creation, cancellation and expiry move remaining counts and rely
+//!   on the one-second lifetime alone: invalidating on every order would
+//!   empty the cache exactly when an on-sale rush needs it.
 //!
 //! Values are the serialized `data` JSON, so a hit costs one copy into the
-//! envelope. Every entry lives at most one second: remaining counts shown to
-//! buyers are never staler than that, even when another process (the CLI) wrote
-//! the row. Writes through this process also invalidate explicitly.
+//! envelope. The session cache remembers signed-in callers (see each field).
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -21,12 +29,27 @@ pub type Cached = Option<Bytes>;
 
 #[derive(Clone)]
 pub struct Caches {
+    pub catalog: CatalogCache,
+    pub sessions: SessionCache,
+    /// Orders whose payment state was asked of WeChat in the last few seconds
+    /// (a buyer polling an order must not turn into a query per poll).
+    pub payment_polls: Cache<String, ()>,
+}
+
+/// The public catalogue's answers (see the module's contract).
+#[derive(Clone)]
+pub struct CatalogCache {
     /// Tenant config by tenant id.
     pub tenants: Cache<String, Cached>,
     /// Event detail by event id.
     pub events: Cache<String, Cached>,
     /// Home, calendar and list pages, keyed by tenant and query.
     pub pages: Cache<String, Cached>,
+}
+
+/// Who is signed in and still allowed.
+#[derive(Clone)]
+pub struct SessionCache {
     /// "Is this admin still active (and its club)?", keyed `<tenant>:<id>`.
     pub admins: Cache<String, bool>,
     /// Buyer tokens already verified, by the exact token string, with whom
@@ -39,9 +62,6 @@ pub struct Caches {
     /// Every disabled user's id, re-read every second
     /// (the `disabled-users` job).
     pub disabled_users: Arc<RwLock<HashSet<String>>>,
-    /// Orders whose payment state was asked of WeChat in the last few seconds
-    /// (a buyer polling an order must not turn into a query per poll).
-    pub payment_polls: Cache<String, ()>,
 }
 
 /// A verified buyer token: its user and its expiry (Unix seconds).
@@ -77,19 +97,23 @@ fn build(max_bytes: u64) -> Cache<String, Cached> {
 impl Default for Caches {
     fn default() -> Self {
         Caches {
-            tenants: build(4 << 20),
-            events: build(32 << 20),
-            pages: build(32 << 20),
-            admins: Cache::builder()
-                .time_to_live(ADMIN_CHECK_TTL)
-                .max_capacity(10_000)
-                .build(),
-            // ~400 bytes an entry: 50,000 signed-in buyers take ~20 MB.
-            user_tokens: Cache::builder()
-                .time_to_live(ACTIVE_USER_TTL)
-                .max_capacity(50_000)
-                .build(),
-            disabled_users: Arc::default(),
+            catalog: CatalogCache {
+                tenants: build(4 << 20),
+                events: build(32 << 20),
+                pages: build(32 << 20),
+            },
+            sessions: SessionCache {
+                admins: Cache::builder()
+                    .time_to_live(ADMIN_CHECK_TTL)
+                    .max_capacity(10_000)
+                    .build(),
+                // ~400 bytes an entry: 50,000 signed-in buyers take ~20 MB.
+                user_tokens: Cache::builder()
+                    .time_to_live(ACTIVE_USER_TTL)
+                    .max_capacity(50_000)
+                    .build(),
+                disabled_users: Arc::default(),
+            },
             payment_polls: Cache::builder()
                 .time_to_live(Duration::from_secs(5))
                 .max_capacity(100_000)
@@ -99,8 +123,6 @@ impl Default for Caches {
 }
 
 impl Caches {
-    /// Drops every catalogue entry; called after any write to shows, options,
-    /// banners, merch or tenants. Cheap, and a catalogue write is rare next to reads.
     /// True at most once per order every 5 s.
     pub async fn should_poll_payment(&self, order_id: &str) -> bool {
         self.payment_polls
@@ -109,7 +131,19 @@ impl Caches {
             .await
             .is_fresh()
     }
+}
 
+impl CatalogCache {
+    /// Drops every catalogue entry. Cheap, and a catalogue write is rare next
+    /// to reads. Called by `service::catalog::write` after its commit.
+    pub fn invalidate(&self) {
+        self.tenants.invalidate_all();
+        self.events.invalidate_all();
+        self.pages.invalidate_all();
+    }
+}
+
+impl SessionCache {
     pub fn is_disabled_user(&self, id: &str) -> bool {
         self.disabled_users
             .read()
@@ -131,12 +165,6 @@ impl Caches {
             .disabled_users
             .write()
             .unwrap_or_else(|p| p.into_inner()) = ids;
-    }
-
-    pub fn invalidate_catalog(&self) {
-        self.tenants.invalidate_all();
-        self.events.invalidate_all();
-        self.pages.invalidate_all();
     }
 }
 

@@ -79,7 +79,7 @@ fn token_error(e: TokenError) -> AppError {
 /// set (re-read every second), else the database decides. Asked only when a
 /// token is first seen; its answer is remembered with the token.
 async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
-    if state.caches.is_disabled_user(id) {
+    if state.caches.sessions.is_disabled_user(id) {
         return Ok(false);
     }
     let lookup = id.to_string();
@@ -97,7 +97,7 @@ fn user_disabled() -> AppError {
 /// `ADMIN_CHECK_TTL` before the database is asked again.
 async fn admin_active(state: &AppState, scope: &TenantScope, id: &str) -> Result<bool, AppError> {
     let key = format!("{scope}:{id}");
-    if let Some(active) = state.caches.admins.get(&key).await {
+    if let Some(active) = state.caches.sessions.admins.get(&key).await {
         return Ok(active);
     }
     let (t, i) = (scope.clone(), id.to_string());
@@ -105,7 +105,7 @@ async fn admin_active(state: &AppState, scope: &TenantScope, id: &str) -> Result
         .store
         .read(move |c| admins::is_active(c, &t, &i))
         .await?;
-    state.caches.admins.insert(key, active).await;
+    state.caches.sessions.admins.insert(key, active).await;
     Ok(active)
 }
 
@@ -123,10 +123,10 @@ impl FromRequestParts<AppState> for CurrentUser {
         // (the larger part of a buyer request's own cost at an on-sale peak).
         // Once the token is due to expire, the full check decides (and
         // answers TOKEN_EXPIRED).
-        if let Some(known) = state.caches.user_tokens.get(token).await
+        if let Some(known) = state.caches.sessions.user_tokens.get(token).await
             && known.exp > Tokens::unix_now()
         {
-            if state.caches.is_disabled_user(&known.user_id) {
+            if state.caches.sessions.is_disabled_user(&known.user_id) {
                 return Err(user_disabled());
             }
             return Ok(CurrentUser {
@@ -142,6 +142,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         state
             .caches
+            .sessions
             .user_tokens
             .insert(
                 token.to_string(),

@@ -78,6 +78,7 @@ pub async fn wechat_login(
     // nor the database.
     state
         .caches
+        .sessions
         .user_tokens
         .insert(
             token.clone(),
@@ -316,7 +317,10 @@ pub const DISABLED_USERS_REFRESH: Duration = Duration::from_secs(1);
 pub async fn refresh_disabled_users(state: &AppState) -> anyhow::Result<usize> {
     let ids = state.store.read(users::disabled_ids).await?;
     let n = ids.len();
-    state.caches.set_disabled_users(ids.into_iter().collect());
+    state
+        .caches
+        .sessions
+        .set_disabled_users(ids.into_iter().collect());
     Ok(n)
 }
 

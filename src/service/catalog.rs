@@ -10,7 +10,7 @@ use crate::model::catalog::{EventStatus, HomeData, Page, PageRequest};
 use crate::model::scope::TenantScope;
 use crate::model::time::{month_bounds, now_ms, today_in};
 use crate::state::AppState;
-use crate::store::{catalog as q, tenants};
+use crate::store::{StoreResult, catalog as q, tenants};
 
 /// How many shows each home section lists.
 const HOME_SECTION_LIMIT: i64 = 10;
@@ -33,7 +33,7 @@ pub async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError
         return Err(AppError::tenant_not_found());
     }
     let id = tenant_id.to_string();
-    let c = get_or_load(&state.caches.tenants, tenant_id, async {
+    let c = get_or_load(&state.caches.catalog.tenants, tenant_id, async {
         let t = state
             .store
             .read(move |c| tenants::find_active(c, &id))
@@ -55,7 +55,7 @@ pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> 
         return Err(AppError::event_not_found());
     }
     let id = event_id.to_string();
-    let c = get_or_load(&state.caches.events, event_id, async {
+    let c = get_or_load(&state.caches.catalog.events, event_id, async {
         let e = state
             .store
             .read(move |c| q::find_public_event(c, &id))
@@ -68,7 +68,7 @@ pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> 
 
 pub async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
     let key = format!("home:{tenant_id}");
-    let c = get_or_load(&state.caches.pages, &key, async {
+    let c = get_or_load(&state.caches.catalog.pages, &key, async {
         let scope = public_scope(state, tenant_id).await?;
         let home = state
             .store
@@ -103,7 +103,7 @@ pub async fn calendar(
     let (first, last) =
         month_bounds(year, month).ok_or_else(|| AppError::validation("月份须在 1 到 12 之间"))?;
     let key = format!("cal:{tenant_id}:{year}:{month}");
-    let c = get_or_load(&state.caches.pages, &key, async {
+    let c = get_or_load(&state.caches.catalog.pages, &key, async {
         let scope = public_scope(state, tenant_id).await?;
         let events = state
             .store
@@ -148,7 +148,7 @@ pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result
         page.page,
         page.page_size
     );
-    let c = get_or_load(&state.caches.pages, &key, async {
+    let c = get_or_load(&state.caches.catalog.pages, &key, async {
         let scope = public_scope(state, tenant_id).await?;
         let (items, total) = state
             .store
@@ -165,14 +165,24 @@ pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result
     found(c, AppError::tenant_not_found)
 }
 
+/// A write that changes what the public catalogue shows (a show's status,
+/// settled or refunded seats, a club's content): the catalogue cache is
+/// emptied once the writer is done with it, committed or not (emptying it for
+/// nothing costs a reload, never a stale answer).
+pub async fn write<T, F>(state: &AppState, f: F) -> StoreResult<T>
+where
+    F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let out = state.store.write(f).await;
+    state.caches.catalog.invalidate();
+    out
+}
+
 /// The `sales` job: `upcoming → onSale` at `sale_start_at`.
 pub async fn open_due_sales(state: &AppState) -> anyhow::Result<usize> {
-    let n = state
-        .store
-        .write(|c| q::open_due_sales(c, now_ms()))
-        .await?;
+    let n = write(state, |c| q::open_due_sales(c, now_ms())).await?;
     if n > 0 {
-        state.caches.invalidate_catalog();
         tracing::info!(opened = n, "sales opened");
     }
     Ok(n)

@@ -56,7 +56,7 @@ async fn a_disabled_tenant_is_invisible_everywhere() {
 
     t.write(|c| tenants::set_status(c, "gone", ActiveStatus::Disabled))
         .await;
-    t.app.state.caches.invalidate_catalog();
+    t.app.state.caches.catalog.invalidate();
 
     t.expect_error("/api/tenants/gone", 404, "TENANT_NOT_FOUND")
         .await;
@@ -236,7 +236,7 @@ async fn home_has_all_sections() {
         )
     })
     .await;
-    t.app.state.caches.invalidate_catalog();
+    t.app.state.caches.catalog.invalidate();
 
     let home = t.data("/api/events/home?tenantId=dt").await;
     assert_eq!(

@@ -571,7 +571,7 @@ async fn admin_login_scoping_and_roles() {
         )
     })
     .await;
-    t.app.state.caches.admins.invalidate_all();
+    t.app.state.caches.sessions.admins.invalidate_all();
     t.post(
         "/api/admin/auth/login",
         None,

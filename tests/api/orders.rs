@@ -441,7 +441,7 @@ async fn limits_stock_and_sale_windows() {
         )
         .await;
     assert_eq!(stock(&t, &solo.option_ids[0]).await.status, "soldOut");
-    t.app.state.caches.invalidate_catalog();
+    t.app.state.caches.catalog.invalidate();
     assert_eq!(
         t.data(&format!("/api/events/{}", solo.id)).await["status"],
         "soldOut"

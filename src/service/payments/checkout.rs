@@ -7,6 +7,7 @@ use crate::ids::looks_like_id;
 use crate::model::orders::{Order, OrderStatus};
 use crate::model::tickets::QrKey;
 use crate::model::time::now_ms;
+use crate::service::catalog;
 use crate::state::{AppState, PayProvider};
 use crate::store::payments::{self as q, Payment, Settlement};
 use crate::wechat::pay::{PayError, PaymentParams};
@@ -97,16 +98,15 @@ fn mock_params(prepay_id: &str) -> PaymentParams {
 /// Settles a verified payment and sends any refund it calls for.
 pub async fn settle(state: &AppState, payment: Payment) -> Result<Settlement, AppError> {
     let key = state.qr_key.clone();
-    let settlement = state
-        .store
-        .write(move |c| q::settle_payment(c, &payment, &key, now_ms()))
-        .await?;
+    let settlement = catalog::write(state, move |c| {
+        q::settle_payment(c, &payment, &key, now_ms())
+    })
+    .await?;
     if let Settlement::MustRefund(req) = &settlement {
         // The notify must be answered within 5 s; the refund goes on its own.
         let (state, req) = (state.clone(), req.clone());
         tokio::spawn(async move { send_refund(&state, &req).await });
     }
-    state.caches.invalidate_catalog();
     Ok(settlement)
 }
 

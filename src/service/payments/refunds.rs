@@ -5,6 +5,7 @@ use crate::error::AppError;
 use crate::ids::looks_like_id;
 use crate::model::orders::Order;
 use crate::model::time::now_ms;
+use crate::service::catalog;
 use crate::state::{AppState, PayProvider};
 use crate::store::refunds::{self as q, RefundActor, RefundOutcome, RefundRequest};
 
@@ -35,15 +36,8 @@ pub async fn send_refund(state: &AppState, req: &RefundRequest) -> Option<Order>
         },
     };
     let no = req.out_refund_no.clone();
-    match state
-        .store
-        .write(move |c| q::finish_refund(c, &no, &outcome, now_ms()))
-        .await
-    {
-        Ok(order) => {
-            state.caches.invalidate_catalog();
-            order
-        }
+    match catalog::write(state, move |c| q::finish_refund(c, &no, &outcome, now_ms())).await {
+        Ok(order) => order,
         Err(e) => {
             tracing::error!(error = %e, "could not record a refund result");
             None
@@ -97,9 +91,7 @@ pub async fn retry_refunds(state: &AppState) -> anyhow::Result<usize> {
             Ok(Some(info)) => {
                 let outcome = RefundOutcome::from_wechat(info.state(), info.refund_id.clone());
                 let no = req.out_refund_no.clone();
-                state
-                    .store
-                    .write(move |c| q::finish_refund(c, &no, &outcome, now_ms()))
+                catalog::write(state, move |c| q::finish_refund(c, &no, &outcome, now_ms()))
                     .await?;
             }
             Ok(None) => {

@@ -281,7 +281,7 @@ impl TestApp {
     pub async fn seed_event(&self, e: NewEvent) -> InsertedEvent {
         let tz = self.app.state.config.timezone;
         let out = self.write(move |c| insert_event(c, tz, &e)).await;
-        self.app.state.caches.invalidate_catalog();
+        self.app.state.caches.catalog.invalidate();
         out
     }
 
