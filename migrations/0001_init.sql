@@ -1,6 +1,10 @@
 -- The whole data model of DESIGN.md §4: the spec's six tables plus the additions.
 -- Money is INTEGER fen; instants are INTEGER unix milliseconds (UTC);
 -- event_date / event_time are the club's local wall time (APP_TIMEZONE).
+--
+-- This is the schema as it stands; a later change to it is a new numbered
+-- file beside this one, applied once, in order, at start.
+
 
 CREATE TABLE tenants (
     id              TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 50),
@@ -31,7 +35,8 @@ CREATE TABLE users (
     updated_at  INTEGER NOT NULL
 ) STRICT;
 
--- Users are global (one openid); this records which clubs each one has used.
+CREATE INDEX idx_users_disabled ON users(id) WHERE status = 'disabled';
+
 CREATE TABLE tenant_users (
     tenant_id   TEXT NOT NULL REFERENCES tenants(id),
     user_id     TEXT NOT NULL REFERENCES users(id),
@@ -39,6 +44,7 @@ CREATE TABLE tenant_users (
     last_seen   INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, user_id)
 ) STRICT, WITHOUT ROWID;
+
 CREATE INDEX idx_tenant_users_first_seen ON tenant_users(tenant_id, first_seen);
 
 CREATE TABLE events (
@@ -70,8 +76,11 @@ CREATE TABLE events (
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
 ) STRICT;
+
 CREATE INDEX idx_events_tenant_date ON events(tenant_id, event_date, event_time);
+
 CREATE INDEX idx_events_tenant_status ON events(tenant_id, status);
+
 CREATE INDEX idx_events_status_sale_start ON events(status, sale_start_at);
 
 CREATE TABLE price_options (
@@ -87,58 +96,8 @@ CREATE TABLE price_options (
     status          TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
     created_at      INTEGER NOT NULL
 ) STRICT;
+
 CREATE INDEX idx_price_options_event ON price_options(event_id, sort_order);
-
-CREATE TABLE orders (
-    id               TEXT PRIMARY KEY,
-    tenant_id        TEXT NOT NULL REFERENCES tenants(id),
-    user_id          TEXT NOT NULL REFERENCES users(id),
-    event_id         TEXT NOT NULL REFERENCES events(id),
-    price_option_id  TEXT NOT NULL REFERENCES price_options(id),
-    quantity         INTEGER NOT NULL CHECK (quantity >= 1),
-    unit_price       INTEGER NOT NULL CHECK (unit_price >= 0),     -- fen, the price at order time
-    total_amount     INTEGER NOT NULL CHECK (total_amount = unit_price * quantity),
-    user_name        TEXT NOT NULL,
-    user_phone       TEXT NOT NULL,
-    status           TEXT NOT NULL DEFAULT 'pending'
-                     CHECK (status IN ('pending', 'paid', 'cancelled', 'refunded', 'used')),
-    pay_method       TEXT,
-    transaction_id   TEXT,
-    prepay_id        TEXT,
-    prepay_expires_at INTEGER,
-    expires_at       INTEGER NOT NULL,
-    cancel_reason    TEXT CHECK (cancel_reason IN ('user', 'timeout', 'admin', 'event_cancelled')),
-    idempotency_key  TEXT,
-    paid_at          INTEGER,
-    cancelled_at     INTEGER,
-    refunded_at      INTEGER,
-    created_at       INTEGER NOT NULL,
-    updated_at       INTEGER NOT NULL
-) STRICT, WITHOUT ROWID;
--- Every index here is paid for on each order at an on-sale peak, and indexes
--- keyed by user land on a random page each time (measured: they dominate the
--- bytes each commit writes). So: ids are time-ordered and the table is keyed
--- by them (no separate rowid index), and one user index serves both the
--- per-user limit check and "my orders" (a user has few orders to sort). It
--- carries quantity so the limit check's SUM never visits the table.
-CREATE INDEX idx_orders_tenant_created ON orders(tenant_id, created_at DESC);
-CREATE INDEX idx_orders_user_event ON orders(user_id, event_id, status, quantity);
-CREATE INDEX idx_orders_transaction_id ON orders(transaction_id) WHERE transaction_id IS NOT NULL;
--- The expiry tick only ever looks at pending orders.
-CREATE INDEX idx_orders_pending_expiry ON orders(expires_at) WHERE status = 'pending';
-CREATE UNIQUE INDEX idx_orders_idempotency ON orders(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
-
-CREATE TABLE tickets (
-    id          TEXT PRIMARY KEY,
-    order_id    TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
-    seat_no     TEXT,
-    qr_code     TEXT NOT NULL UNIQUE,
-    status      TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid', 'used', 'expired')),
-    used_at     INTEGER,
-    used_by     TEXT,                    -- admin id of the steward who checked it in
-    created_at  INTEGER NOT NULL
-) STRICT;
-CREATE INDEX idx_tickets_order ON tickets(order_id);
 
 CREATE TABLE admins (
     id            TEXT PRIMARY KEY,
@@ -153,6 +112,8 @@ CREATE TABLE admins (
     UNIQUE (tenant_id, username)
 ) STRICT;
 
+CREATE INDEX idx_admins_tenant ON admins(tenant_id, status);
+
 CREATE TABLE banners (
     id          TEXT PRIMARY KEY,
     tenant_id   TEXT NOT NULL REFERENCES tenants(id),
@@ -165,6 +126,7 @@ CREATE TABLE banners (
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 ) STRICT;
+
 CREATE INDEX idx_banners_tenant ON banners(tenant_id, status, sort_order);
 
 CREATE TABLE merch_items (
@@ -181,6 +143,7 @@ CREATE TABLE merch_items (
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL
 ) STRICT;
+
 CREATE INDEX idx_merch_tenant ON merch_items(tenant_id, status, sort_order);
 
 CREATE TABLE refunds (
@@ -197,10 +160,13 @@ CREATE TABLE refunds (
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL
 ) STRICT;
+
 CREATE INDEX idx_refunds_order ON refunds(order_id);
--- At most one refund in flight or done per order: a second request is refused.
+
 CREATE UNIQUE INDEX idx_refunds_one_live_per_order ON refunds(order_id)
     WHERE status IN ('processing', 'success');
+
+CREATE INDEX idx_refunds_processing ON refunds(updated_at) WHERE status = 'processing';
 
 CREATE TABLE payment_notifications (
     id           TEXT PRIMARY KEY,
@@ -214,7 +180,11 @@ CREATE TABLE payment_notifications (
     verdict      TEXT NOT NULL,
     received_at  INTEGER NOT NULL
 ) STRICT;
+
 CREATE INDEX idx_payment_notifications_order ON payment_notifications(order_id);
+
+CREATE INDEX idx_payment_notifications_notify ON payment_notifications(notify_id)
+    WHERE notify_id IS NOT NULL;
 
 CREATE TABLE audit_log (
     id          TEXT PRIMARY KEY,
@@ -226,4 +196,106 @@ CREATE TABLE audit_log (
     detail      TEXT,                    -- JSON
     created_at  INTEGER NOT NULL
 ) STRICT;
+
 CREATE INDEX idx_audit_tenant_created ON audit_log(tenant_id, created_at DESC);
+
+CREATE TABLE wechat_sessions (
+    user_id     TEXT PRIMARY KEY REFERENCES users(id),
+    session_key TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE server_keys (
+    name       TEXT PRIMARY KEY,
+    value      BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+-- CHECKs here are chains of `=` / `OR`, not `IN (...)` lists: SQLite builds a
+-- throwaway b-tree for an IN list of three or more constants every time a
+-- statement checks it (docs/PERFORMANCE.md). A rowid table, so new orders
+-- append to its last page.
+CREATE TABLE orders (
+    id               TEXT PRIMARY KEY,
+    tenant_id        TEXT NOT NULL REFERENCES tenants(id),
+    user_id          TEXT NOT NULL REFERENCES users(id),
+    event_id         TEXT NOT NULL REFERENCES events(id),
+    price_option_id  TEXT NOT NULL REFERENCES price_options(id),
+    quantity         INTEGER NOT NULL CHECK (quantity >= 1),
+    unit_price       INTEGER NOT NULL CHECK (unit_price >= 0),     -- fen, the price at order time
+    total_amount     INTEGER NOT NULL CHECK (total_amount = unit_price * quantity),
+    user_name        TEXT NOT NULL,
+    user_phone       TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'pending'
+                     CHECK (status = 'pending' OR status = 'paid' OR status = 'cancelled'
+                            OR status = 'refunded' OR status = 'used'),
+    pay_method       TEXT,
+    transaction_id   TEXT,
+    prepay_id        TEXT,
+    prepay_expires_at INTEGER,
+    expires_at       INTEGER NOT NULL,
+    cancel_reason    TEXT CHECK (cancel_reason = 'user' OR cancel_reason = 'timeout'
+                                 OR cancel_reason = 'admin' OR cancel_reason = 'event_cancelled'),
+    idempotency_key  TEXT,
+    paid_at          INTEGER,
+    cancelled_at     INTEGER,
+    refunded_at      INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX idx_orders_transaction_id ON orders(transaction_id) WHERE transaction_id IS NOT NULL;
+
+CREATE INDEX idx_orders_pending_expiry ON orders(expires_at) WHERE status = 'pending';
+
+CREATE UNIQUE INDEX idx_orders_user_idempotency ON orders(user_id, idempotency_key);
+
+-- Ascending: a new order lands at the end of its club's range, and
+-- ORDER BY created_at DESC reads the index backwards at the same cost.
+CREATE INDEX idx_orders_tenant_created ON orders(tenant_id, created_at);
+
+CREATE TABLE tickets (
+    id          TEXT PRIMARY KEY,
+    order_id    TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    seat_no     TEXT,
+    qr_code     TEXT NOT NULL UNIQUE,
+    status      TEXT NOT NULL DEFAULT 'valid'
+                CHECK (status = 'valid' OR status = 'used' OR status = 'expired'),
+    used_at     INTEGER,
+    used_by     TEXT,                    -- admin id of the steward who checked it in
+    created_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX idx_tickets_order ON tickets(order_id);
+
+CREATE TABLE user_event_holds (
+    user_id   TEXT NOT NULL,
+    event_id  TEXT NOT NULL,
+    quantity  INTEGER NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (user_id, event_id)
+) STRICT, WITHOUT ROWID;
+
+-- What each buyer holds (pending or paid) per show, for the per-user limit.
+-- The one statement that creates orders writes its hold itself
+-- (store::orders::place); these keep it right on every later change.
+CREATE TRIGGER orders_holds_update AFTER UPDATE OF status, user_id, event_id, quantity ON orders
+WHEN (OLD.status = 'pending' OR OLD.status = 'paid' OR OLD.status = 'used')
+         != (NEW.status = 'pending' OR NEW.status = 'paid' OR NEW.status = 'used')
+     OR OLD.user_id != NEW.user_id OR OLD.event_id != NEW.event_id
+     OR OLD.quantity != NEW.quantity
+BEGIN
+    UPDATE user_event_holds SET quantity = quantity - OLD.quantity
+    WHERE user_id = OLD.user_id AND event_id = OLD.event_id
+      AND (OLD.status = 'pending' OR OLD.status = 'paid' OR OLD.status = 'used');
+    INSERT INTO user_event_holds (user_id, event_id, quantity)
+    SELECT NEW.user_id, NEW.event_id, NEW.quantity
+    WHERE NEW.status = 'pending' OR NEW.status = 'paid' OR NEW.status = 'used'
+    ON CONFLICT (user_id, event_id) DO UPDATE SET quantity = quantity + excluded.quantity;
+END;
+
+CREATE TRIGGER orders_holds_delete AFTER DELETE ON orders
+WHEN OLD.status = 'pending' OR OLD.status = 'paid' OR OLD.status = 'used'
+BEGIN
+    UPDATE user_event_holds SET quantity = quantity - OLD.quantity
+    WHERE user_id = OLD.user_id AND event_id = OLD.event_id;
+END;

@@ -9,38 +9,11 @@ use crate::model::time::now_ms;
 
 /// (version, file name, SQL). Versions are the files' numeric prefixes; a test
 /// checks this list matches the folder.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "0001_init.sql",
-        include_str!("../../migrations/0001_init.sql"),
-    ),
-    (
-        2,
-        "0002_wechat_sessions.sql",
-        include_str!("../../migrations/0002_wechat_sessions.sql"),
-    ),
-    (
-        3,
-        "0003_payments.sql",
-        include_str!("../../migrations/0003_payments.sql"),
-    ),
-    (
-        4,
-        "0004_hot_paths.sql",
-        include_str!("../../migrations/0004_hot_paths.sql"),
-    ),
-    (
-        5,
-        "0005_orders_index_order.sql",
-        include_str!("../../migrations/0005_orders_index_order.sql"),
-    ),
-    (
-        6,
-        "0006_order_insert_holds.sql",
-        include_str!("../../migrations/0006_order_insert_holds.sql"),
-    ),
-];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_init.sql",
+    include_str!("../../migrations/0001_init.sql"),
+)];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {
     apply_list(conn, MIGRATIONS)
@@ -132,14 +105,10 @@ mod tests {
         assert!(apply(&mut conn).unwrap().is_empty());
     }
 
-    /// 0004 rebuilds `orders` and `tickets`: a database with sales in it
-    /// keeps every order and ticket (no cascade), the checks still refuse bad
-    /// values, and foreign keys are enforced again afterwards.
-    #[test]
-    fn rebuilding_tables_keeps_the_data() {
+    fn seeded() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
-        apply_list(&mut conn, &MIGRATIONS[..3]).unwrap();
+        apply(&mut conn).unwrap();
         conn.execute_batch(
             "INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('t', 'T', 0, 0);
              INSERT INTO users (id, openid, created_at, updated_at) VALUES ('u', 'o', 0, 0);
@@ -163,32 +132,34 @@ mod tests {
                  VALUES ('k1', 'o1', 'q1', 0), ('k2', 'o1', 'q2', 0);",
         )
         .unwrap();
-        let before: Vec<String> = dump(&conn);
-        assert_eq!(
-            apply(&mut conn).unwrap(),
-            vec![
-                "0004_hot_paths.sql",
-                "0005_orders_index_order.sql",
-                "0006_order_insert_holds.sql"
-            ]
-        );
+        conn
+    }
+
+    /// A database written by a newer binary is refused, and left as it is.
+    #[test]
+    fn refuses_a_database_newer_than_the_binary() {
+        let mut conn = seeded();
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, 'future', 0)",
+            [MIGRATIONS.len() as i64 + 1],
+        )
+        .unwrap();
+        let before = dump(&conn);
+        let err = apply(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("比程序"), "{err}");
         assert_eq!(dump(&conn), before);
-        // The per-user counts start from what the orders hold (the paid one).
-        let held: i64 = conn
-            .query_row(
-                "SELECT quantity FROM user_event_holds WHERE user_id = 'u' AND event_id = 'e'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(held, 2);
-        let fk: bool = conn
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .unwrap();
-        assert!(fk);
+    }
+
+    /// The constraints refuse bad values and allow every good one; the
+    /// per-user holds follow the orders through the triggers.
+    #[test]
+    fn the_schema_checks_what_it_stores() {
+        let conn = seeded();
+        let before = dump(&conn);
         let bad = [
             "UPDATE orders SET status = 'lost' WHERE id = 'o1'",
             "UPDATE orders SET cancel_reason = 'whim' WHERE id = 'o2'",
+            "UPDATE orders SET total_amount = 1 WHERE id = 'o1'",
             "UPDATE tickets SET status = 'torn' WHERE id = 'k1'",
             "INSERT INTO tickets (id, order_id, qr_code, created_at) VALUES ('k3', 'nope', 'q3', 0)",
         ];
@@ -196,7 +167,6 @@ mod tests {
             assert!(conn.execute(sql, []).is_err(), "{sql} was accepted");
         }
         assert_eq!(dump(&conn), before);
-        // Every allowed value still passes.
         for s in ["pending", "paid", "cancelled", "refunded", "used"] {
             conn.execute("UPDATE orders SET status = ?1 WHERE id = 'o1'", [s])
                 .unwrap();
@@ -209,6 +179,55 @@ mod tests {
             conn.execute("UPDATE tickets SET status = ?1 WHERE id = 'k1'", [s])
                 .unwrap();
         }
+        // o1 ends `used`, which holds its seats; o2 moves to pending and back.
+        conn.execute("UPDATE orders SET status = 'pending' WHERE id = 'o2'", [])
+            .unwrap();
+        let held = |c: &Connection| -> i64 {
+            c.query_row(
+                "SELECT COALESCE(SUM(quantity), 0) FROM user_event_holds
+                 WHERE user_id = 'u' AND event_id = 'e'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(held(&conn), 3);
+        conn.execute("UPDATE orders SET status = 'cancelled' WHERE id = 'o2'", [])
+            .unwrap();
+        assert_eq!(held(&conn), 2);
+    }
+
+    /// A later migration may rebuild a table (SQLite's create, copy, drop,
+    /// rename): the runner turns foreign keys off around it, so dropping the
+    /// old `orders` cascades into none of its tickets, and on again after.
+    #[test]
+    fn a_migration_that_rebuilds_a_table_keeps_the_data() {
+        let mut conn = seeded();
+        let before = dump(&conn);
+        let create: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'orders'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let rebuild = format!(
+            "{};
+             INSERT INTO orders_new SELECT * FROM orders;
+             DROP TABLE orders;
+             ALTER TABLE orders_new RENAME TO orders;",
+            create.replacen("CREATE TABLE orders", "CREATE TABLE orders_new", 1)
+        );
+        let later = [MIGRATIONS[0], (2, "0002_rebuild.sql", rebuild.as_str())];
+        assert_eq!(
+            apply_list(&mut conn, &later).unwrap(),
+            vec!["0002_rebuild.sql"]
+        );
+        assert_eq!(dump(&conn), before);
+        let fk: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(fk);
     }
 
     fn dump(conn: &Connection) -> Vec<String> {

@@ -209,15 +209,14 @@ impl Store {
         common_pragmas(&conn)?;
         // Only takes effect when the file is created. Small pages: at an on-sale
         // peak each order dirties a leaf of every user-keyed index at a random
-        // spot, and each dirty page goes whole into the WAL and through fsync;
-        // 1 KB pages measured ~20% more orders/s than 4 KB with 0001's schema
-        // (within noise since 0004 left fewer random pages per order).
+        // spot, and each dirty page goes whole into the WAL and through fsync
+        // (docs/PERFORMANCE.md has the measurements).
         conn.execute_batch("PRAGMA page_size = 1024;")?;
         // FULL: an order the client was told succeeded survives a power cut.
         // The page cache stays at SQLite's default 2 MB on purpose: when an
         // index split renumbers pages, SQLite parks one at the page past the
         // 1 GB lock byte, and the commit then walks the whole cache's hash
-        // table to drop pages beyond the file's end; 4, 8 and 64 MB caches
+        // table to drop pages beyond the file's end; larger caches
         // all measured slower (examples/writer.rs). Pages beyond it come from
         // the OS cache.
         // Savepoint journals live in memory; checkpoints run on their own thread.

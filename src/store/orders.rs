@@ -278,7 +278,7 @@ fn place(conn: &Connection, o: &NewOrder, now: i64) -> StoreResult<Placed> {
 /// Tickets a user holds or is buying for a show (pending, paid and used
 /// orders): what the per-user limit counts. One row, written by `place`
 /// when an order is created and kept by triggers on `orders` after that
-/// (migrations 0004, 0006).
+/// (migrations/0001_init.sql).
 pub(super) fn held_by_user(conn: &Connection, user_id: &str, event_id: &str) -> StoreResult<i64> {
     Ok(conn
         .prepare_cached(
@@ -290,7 +290,7 @@ pub(super) fn held_by_user(conn: &Connection, user_id: &str, event_id: &str) -> 
 }
 
 /// Records the buyer's new total for the show after an order insert (the
-/// triggers keep it on every later change; migration 0006). `existing` is
+/// triggers keep it on every later change). `existing` is
 /// the row as read in this transaction: `None` means there is none yet.
 fn add_hold(
     conn: &Connection,
