@@ -189,6 +189,225 @@ fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// One environment variable: its name, the value used when it is unset
+/// (`None`: unset means "not configured"), how README shows that default, and
+/// what it does. Every variable the server reads is declared here, once;
+/// [`Config::from_lookup`] reads only these and README's table is this list.
+pub struct Opt {
+    pub var: &'static str,
+    pub default: Option<&'static str>,
+    pub shown: &'static str,
+    pub doc: &'static str,
+}
+
+pub const OPTIONS: &[Opt] = &[
+    Opt {
+        var: "PORT",
+        default: Some("3000"),
+        shown: "`3000`",
+        doc: "TCP port",
+    },
+    Opt {
+        var: "HOST",
+        default: Some("0.0.0.0"),
+        shown: "`0.0.0.0`",
+        doc: "address to listen on",
+    },
+    Opt {
+        var: "DATA_DIR",
+        default: Some("./data"),
+        shown: "`./data`",
+        doc: "where `standup-tickets.db` (SQLite, WAL) lives",
+    },
+    Opt {
+        var: "APP_ENV",
+        default: Some("development"),
+        shown: "`development`",
+        doc: "`development` or `production`; production never loads demo data",
+    },
+    Opt {
+        var: "APP_TIMEZONE",
+        default: Some("Asia/Shanghai"),
+        shown: "`Asia/Shanghai`",
+        doc: "the club's IANA time zone: show dates/times and the calendar are in it",
+    },
+    Opt {
+        var: "LOG_LEVEL",
+        default: Some("info"),
+        shown: "`info`",
+        doc: "`error`/`warn`/`info`/`debug`/`trace`, or a tracing filter such as `info,access=warn`",
+    },
+    Opt {
+        var: "JWT_SECRET",
+        default: None,
+        shown: "generated in dev",
+        doc: "HS256 signing secret for user and admin tokens. Production refuses to start without one of at least 32 bytes (`openssl rand -hex 32`); in development one is generated once into `$DATA_DIR/jwt-secret` (mode 600) so tokens survive restarts",
+    },
+    Opt {
+        var: "JWT_EXPIRES_IN",
+        default: Some("2h"),
+        shown: "`2h`",
+        doc: "token lifetime: seconds (`7200`) or `30m`, `2h`, `7d` (at most 90 days)",
+    },
+    Opt {
+        var: "WECHAT_APP_ID",
+        default: None,
+        shown: "(none: dev mode)",
+        doc: "the mini-program's app id. With `WECHAT_APP_SECRET`, both or neither; production refuses to start without them",
+    },
+    Opt {
+        var: "WECHAT_APP_SECRET",
+        default: None,
+        shown: "(none: dev mode)",
+        doc: "the mini-program's app secret",
+    },
+    Opt {
+        var: "WECHAT_API_BASE_URL",
+        default: Some("https://api.weixin.qq.com"),
+        shown: "`https://api.weixin.qq.com`",
+        doc: "WeChat's API host (tests point it at a local fake)",
+    },
+    Opt {
+        var: "TRUST_PROXY",
+        default: Some("0"),
+        shown: "`0`",
+        doc: "`1` behind a reverse proxy: the client address is the right-most `X-Forwarded-For` entry",
+    },
+    Opt {
+        var: "RATE_LIMITS",
+        default: Some("on"),
+        shown: "`on`",
+        doc: "`off` turns every limit off (load tests)",
+    },
+    Opt {
+        var: "RATE_LIMIT_API",
+        default: Some("100/s"),
+        shown: "`100/s`",
+        doc: "per client IP, everything under `/api` (generous: carriers put many phones behind one address)",
+    },
+    Opt {
+        var: "RATE_LIMIT_LOGIN",
+        default: Some("20/min"),
+        shown: "`20/min`",
+        doc: "per client IP, each login route",
+    },
+    Opt {
+        var: "RATE_LIMIT_ORDERS",
+        default: Some("5/s"),
+        shown: "`5/s`",
+        doc: "per user, order creation",
+    },
+    Opt {
+        var: "UPLOAD_PATH",
+        default: None,
+        shown: "`$DATA_DIR/uploads`",
+        doc: "folder of uploaded images, served at `/static/`",
+    },
+    Opt {
+        var: "STATIC_URL",
+        default: Some("/static"),
+        shown: "`/static`",
+        doc: "public base URL of that folder, used in image links; set it to your https URL in production",
+    },
+    Opt {
+        var: "ORDER_PAYMENT_TIMEOUT",
+        default: Some("15m"),
+        shown: "`15m`",
+        doc: "how long an unpaid order holds its seats (`30s`, `15m`, …; at most `2h`, WeChat's prepay lifetime)",
+    },
+    Opt {
+        var: "WRITER_MAX_BATCH",
+        default: Some("64"),
+        shown: "`64`",
+        doc: "write commands per SQLite commit (group commit); `1` turns batching off, for the benchmark's baseline",
+    },
+    Opt {
+        var: "WAL_COALESCE",
+        default: Some("on"),
+        shown: "`on`",
+        doc: "`off` writes the WAL through SQLite's own VFS instead of one write per commit (`store/wal_vfs.rs`); for ruling the VFS out when diagnosing",
+    },
+    Opt {
+        var: "WECHAT_MCH_ID",
+        default: None,
+        shown: "(none: mock payments)",
+        doc: "WeChat Pay merchant id. The merchant variables come as a set (see \"WeChat Pay setup\" below); a partial set stops the start, naming what is missing; production refuses to start without them",
+    },
+    Opt {
+        var: "WECHAT_MCH_SERIAL_NO",
+        default: None,
+        shown: "",
+        doc: "serial number of the merchant API certificate",
+    },
+    Opt {
+        var: "WECHAT_MCH_PRIVATE_KEY_PATH",
+        default: None,
+        shown: "",
+        doc: "the merchant API private key, `apiclient_key.pem`",
+    },
+    Opt {
+        var: "WECHAT_API_V3_KEY",
+        default: None,
+        shown: "",
+        doc: "the 32-character APIv3 key (decrypts notifies)",
+    },
+    Opt {
+        var: "WECHAT_PAY_PUBLIC_KEY_ID",
+        default: None,
+        shown: "",
+        doc: "the id (`PUB_KEY_ID_…`) of the WeChat Pay public key that verifies WeChat's signatures",
+    },
+    Opt {
+        var: "WECHAT_PAY_PUBLIC_KEY_PATH",
+        default: None,
+        shown: "",
+        doc: "that public key, `pub_key.pem`",
+    },
+    Opt {
+        var: "WECHAT_PAY_PLATFORM_CERT_PATHS",
+        default: None,
+        shown: "",
+        doc: "instead of (or beside) the public key: platform certificate PEM files, comma-separated (older merchants)",
+    },
+    Opt {
+        var: "WECHAT_MCH_KEY",
+        default: None,
+        shown: "(none)",
+        doc: "APIv2 key: also accept legacy v2 XML notifies",
+    },
+    Opt {
+        var: "PUBLIC_BASE_URL",
+        default: None,
+        shown: "",
+        doc: "this server's public https address; notify URLs are built from it",
+    },
+    Opt {
+        var: "WECHAT_PAY_BASE_URL",
+        default: Some("https://api.mch.weixin.qq.com"),
+        shown: "`https://api.mch.weixin.qq.com`",
+        doc: "WeChat Pay's API host (tests point it at a local fake)",
+    },
+    Opt {
+        var: "REFUND_CUTOFF",
+        default: Some("24h"),
+        shown: "`24h`",
+        doc: "buyers may ask for a refund until this long before the show (`0` = until it starts)",
+    },
+    Opt {
+        var: "DEMO_DATA",
+        default: Some("auto"),
+        shown: "`auto`",
+        doc: "`auto`: load the demo club into an empty database outside production; `off`: never",
+    },
+];
+
+fn option(var: &str) -> &'static Opt {
+    OPTIONS
+        .iter()
+        .find(|o| o.var == var)
+        .unwrap_or_else(|| panic!("{var} is read but not declared in config::OPTIONS"))
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -199,44 +418,46 @@ impl Config {
     /// because `FOO= cmd` in a shell or an empty line in a systemd unit means "default".
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| {
+            let opt = option(k);
             lookup(k)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
+                .or_else(|| opt.default.map(str::to_string))
         };
+        // A variable with a declared default: always has a value.
+        let value = |k: &str| get(k).unwrap_or_default();
 
-        let host = match get("HOST") {
-            None => IpAddr::from([0, 0, 0, 0]),
-            Some(v) => v
-                .parse()
-                .map_err(|_| bad("HOST", format!("不是合法的 IP 地址: {v:?}")))?,
+        let host: IpAddr = {
+            let v = value("HOST");
+            v.parse()
+                .map_err(|_| bad("HOST", format!("不是合法的 IP 地址: {v:?}")))?
         };
-        let port = match get("PORT") {
-            None => 3000,
-            Some(v) => v
-                .parse::<u16>()
-                .map_err(|_| bad("PORT", format!("应为 0-65535 的整数: {v:?}")))?,
+        let port = {
+            let v = value("PORT");
+            v.parse::<u16>()
+                .map_err(|_| bad("PORT", format!("应为 0-65535 的整数: {v:?}")))?
         };
-        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let app_env = match get("APP_ENV").as_deref() {
-            None | Some("development") | Some("dev") => AppEnv::Development,
-            Some("production") | Some("prod") => AppEnv::Production,
-            Some(v) => {
+        let data_dir = PathBuf::from(value("DATA_DIR"));
+        let app_env = match value("APP_ENV").as_str() {
+            "development" | "dev" => AppEnv::Development,
+            "production" | "prod" => AppEnv::Production,
+            v => {
                 return Err(bad(
                     "APP_ENV",
                     format!("应为 development 或 production: {v:?}"),
                 ));
             }
         };
-        let timezone = match get("APP_TIMEZONE") {
-            None => chrono_tz::Asia::Shanghai,
-            Some(v) => v.parse::<Tz>().map_err(|_| {
+        let timezone = {
+            let v = value("APP_TIMEZONE");
+            v.parse::<Tz>().map_err(|_| {
                 bad(
                     "APP_TIMEZONE",
                     format!("未知时区 (IANA 名称，如 Asia/Shanghai): {v:?}"),
                 )
-            })?,
+            })?
         };
-        let log_level = get("LOG_LEVEL").unwrap_or_else(|| "info".into());
+        let log_level = value("LOG_LEVEL");
         if tracing_subscriber::EnvFilter::builder()
             .parse(&log_level)
             .is_err()
@@ -250,7 +471,7 @@ impl Config {
         let upload_path = get("UPLOAD_PATH")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("uploads"));
-        let static_url = get("STATIC_URL").unwrap_or_else(|| "/static".into());
+        let static_url = value("STATIC_URL");
         if !(static_url.starts_with('/')
             || static_url.starts_with("http://")
             || static_url.starts_with("https://"))
@@ -261,10 +482,10 @@ impl Config {
             ));
         }
 
-        let demo_on_empty = match get("DEMO_DATA").as_deref() {
-            None | Some("auto") | Some("on") => app_env != AppEnv::Production,
-            Some("off") => false,
-            Some(v) => return Err(bad("DEMO_DATA", format!("应为 auto 或 off: {v:?}"))),
+        let demo_on_empty = match value("DEMO_DATA").as_str() {
+            "auto" | "on" => app_env != AppEnv::Production,
+            "off" => false,
+            v => return Err(bad("DEMO_DATA", format!("应为 auto 或 off: {v:?}"))),
         };
 
         let wechat = match (get("WECHAT_APP_ID"), get("WECHAT_APP_SECRET")) {
@@ -289,8 +510,7 @@ impl Config {
                 "生产环境必须配置 WECHAT_APP_ID 和 WECHAT_APP_SECRET（开发模式登录不能在生产环境启用）",
             ));
         }
-        let wechat_api_base_url = get("WECHAT_API_BASE_URL")
-            .unwrap_or_else(|| "https://api.weixin.qq.com".into())
+        let wechat_api_base_url = value("WECHAT_API_BASE_URL")
             .trim_end_matches('/')
             .to_string();
         if !(wechat_api_base_url.starts_with("https://")
@@ -304,35 +524,34 @@ impl Config {
                 "生产环境必须设置至少 32 字节的 JWT_SECRET（例如 openssl rand -hex 32）",
             ));
         }
-        let jwt_expires_in = match get("JWT_EXPIRES_IN") {
-            None => Duration::from_secs(7200),
-            Some(v) => parse_duration(&v)
+        let jwt_expires_in = {
+            let v = value("JWT_EXPIRES_IN");
+            parse_duration(&v)
                 .filter(|d| d.as_secs() <= 90 * 86_400)
                 .ok_or_else(|| {
                     bad(
                         "JWT_EXPIRES_IN",
                         format!("应为秒数或 30m、2h、7d 这样的时长（最长 90 天）: {v:?}"),
                     )
-                })?,
+                })?
         };
-        let trust_proxy = match get("TRUST_PROXY").as_deref() {
-            None | Some("0") | Some("false") | Some("off") => false,
-            Some("1") | Some("true") | Some("on") => true,
-            Some(v) => return Err(bad("TRUST_PROXY", format!("应为 1 或 0: {v:?}"))),
+        let trust_proxy = match value("TRUST_PROXY").as_str() {
+            "0" | "false" | "off" => false,
+            "1" | "true" | "on" => true,
+            v => return Err(bad("TRUST_PROXY", format!("应为 1 或 0: {v:?}"))),
         };
-        let rate_limits = match get("RATE_LIMITS").as_deref() {
-            Some("off") => RateLimits::OFF,
-            None | Some("on") => {
-                let mut limits = RateLimits::default();
+        let rate_limits = match value("RATE_LIMITS").as_str() {
+            "off" => RateLimits::OFF,
+            "on" => {
+                let mut limits = RateLimits::OFF;
                 for (var, slot) in [
                     ("RATE_LIMIT_API", &mut limits.api),
                     ("RATE_LIMIT_LOGIN", &mut limits.login),
                     ("RATE_LIMIT_ORDERS", &mut limits.orders),
                 ] {
-                    match get(var).as_deref() {
-                        None => {}
-                        Some("off") => *slot = None,
-                        Some(v) => {
+                    match value(var).as_str() {
+                        "off" => *slot = None,
+                        v => {
                             *slot = Some(parse_rate(v).ok_or_else(|| {
                                 bad(
                                     var,
@@ -346,12 +565,12 @@ impl Config {
                 }
                 limits
             }
-            Some(v) => return Err(bad("RATE_LIMITS", format!("应为 on 或 off: {v:?}"))),
+            v => return Err(bad("RATE_LIMITS", format!("应为 on 或 off: {v:?}"))),
         };
 
-        let order_payment_timeout = match get("ORDER_PAYMENT_TIMEOUT") {
-            None => Duration::from_secs(15 * 60),
-            Some(v) => parse_duration(&v)
+        let order_payment_timeout = {
+            let v = value("ORDER_PAYMENT_TIMEOUT");
+            parse_duration(&v)
                 .filter(|d| d.as_secs() <= 2 * 3600)
                 .ok_or_else(|| {
                     bad(
@@ -360,21 +579,20 @@ impl Config {
                             "应为 30s、15m 这样的时长（最长 2 小时，微信预支付单的有效期）: {v:?}"
                         ),
                     )
-                })?,
+                })?
         };
-        let writer_max_batch = match get("WRITER_MAX_BATCH") {
-            None => crate::store::writer::DEFAULT_MAX_BATCH,
-            Some(v) => v
-                .parse::<usize>()
+        let writer_max_batch = {
+            let v = value("WRITER_MAX_BATCH");
+            v.parse::<usize>()
                 .ok()
                 .filter(|n| (1..=1024).contains(n))
-                .ok_or_else(|| bad("WRITER_MAX_BATCH", format!("应为 1-1024 的整数: {v:?}")))?,
+                .ok_or_else(|| bad("WRITER_MAX_BATCH", format!("应为 1-1024 的整数: {v:?}")))?
         };
 
-        let wal_coalesce = match get("WAL_COALESCE").as_deref() {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(v) => return Err(bad("WAL_COALESCE", format!("应为 on 或 off: {v:?}"))),
+        let wal_coalesce = match value("WAL_COALESCE").as_str() {
+            "on" => true,
+            "off" => false,
+            v => return Err(bad("WAL_COALESCE", format!("应为 on 或 off: {v:?}"))),
         };
 
         let pay = pay_config(&get)?;
@@ -390,8 +608,7 @@ impl Config {
                 "生产环境必须配置微信支付（WECHAT_MCH_ID 等），模拟支付不能在生产环境启用",
             ));
         }
-        let wechat_pay_base_url = get("WECHAT_PAY_BASE_URL")
-            .unwrap_or_else(|| "https://api.mch.weixin.qq.com".into())
+        let wechat_pay_base_url = value("WECHAT_PAY_BASE_URL")
             .trim_end_matches('/')
             .to_string();
         if !(wechat_pay_base_url.starts_with("https://")
@@ -399,16 +616,16 @@ impl Config {
         {
             return Err(bad("WECHAT_PAY_BASE_URL", "应为 http(s) 地址"));
         }
-        let refund_cutoff = match get("REFUND_CUTOFF") {
-            None => Duration::from_secs(24 * 3600),
-            Some(v) => parse_duration(&v)
+        let refund_cutoff = {
+            let v = value("REFUND_CUTOFF");
+            parse_duration(&v)
                 .filter(|d| d.as_secs() <= 365 * 86_400)
                 .ok_or_else(|| {
                     bad(
                         "REFUND_CUTOFF",
                         format!("应为 0、2h、24h、3d 这样的时长: {v:?}"),
                     )
-                })?,
+                })?
         };
 
         Ok(Config {
@@ -445,32 +662,32 @@ impl Config {
     }
 
     /// A development config rooted at `data_dir`, listening on an ephemeral port:
-    /// what tests and benchmarks start from.
+    /// what tests and benchmarks start from. The declared defaults, with
+    /// these overrides only (the process environment is not read).
     pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
-        let data_dir = data_dir.into();
-        Config {
-            host: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
-            upload_path: data_dir.join("uploads"),
-            data_dir,
-            app_env: AppEnv::Development,
-            timezone: chrono_tz::Asia::Shanghai,
-            log_level: "warn".into(),
-            jwt_secret: None,
-            static_url: "/static".into(),
-            demo_on_empty: false,
-            wechat: None,
-            wechat_api_base_url: "http://127.0.0.1:9".into(),
-            jwt_expires_in: Duration::from_secs(7200),
-            trust_proxy: false,
-            rate_limits: RateLimits::OFF,
-            order_payment_timeout: Duration::from_secs(15 * 60),
-            writer_max_batch: crate::store::writer::DEFAULT_MAX_BATCH,
-            wal_coalesce: true,
-            pay: None,
-            wechat_pay_base_url: "http://127.0.0.1:9".into(),
-            refund_cutoff: Duration::from_secs(24 * 3600),
-        }
+        let data_dir: PathBuf = data_dir.into();
+        let dir = data_dir.to_string_lossy().into_owned();
+        let overrides = [
+            ("DATA_DIR", dir.as_str()),
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("APP_ENV", "development"),
+            ("LOG_LEVEL", "warn"),
+            ("DEMO_DATA", "off"),
+            ("RATE_LIMITS", "off"),
+            // Nothing listens there: a test that forgets its fake fails fast.
+            ("WECHAT_API_BASE_URL", "http://127.0.0.1:9"),
+            ("WECHAT_PAY_BASE_URL", "http://127.0.0.1:9"),
+        ];
+        let mut config = Self::from_lookup(|k| {
+            overrides
+                .iter()
+                .find(|(var, _)| *var == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .expect("the test config is valid");
+        config.data_dir = data_dir;
+        config
     }
 }
 
@@ -595,6 +812,47 @@ mod tests {
         assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(c.upload_path, PathBuf::from("./data/uploads"));
         assert_eq!(c.static_url, "/static");
+        assert_eq!(c.jwt_expires_in, Duration::from_secs(7200));
+        assert_eq!(c.rate_limits, RateLimits::default());
+        assert_eq!(c.order_payment_timeout, Duration::from_secs(15 * 60));
+        assert_eq!(c.refund_cutoff, Duration::from_secs(24 * 3600));
+        assert_eq!(
+            c.writer_max_batch,
+            crate::store::StoreOptions::default().max_batch
+        );
+        assert!(c.wal_coalesce);
+        assert_eq!(c.wechat_pay_base_url, "https://api.mch.weixin.qq.com");
+        assert_eq!(c.wechat_api_base_url, "https://api.weixin.qq.com");
+        assert!(c.demo_on_empty && !c.trust_proxy);
+    }
+
+    /// README's configuration table is `OPTIONS`, row for row.
+    #[test]
+    fn readme_lists_exactly_the_options() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("<!-- options:begin")
+            .expect("options:begin in README");
+        let end = readme
+            .find("<!-- options:end -->")
+            .expect("options:end in README");
+        let rows: Vec<&str> = readme[start..end]
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .collect();
+        let expected: Vec<String> = OPTIONS
+            .iter()
+            .map(|o| format!("| `{}` | {} | {} |", o.var, o.shown, o.doc))
+            .collect();
+        assert_eq!(
+            rows, expected,
+            "regenerate README's table from config::OPTIONS"
+        );
+        let mut seen = std::collections::HashSet::new();
+        assert!(
+            OPTIONS.iter().all(|o| seen.insert(o.var)),
+            "an option twice"
+        );
     }
 
     #[test]
