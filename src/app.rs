@@ -16,8 +16,8 @@ use crate::store::{Store, StoreOptions, tenants};
 use crate::tokens::Tokens;
 use crate::wechat::mini::MiniProgram;
 
-/// Opens the store (applying migrations) and, on an empty database outside
-/// production, loads the demo club.
+/// Opens the store (applying migrations) and the clients: what every command
+/// needs. The server also runs [`prepare`] before it serves.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let path = config.database_path();
     let opts = StoreOptions {
@@ -56,15 +56,20 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         pay,
         qr_key,
     });
-    // What fell due while the server was down is settled before serving.
-    crate::jobs::run_at_start(&state).await?;
+    Ok(state)
+}
+
+/// Before serving: what fell due while the server was down is settled, and an
+/// empty database outside production gets the demo club.
+async fn prepare(state: &AppState) -> anyhow::Result<()> {
+    crate::jobs::run_at_start(state).await?;
     if state.config.demo_on_empty && !state.config.is_production() {
         let empty = state.store.read(tenants::count).await? == 0;
-        if empty && let Some(password) = crate::service::demo::load(&state).await? {
+        if empty && let Some(password) = crate::service::demo::load(state).await? {
             crate::service::demo::announce_admin(&password);
         }
     }
-    Ok(state)
+    Ok(())
 }
 
 async fn run(
@@ -110,6 +115,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningApp> {
     let listener = TcpListener::bind((config.host, config.port)).await?;
     let addr = listener.local_addr()?;
     let state = build_state(config).await?;
+    prepare(&state).await?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, state.clone(), async {
         let _ = rx.await;
@@ -126,6 +132,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningApp> {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = (config.host, config.port);
     let state = build_state(config).await?;
+    prepare(&state).await?;
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("无法监听 {}:{}", bind.0, bind.1))?;

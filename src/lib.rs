@@ -10,18 +10,18 @@
 #![deny(unsafe_code)]
 
 pub mod app;
-pub mod cache;
+pub(crate) mod cache;
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod http;
+pub(crate) mod http;
 pub mod ids;
-pub mod jobs;
-pub mod limits;
-pub mod logging;
+pub(crate) mod jobs;
+pub(crate) mod limits;
+pub(crate) mod logging;
 pub mod model;
 pub mod service;
-pub mod state;
+pub(crate) mod state;
 pub mod store;
-pub mod tokens;
+pub(crate) mod tokens;
 pub mod wechat;

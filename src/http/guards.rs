@@ -162,6 +162,10 @@ pub struct CurrentAdmin {
     pub id: String,
     /// The admin's own club: the only one its requests can reach.
     pub scope: TenantScope,
+    #[allow(
+        dead_code,
+        reason = "read by `Owner`, which the owner-only routes take"
+    )]
     pub role: AdminRole,
 }
 
@@ -180,6 +184,10 @@ impl CurrentAdmin {
 pub struct Staff(pub CurrentAdmin);
 
 /// The club's owner; a staff token is `403 OWNER_ONLY`.
+#[allow(
+    dead_code,
+    reason = "the owner-only admin routes take it; tested in this module"
+)]
 pub struct Owner(pub CurrentAdmin);
 
 impl FromRequestParts<AppState> for Staff {
@@ -239,4 +247,82 @@ impl FromRequestParts<AppState> for CurrentAdmin {
 
 fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::Config;
+
+    /// Staff ⊂ owner: a staff token passes `Staff` and is refused by `Owner`
+    /// before the handler runs; an owner passes both; a buyer neither.
+    #[tokio::test]
+    async fn owner_and_staff_extractors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = crate::app::build_state(Config::for_tests(tmp.path()))
+            .await
+            .unwrap();
+        state
+            .store
+            .write(|c| {
+                crate::store::tenants::insert(
+                    c,
+                    &crate::store::tenants::NewTenant {
+                        id: "dt".into(),
+                        name: "DT".into(),
+                        ..Default::default()
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        let scope = TenantScope::vouched("dt");
+        let mut tokens = Vec::new();
+        for (name, role) in [("boss", AdminRole::Owner), ("door", AdminRole::Staff)] {
+            let a = crate::service::accounts::create_admin(
+                &state.store,
+                &scope,
+                name,
+                role,
+                "password-123",
+            )
+            .await
+            .unwrap();
+            tokens.push(state.tokens.issue_admin(&a.id, "dt", role).unwrap());
+        }
+        let buyer = state.tokens.issue_user("u1").unwrap();
+        let app = Router::new()
+            .route("/owner", get(|Owner(a): Owner| async move { a.id }))
+            .route("/staff", get(|Staff(a): Staff| async move { a.id }))
+            .with_state(state.clone());
+        let call = |path: &'static str, token: String| {
+            let app = app.clone();
+            async move {
+                let res = app
+                    .oneshot(
+                        Request::get(path)
+                            .header("authorization", format!("Bearer {token}"))
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                res.status().as_u16()
+            }
+        };
+        let (owner, staff) = (tokens[0].clone(), tokens[1].clone());
+        assert_eq!(call("/owner", owner.clone()).await, 200);
+        assert_eq!(call("/staff", owner).await, 200);
+        assert_eq!(call("/owner", staff.clone()).await, 403);
+        assert_eq!(call("/staff", staff).await, 200);
+        assert_eq!(call("/owner", buyer.clone()).await, 403);
+        assert_eq!(call("/staff", buyer).await, 403);
+        state.store.close().await;
+    }
 }

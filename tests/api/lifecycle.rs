@@ -272,3 +272,79 @@ async fn serve_binary_starts_and_stops_on_sigterm() {
         .unwrap();
     assert!(status.success(), "clean exit: {status:?}");
 }
+
+/// `standup-tickets tick NAME` runs one job once on a stopped server's data
+/// dir: an unpaid hold that ran out while nothing was serving is released.
+#[tokio::test]
+async fn tick_runs_one_job_on_the_data_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = TestApp::start_in(tmp.path(), |c| {
+        c.order_payment_timeout = std::time::Duration::from_secs(1)
+    })
+    .await;
+    t.seed_tenant("dt").await;
+    let ev = t
+        .seed_event(show("dt", "专场", days_from_today(3), "20:00"))
+        .await;
+    let (token, _) = t.login("buyer", "dt").await;
+    let opt = ev.option_ids[0].clone();
+    let order = t
+        .post("/api/orders", Some(&token), order_body(&ev.id, &opt, 2))
+        .await
+        .data()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.stop().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    let list = cli(tmp.path(), &["tick"], "", &[]);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success(), "{list:?}");
+    for job in [
+        "expire",
+        "reconcile",
+        "sales",
+        "refunds",
+        "disabled-users",
+        "limits",
+    ] {
+        assert!(listed.contains(job), "{job} listed: {listed}");
+    }
+    let unknown = cli(tmp.path(), &["tick", "nope"], "", &[]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nope"));
+
+    let out = cli(tmp.path(), &["tick", "expire"], "", &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("任务 expire 完成: 1 项"),
+        "{out:?}"
+    );
+    let again = cli(tmp.path(), &["tick", "expire"], "", &[]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("任务 expire 完成: 0 项"));
+
+    let t = TestApp::start_in(tmp.path(), |_| {}).await;
+    let (status, left): (String, i64) = {
+        let id = order.clone();
+        let o = opt.clone();
+        t.store()
+            .read(move |c| {
+                Ok((
+                    c.query_row("SELECT status FROM orders WHERE id = ?1", [&id], |r| {
+                        r.get(0)
+                    })?,
+                    c.query_row(
+                        "SELECT remaining_count FROM price_options WHERE id = ?1",
+                        [&o],
+                        |r| r.get(0),
+                    )?,
+                ))
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!((status.as_str(), left), ("cancelled", 100));
+    assert_invariants(&t).await;
+    t.stop().await;
+}
