@@ -3,9 +3,9 @@
 //!
 //! Why not `tracing_appender::non_blocking`: it hands each line to its worker
 //! through a channel, waking the worker once per line. With one access-log line
-//! per request that is one futex wake and context switch per request, which
-//! measured as ~20% of cached-read throughput on two cores. Appending to a
-//! buffer under a briefly held lock and flushing in batches costs a fraction.
+//! per request that is one futex wake and context switch per request, a large
+//! share of a cached read's cost (docs/PERFORMANCE.md). Appending to a buffer
+//! under a briefly held lock and flushing in batches costs a fraction.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};

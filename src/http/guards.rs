@@ -12,8 +12,8 @@ use crate::error::AppError;
 use crate::error::Code;
 use crate::model::accounts::AdminRole;
 use crate::model::scope::TenantScope;
+use crate::service::accounts;
 use crate::state::AppState;
-use crate::store::{admins, users};
 use crate::tokens::{TokenError, TokenKind, Tokens};
 
 /// The client address: the socket peer, or with `TRUST_PROXY=1` the address
@@ -75,38 +75,8 @@ fn token_error(e: TokenError) -> AppError {
     }
 }
 
-/// Whether a signed-in user is active: refused at once if in the disabled
-/// set (re-read every second), else the database decides. Asked only when a
-/// token is first seen; its answer is remembered with the token.
-async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
-    if state.caches.sessions.is_disabled_user(id) {
-        return Ok(false);
-    }
-    let lookup = id.to_string();
-    Ok(state
-        .store
-        .read(move |c| users::is_active(c, &lookup))
-        .await?)
-}
-
 fn user_disabled() -> AppError {
     AppError::new(Code::UserDisabled, "账号已被停用，请联系俱乐部")
-}
-
-/// Whether a signed-in admin (and its club) is still active, trusted for
-/// `ADMIN_CHECK_TTL` before the database is asked again.
-async fn admin_active(state: &AppState, scope: &TenantScope, id: &str) -> Result<bool, AppError> {
-    let key = format!("{scope}:{id}");
-    if let Some(active) = state.caches.sessions.admins.get(&key).await {
-        return Ok(active);
-    }
-    let (t, i) = (scope.clone(), id.to_string());
-    let active = state
-        .store
-        .read(move |c| admins::is_active(c, &t, &i))
-        .await?;
-    state.caches.sessions.admins.insert(key, active).await;
-    Ok(active)
 }
 
 /// A signed-in, active mini-program user.
@@ -137,7 +107,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .tokens
             .verify(token, TokenKind::User)
             .map_err(token_error)?;
-        if !user_active(state, &claims.sub).await? {
+        if !accounts::user_active(state, &claims.sub).await? {
             return Err(user_disabled());
         }
         state
@@ -238,7 +208,7 @@ impl FromRequestParts<AppState> for CurrentAdmin {
                 }
             }
         }
-        if !admin_active(state, &admin.scope, &admin.id).await? {
+        if !accounts::admin_active(state, &admin.scope, &admin.id).await? {
             return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用"));
         }
         Ok(admin)

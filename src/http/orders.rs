@@ -10,10 +10,10 @@ use super::extract::{IdempotencyKey, J, P, Q, non_empty};
 use super::guards::CurrentUser;
 use crate::error::AppError;
 use crate::model::catalog::{Page, PageRequest};
+use crate::model::orders::OrderFilter;
 use crate::model::orders::{Order, OrderStatus};
 use crate::service::orders::{self, CreateInput};
 use crate::state::AppState;
-use crate::store::orders::OrderFilter;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

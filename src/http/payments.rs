@@ -13,11 +13,11 @@ use super::extract::{J, P};
 use super::guards::{ClientIp, CurrentUser};
 use crate::error::AppError;
 use crate::error::Code;
+use crate::model::orders::RefundActor;
 use crate::model::orders::{Order, OrderStatus};
 use crate::service::payments::NotifyFault;
 use crate::service::{payments, tickets};
 use crate::state::AppState;
-use crate::store::refunds::RefundActor;
 use crate::wechat::pay::{PaymentParams, SignatureHeaders, v2};
 
 /// Notifies are about 1 KB; anything far larger is not WeChat.

@@ -5,8 +5,8 @@
 //!
 //! One hand-written layer instead of tower-http's request-id + trace +
 //! catch-panic stack: that stack (a tracing span per request, boxed bodies, an
-//! extension insert) cost ~30% of cached-read throughput when measured
-//! (`examples/catalog.rs`).
+//! extension insert) costs a large share of a cached read (docs/PERFORMANCE.md,
+//! `examples/catalog.rs`).
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};

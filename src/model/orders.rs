@@ -161,3 +161,20 @@ pub fn valid_idempotency_key(key: &str) -> Result<&str, Rejection> {
         ))
     }
 }
+
+/// Filters for a buyer's order list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub tenant_id: Option<String>,
+    pub status: Option<OrderStatus>,
+}
+
+/// Who asks for a refund, and whether the buyer's policy applies.
+#[derive(Debug, Clone)]
+pub enum RefundActor {
+    /// The buyer: own orders only, every ticket still valid, the show more
+    /// than `cutoff_ms` away.
+    User { user_id: String, cutoff_ms: i64 },
+    /// A club admin (admin issue): no policy checks, own club only.
+    Admin { admin_id: String, tenant_id: String },
+}

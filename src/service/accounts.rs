@@ -365,3 +365,37 @@ impl From<WechatError> for AppError {
         }
     }
 }
+
+/// Whether a signed-in user is active: refused at once if in the disabled
+/// set (re-read every second), else the database decides. Asked only when a
+/// token is first seen; its answer is remembered with the token.
+pub async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
+    if state.caches.sessions.is_disabled_user(id) {
+        return Ok(false);
+    }
+    let lookup = id.to_string();
+    Ok(state
+        .store
+        .read(move |c| users::is_active(c, &lookup))
+        .await?)
+}
+
+/// Whether a signed-in admin (and its club) is still active, trusted for
+/// `ADMIN_CHECK_TTL` before the database is asked again.
+pub async fn admin_active(
+    state: &AppState,
+    scope: &TenantScope,
+    id: &str,
+) -> Result<bool, AppError> {
+    let key = format!("{scope}:{id}");
+    if let Some(active) = state.caches.sessions.admins.get(&key).await {
+        return Ok(active);
+    }
+    let (t, i) = (scope.clone(), id.to_string());
+    let active = state
+        .store
+        .read(move |c| admins::is_active(c, &t, &i))
+        .await?;
+    state.caches.sessions.admins.insert(key, active).await;
+    Ok(active)
+}

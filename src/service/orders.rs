@@ -6,10 +6,11 @@ use crate::error::AppError;
 use crate::error::Code;
 use crate::ids::looks_like_id;
 use crate::model::catalog::{Page, PageRequest};
+use crate::model::orders::OrderFilter;
 use crate::model::orders::{CancelReason, Order, valid_contact, valid_idempotency_key};
 use crate::model::time::now_ms;
 use crate::state::AppState;
-use crate::store::orders::{self as q, Actor, NewOrder, OrderFilter};
+use crate::store::orders::{self as q, Actor, NewOrder};
 
 /// Sanity bound before any rule is consulted; the show's own `maxPerOrder`
 /// is the real limit.

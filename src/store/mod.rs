@@ -70,12 +70,12 @@ pub struct Store {
 
 /// Copies committed pages from the WAL into the database file on its own
 /// connection and thread, so the writer never stalls on a checkpoint's writes
-/// and fsync (measured as a large share of its time under an on-sale load).
+/// and fsync, a large share of its time under an on-sale load otherwise.
 /// PASSIVE never blocks the writer or readers.
 ///
 /// A passive checkpoint alone never lets the WAL start over while orders keep
 /// coming: by the time it has copied the log, the writer has appended more,
-/// so the file only grows (800 MB after 600,000 orders, measured). Once the
+/// so the file only grows without bound (docs/PERFORMANCE.md). Once the
 /// log passes `wal_restart_frames`, the checkpointer asks the writer to copy
 /// the short tail itself between two commits; the writer's next transaction
 /// then starts the log again from its beginning, overwriting it in place.
@@ -217,7 +217,7 @@ impl Store {
         // index split renumbers pages, SQLite parks one at the page past the
         // 1 GB lock byte, and the commit then walks the whole cache's hash
         // table to drop pages beyond the file's end; larger caches
-        // all measured slower (examples/writer.rs). Pages beyond it come from
+        // are slower (docs/PERFORMANCE.md). Pages beyond it come from
         // the OS cache.
         // Savepoint journals live in memory; checkpoints run on their own thread.
         conn.execute_batch(&format!(

@@ -19,7 +19,7 @@ use super::{StoreError, StoreResult};
 use crate::error::Code;
 use crate::ids::new_id;
 use crate::model::catalog::PageRequest;
-use crate::model::orders::{CancelReason, Order, OrderStatus, Ticket};
+use crate::model::orders::{CancelReason, Order, OrderFilter, OrderStatus, Ticket};
 use crate::model::rules::{OptionFacts, Purchase, PurchaseFacts, check_purchase};
 use crate::model::{Fen, Timestamp};
 
@@ -413,13 +413,6 @@ pub fn expire(conn: &Connection, ids: &[String], now: i64) -> StoreResult<usize>
         }
     }
     Ok(n)
-}
-
-/// Filters for a buyer's order list.
-#[derive(Debug, Clone, Default)]
-pub struct OrderFilter {
-    pub tenant_id: Option<String>,
-    pub status: Option<OrderStatus>,
 }
 
 fn tickets_for(conn: &Connection, order_ids: &[&str]) -> StoreResult<HashMap<String, Vec<Ticket>>> {

@@ -11,7 +11,7 @@ use super::orders::{get_by_id_any_tenant, order_not_found};
 use super::reject;
 use crate::error::Code;
 use crate::ids::new_id;
-use crate::model::orders::{Order, OrderStatus};
+use crate::model::orders::{Order, OrderStatus, RefundActor};
 use crate::model::rules::{check_refund_window, check_refundable, check_tickets_unused};
 
 /// A refund recorded in `refunds` that WeChat still has to be asked for.
@@ -59,16 +59,6 @@ pub(super) fn insert_refund(
         total: order.total_amount.0,
         reason: reason.map(str::to_string),
     })
-}
-
-/// Who asks for a refund, and whether the buyer's policy applies.
-#[derive(Debug, Clone)]
-pub enum RefundActor {
-    /// The buyer: own orders only, every ticket still valid, the show more
-    /// than `cutoff_ms` away.
-    User { user_id: String, cutoff_ms: i64 },
-    /// A club admin (admin issue): no policy checks, own club only.
-    Admin { admin_id: String, tenant_id: String },
 }
 
 /// Records a refund of a paid order and makes its tickets invalid at once.

@@ -3,8 +3,8 @@
 //! SQLite appends a commit to the WAL as one frame per dirty page, and each
 //! frame as two writes (its 24-byte header, then the page). At an on-sale
 //! peak a commit of 64 orders is ~80 frames of 1 KB pages: ~160 `pwrite`
-//! calls, measured (perf, examples/onsale.rs) as a fifth of the writer
-//! thread's time, most of it the kernel's per-call cost rather than copying.
+//! calls, most of their cost the kernel's per call rather than copying
+//! (docs/PERFORMANCE.md has the profile).
 //!
 //! This VFS wraps the platform's default one for the writer's connection
 //! only. Every file but the WAL is the default VFS's own file, untouched.

@@ -7,10 +7,9 @@
 //!
 //! A *checked* command ([`Writer::run_checked`], the order create) makes every
 //! check before its first write, so a refusal has nothing to roll back, and it
-//! runs without the savepoint. The savepoint was the largest single cost
-//! around an order (it copies each page the command touches into the
-//! savepoint journal: ~12% of the writer's instructions per order, callgrind
-//! on examples/writer.rs). The writer does not take the promise on trust: it
+//! runs without the savepoint, the largest single cost around an order (it
+//! copies each page the command touches into the savepoint journal; see
+//! docs/PERFORMANCE.md). The writer does not take the promise on trust: it
 //! compares SQLite's count of changed rows before and after, and a checked
 //! command that fails after changing anything (a bug, or corrupt counts)
 //! rolls back the whole transaction and every command in it is answered with
@@ -23,8 +22,7 @@
 //! only after its transaction survives a power cut — the same promise as
 //! `synchronous=FULL` — but the writer already runs the next batch while the
 //! disk flushes the previous one, and one flush covers every commit queued
-//! behind it. Measured (examples/writer.rs): ~+20% orders/s over FULL, where
-//! the writer sat idle in fsync for about a third of its time.
+//! behind it, where under FULL the writer would sit idle in fsync.
 
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -37,8 +35,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{StoreError, StoreResult};
 
-/// Commands per commit by default. 64 measured as enough to make the fsync
-/// cost per order negligible while keeping each batch's latency small.
+/// Commands per commit by default: enough to make the fsync cost per order
+/// negligible while keeping each batch's latency small (docs/PERFORMANCE.md).
 pub const DEFAULT_MAX_BATCH: usize = 64;
 /// Bounded so a burst beyond what the disk can absorb waits (backpressure)
 /// instead of growing memory without limit.

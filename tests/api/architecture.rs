@@ -200,6 +200,21 @@ fn http_types_stay_in_http() {
 }
 
 #[test]
+fn handlers_and_commands_go_through_services() {
+    // They may hold the database handle (`Store`), never its functions.
+    for (m, code) in files_under(&["http", "cli"]) {
+        for (i, _) in code.match_indices("crate::store::") {
+            let next = &code[i + "crate::store::".len()..];
+            assert!(
+                next.starts_with("Store;") || next.starts_with("Store,"),
+                "{m} reaches into the store: {}",
+                &next[..next.len().min(40)]
+            );
+        }
+    }
+}
+
+#[test]
 fn sql_stays_in_store() {
     let others: Vec<_> = modules()
         .into_iter()

@@ -8,12 +8,13 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use standup_tickets::model::Fen;
 use standup_tickets::model::orders::CancelReason;
+use standup_tickets::model::orders::RefundActor;
 use standup_tickets::model::scope::TenantScope;
 use standup_tickets::model::tickets::QrKey;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, Actor, NewOrder, check_invariants};
 use standup_tickets::store::payments::{self, Payment, Settlement, money_by_order};
-use standup_tickets::store::refunds::{self, RefundActor, RefundOutcome};
+use standup_tickets::store::refunds::{self, RefundOutcome};
 use standup_tickets::store::{StoreError, StoreResult, inventory, migrations, tenants, users};
 
 const USERS: usize = 4;

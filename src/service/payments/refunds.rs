@@ -3,11 +3,11 @@
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
-use crate::model::orders::Order;
+use crate::model::orders::{Order, RefundActor};
 use crate::model::time::now_ms;
 use crate::service::catalog;
 use crate::state::{AppState, PayProvider};
-use crate::store::refunds::{self as q, RefundActor, RefundOutcome, RefundRequest};
+use crate::store::refunds::{self as q, RefundOutcome, RefundRequest};
 
 /// Asks WeChat for a recorded refund and applies a final answer at once;
 /// PROCESSING waits for the notify (or the `refunds` job).
