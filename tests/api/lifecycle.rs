@@ -325,26 +325,8 @@ async fn tick_runs_one_job_on_the_data_dir() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("任务 expire 完成: 0 项"));
 
     let t = TestApp::start_in(tmp.path(), |_| {}).await;
-    let (status, left): (String, i64) = {
-        let id = order.clone();
-        let o = opt.clone();
-        t.store()
-            .read(move |c| {
-                Ok((
-                    c.query_row("SELECT status FROM orders WHERE id = ?1", [&id], |r| {
-                        r.get(0)
-                    })?,
-                    c.query_row(
-                        "SELECT remaining_count FROM price_options WHERE id = ?1",
-                        [&o],
-                        |r| r.get(0),
-                    )?,
-                ))
-            })
-            .await
-            .unwrap()
-    };
-    assert_eq!((status.as_str(), left), ("cancelled", 100));
+    assert_eq!(order_statuses(&t, &[order]).await, ["cancelled"]);
+    assert_eq!(stock(&t, &opt).await.left, 100);
     assert_invariants(&t).await;
     t.stop().await;
 }

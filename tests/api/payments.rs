@@ -858,24 +858,6 @@ impl NewEventExt {
     }
 }
 
-async fn order_statuses(e: &Env, ids: &[String]) -> Vec<String> {
-    let ids = ids.to_vec();
-    e.t.store()
-        .read(move |c| {
-            let mut out = Vec::new();
-            for id in &ids {
-                out.push(
-                    c.query_row("SELECT status FROM orders WHERE id = ?1", [id], |r| {
-                        r.get(0)
-                    })?,
-                );
-            }
-            Ok(out)
-        })
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_slow_wechat_does_not_hold_back_seat_release_or_sale_opening() {
     use std::sync::atomic::Ordering::SeqCst;
@@ -884,7 +866,7 @@ async fn a_slow_wechat_does_not_hold_back_seat_release_or_sale_opening() {
     // cancelled here, within a few runs of the job.
     let start = std::time::Instant::now();
     loop {
-        let statuses = order_statuses(&e, &prepaid).await;
+        let statuses = order_statuses(&e.t, &prepaid).await;
         if statuses.iter().all(|s| s == "cancelled") {
             break;
         }
@@ -918,7 +900,7 @@ async fn a_silent_wechat_does_not_hold_back_seat_release() {
     // happened): they stay pending and WeChat is not told to close them.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
-        order_statuses(&e, &prepaid)
+        order_statuses(&e.t, &prepaid)
             .await
             .iter()
             .all(|s| s == "pending")

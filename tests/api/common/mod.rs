@@ -434,3 +434,22 @@ pub fn cli(dir: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> std:
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// The orders' statuses as stored, in the order asked.
+pub async fn order_statuses(t: &TestApp, ids: &[String]) -> Vec<String> {
+    let ids = ids.to_vec();
+    t.store()
+        .read(move |c| {
+            let mut out = Vec::new();
+            for id in &ids {
+                out.push(
+                    c.query_row("SELECT status FROM orders WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })?,
+                );
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap()
+}
