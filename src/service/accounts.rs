@@ -270,8 +270,43 @@ pub async fn create_admin(
     let hash = hash_off_thread(password).await?;
     let scope = scope.clone();
     Ok(store
-        .write(move |c| admins::create(c, &scope, &username, role, &hash))
+        .write(move |c| {
+            let admin = admins::create(c, &scope, &username, role, &hash)?;
+            operator_audit(
+                c,
+                "admin_created",
+                &scope,
+                "admin",
+                &admin.id,
+                serde_json::json!({ "username": admin.username, "role": role.as_str() }),
+            )?;
+            Ok(admin)
+        })
         .await?)
+}
+
+/// What the operator on the server (the CLI, the demo loader) changes is
+/// audited as `cli`; secrets never go into the detail.
+fn operator_audit(
+    c: &rusqlite::Connection,
+    action: &str,
+    scope: &TenantScope,
+    kind: &str,
+    id: &str,
+    detail: serde_json::Value,
+) -> crate::store::StoreResult<()> {
+    crate::store::audit::audit(
+        c,
+        crate::store::audit::AuditActor::Cli,
+        action,
+        crate::store::audit::Target {
+            tenant_id: scope.id(),
+            kind,
+            id,
+        },
+        &detail,
+        crate::model::time::now_ms(),
+    )
 }
 
 pub async fn set_admin_password(
@@ -284,7 +319,17 @@ pub async fn set_admin_password(
     let hash = hash_off_thread(password).await?;
     let (scope, name) = (scope.clone(), username.to_string());
     Ok(store
-        .write(move |c| admins::set_password(c, &scope, &name, &hash))
+        .write(move |c| {
+            admins::set_password(c, &scope, &name, &hash)?;
+            operator_audit(
+                c,
+                "admin_password_set",
+                &scope,
+                "admin",
+                &name,
+                serde_json::json!({ "username": name }),
+            )
+        })
         .await?)
 }
 
@@ -297,7 +342,17 @@ pub async fn set_admin_status(
 ) -> Result<(), AppError> {
     let (scope, name) = (scope.clone(), username.to_string());
     Ok(store
-        .write(move |c| admins::set_status(c, &scope, &name, status))
+        .write(move |c| {
+            admins::set_status(c, &scope, &name, status)?;
+            operator_audit(
+                c,
+                "admin_status_set",
+                &scope,
+                "admin",
+                &name,
+                serde_json::json!({ "username": name, "status": status.as_str() }),
+            )
+        })
         .await?)
 }
 

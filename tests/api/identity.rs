@@ -779,6 +779,31 @@ async fn cli_admin_create_then_login() {
         login("long-enough-pw").await.data()["admin"]["role"],
         "staff"
     );
+    // The operator's changes are audited as `cli`, without the password.
+    let audit: Vec<(String, String, String)> = t
+        .store()
+        .read(|c| {
+            let mut s = c.prepare(
+                "SELECT actor, action, COALESCE(detail, '') FROM audit_log
+                 WHERE tenant_id = 'xclub' ORDER BY id",
+            )?;
+            let rows = s
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|(a, b, _)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [("cli", "tenant_created"), ("cli", "admin_created")],
+        "{audit:?}"
+    );
+    assert!(audit.iter().all(|(_, _, d)| !d.contains("long-enough-pw")));
     let pw = run(
         &[
             "admin",
