@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveTime, Utc};
 use serde_json::{Value, json};
 use standup_tickets::model::Fen;
+use standup_tickets::model::scope::TenantScope;
 use standup_tickets::store::Store;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::check_invariants;
@@ -97,7 +98,6 @@ async fn seed(db: &Path, seats: i64) -> (String, String, String, String) {
             let mk = |title: &str, total: i64, per_user: i64| NewEvent {
                 max_per_user: per_user,
                 ..NewEvent::on_sale(
-                    "bench",
                     title,
                     Utc::now().date_naive() + chrono::Duration::days(7),
                     NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
@@ -105,8 +105,9 @@ async fn seed(db: &Path, seats: i64) -> (String, String, String, String) {
                 )
             };
             let tz = chrono_tz::Asia::Shanghai;
-            let race = insert_event(c, tz, &mk("抢票专场", seats, 1))?;
-            let bulk = insert_event(c, tz, &mk("加座专场", 10_000_000, 1_000_000))?;
+            let club = TenantScope::vouched("bench");
+            let race = insert_event(c, &club, tz, &mk("抢票专场", seats, 1))?;
+            let bulk = insert_event(c, &club, tz, &mk("加座专场", 10_000_000, 1_000_000))?;
             Ok((
                 race.id,
                 race.option_ids[0].clone(),

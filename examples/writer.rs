@@ -52,11 +52,11 @@ async fn main() {
                 .collect::<Result<_, _>>()?;
             let e = insert_event(
                 c,
+                &TenantScope::vouched("w"),
                 chrono_tz::Asia::Shanghai,
                 &NewEvent {
                     max_per_user: 1_000_000,
                     ..NewEvent::on_sale(
-                        "w",
                         "w",
                         Utc::now().date_naive() + chrono::Duration::days(7),
                         NaiveTime::from_hms_opt(20, 0, 0).unwrap(),

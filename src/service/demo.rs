@@ -195,7 +195,6 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
             ),
         );
         events.push(NewEvent {
-            tenant_id: DEMO_TENANT.into(),
             title: show.title.into(),
             description: Some(format!(
                 "{}。演出时长约 90 分钟，请提前 20 分钟入场。本场为演示数据。",
@@ -299,15 +298,16 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
                 }),
             },
         )?;
+        let scope = TenantScope::vouched(DEMO_TENANT);
         let mut ids = Vec::new();
         for e in &events {
-            ids.push(insert_event(c, tz, e)?.id);
+            ids.push(insert_event(c, &scope, tz, e)?.id);
         }
         for (i, (title, _, event_idx)) in BANNERS.iter().enumerate() {
             insert_banner(
                 c,
+                &scope,
                 &NewBanner {
-                    tenant_id: DEMO_TENANT.into(),
                     title: (*title).into(),
                     image: banner_urls[i].clone(),
                     link: Some(format!("/pages/event/detail?id={}", ids[*event_idx])),
@@ -319,8 +319,8 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
         for (i, (name, price, orig, _)) in merch.iter().enumerate() {
             insert_merch(
                 c,
+                &scope,
                 &NewMerch {
-                    tenant_id: DEMO_TENANT.into(),
                     name: (*name).into(),
                     description: Some("演出现场及小程序商城有售".into()),
                     image: Some(merch_urls[i].clone()),
@@ -333,7 +333,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
         }
         crate::store::admins::create(
             c,
-            &TenantScope::vouched(DEMO_TENANT),
+            &scope,
             DEMO_ADMIN,
             crate::model::accounts::AdminRole::Owner,
             &hash,

@@ -377,7 +377,6 @@ pub struct NewPriceOption {
 
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub tenant_id: String,
     pub title: String,
     pub description: Option<String>,
     pub poster: Option<String>,
@@ -417,14 +416,12 @@ impl NewEvent {
     /// A plain on-sale show (90 minutes, 6 per order, 10 per user) for seeding,
     /// tests and benchmarks; adjust fields from there.
     pub fn on_sale(
-        tenant_id: &str,
         title: &str,
         event_date: NaiveDate,
         event_time: NaiveTime,
         options: Vec<NewPriceOption>,
     ) -> Self {
         NewEvent {
-            tenant_id: tenant_id.into(),
             title: title.into(),
             description: None,
             poster: None,
@@ -454,8 +451,13 @@ pub struct InsertedEvent {
     pub option_ids: Vec<String>,
 }
 
-pub fn insert_event(conn: &Connection, tz: Tz, e: &NewEvent) -> StoreResult<InsertedEvent> {
-    if !super::tenants::exists(conn, &e.tenant_id)? {
+pub fn insert_event(
+    conn: &Connection,
+    scope: &TenantScope,
+    tz: Tz,
+    e: &NewEvent,
+) -> StoreResult<InsertedEvent> {
+    if !super::tenants::exists(conn, scope.id())? {
         return Err(Rejection::new(Code::TenantNotFound, "俱乐部不存在").into());
     }
     if e.options.iter().any(|o| o.total_count < 0 || o.price.0 < 0) {
@@ -475,7 +477,7 @@ pub fn insert_event(conn: &Connection, tz: Tz, e: &NewEvent) -> StoreResult<Inse
     )?
     .execute(params![
         id,
-        e.tenant_id,
+        scope.id(),
         e.title,
         e.description,
         e.poster,
@@ -524,7 +526,6 @@ pub fn insert_event(conn: &Connection, tz: Tz, e: &NewEvent) -> StoreResult<Inse
 
 #[derive(Debug, Clone)]
 pub struct NewBanner {
-    pub tenant_id: String,
     pub title: String,
     pub image: String,
     pub link: Option<String>,
@@ -532,7 +533,7 @@ pub struct NewBanner {
     pub sort_order: i64,
 }
 
-pub fn insert_banner(conn: &Connection, b: &NewBanner) -> StoreResult<String> {
+pub fn insert_banner(conn: &Connection, scope: &TenantScope, b: &NewBanner) -> StoreResult<String> {
     let id = new_id();
     let now = now_ms();
     conn.execute(
@@ -541,7 +542,7 @@ pub fn insert_banner(conn: &Connection, b: &NewBanner) -> StoreResult<String> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8)",
         params![
             id,
-            b.tenant_id,
+            scope.id(),
             b.title,
             b.image,
             b.link,
@@ -555,7 +556,6 @@ pub fn insert_banner(conn: &Connection, b: &NewBanner) -> StoreResult<String> {
 
 #[derive(Debug, Clone)]
 pub struct NewMerch {
-    pub tenant_id: String,
     pub name: String,
     pub description: Option<String>,
     pub image: Option<String>,
@@ -565,7 +565,7 @@ pub struct NewMerch {
     pub sort_order: i64,
 }
 
-pub fn insert_merch(conn: &Connection, m: &NewMerch) -> StoreResult<String> {
+pub fn insert_merch(conn: &Connection, scope: &TenantScope, m: &NewMerch) -> StoreResult<String> {
     let id = new_id();
     let now = now_ms();
     conn.execute(
@@ -574,7 +574,7 @@ pub fn insert_merch(conn: &Connection, m: &NewMerch) -> StoreResult<String> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?10)",
         params![
             id,
-            m.tenant_id,
+            scope.id(),
             m.name,
             m.description,
             m.image,

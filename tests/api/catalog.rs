@@ -5,6 +5,7 @@ use crate::common::*;
 use serde_json::Value;
 use standup_tickets::model::Fen;
 use standup_tickets::model::catalog::{ActiveStatus, EventStatus};
+use standup_tickets::model::scope::TenantScope;
 use standup_tickets::store::{catalog, tenants};
 
 fn titles(list: &Value) -> Vec<String> {
@@ -212,8 +213,8 @@ async fn home_has_all_sections() {
     t.write(|c| {
         catalog::insert_banner(
             c,
+            &TenantScope::vouched("dt"),
             &catalog::NewBanner {
-                tenant_id: "dt".into(),
                 title: "横幅".into(),
                 image: "https://img.example.com/b.png".into(),
                 link: None,
@@ -223,8 +224,8 @@ async fn home_has_all_sections() {
         )?;
         catalog::insert_merch(
             c,
+            &TenantScope::vouched("dt"),
             &catalog::NewMerch {
-                tenant_id: "dt".into(),
                 name: "T 恤".into(),
                 description: None,
                 image: None,

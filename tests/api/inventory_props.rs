@@ -146,12 +146,12 @@ impl World {
         let tz = chrono_tz::Asia::Shanghai;
         let event = insert_event(
             &conn,
+            &TenantScope::vouched("p"),
             tz,
             &NewEvent {
                 max_per_order: MAX_PER_ORDER,
                 max_per_user: MAX_PER_USER,
                 ..NewEvent::on_sale(
-                    "p",
                     "prop",
                     NaiveDate::from_ymd_opt(2099, 1, 1).unwrap(),
                     NaiveTime::from_hms_opt(20, 0, 0).unwrap(),

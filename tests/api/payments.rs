@@ -743,7 +743,8 @@ async fn expiry_beside_a_slow_wechat(
     })
     .await;
     *e.fake_pay().state.query_delay.lock().unwrap() = delay;
-    let big = NewEventExt::roomy(show("dt", "大场", days_from_today(6), "20:00"));
+    let mut big = show("dt", "大场", days_from_today(6), "20:00");
+    big.max_per_user = 1_000;
     let big = e.t.seed_event(big).await;
     let (other, _) = e.t.login("buyer-2", "dt").await;
     let mut ids = (Vec::new(), Vec::new());
@@ -770,12 +771,10 @@ async fn expiry_beside_a_slow_wechat(
     }
     // A sale that opens while the first queries are still waiting.
     let opens_at = standup_tickets::model::time::now_ms() + 5_000;
-    let upcoming =
-        e.t.seed_event(NewEventExt::opening_at(
-            show("dt", "即将开售", days_from_today(7), "20:00"),
-            opens_at,
-        ))
-        .await;
+    let mut upcoming = show("dt", "即将开售", days_from_today(7), "20:00");
+    upcoming.status = standup_tickets::model::catalog::EventStatus::Upcoming;
+    upcoming.sale_start_at = Some(opens_at);
+    let upcoming = e.t.seed_event(upcoming).await;
     let plain_ids = ids.1.clone();
     let start = std::time::Instant::now();
     let mut opened_seen = None;
@@ -835,27 +834,6 @@ async fn expiry_beside_a_slow_wechat(
         opened - opens_at
     );
     (e, ids.0, ids.1)
-}
-
-/// Helpers to shape a seeded show for the expiry tests.
-struct NewEventExt;
-
-impl NewEventExt {
-    fn roomy(
-        mut e: standup_tickets::store::catalog::NewEvent,
-    ) -> standup_tickets::store::catalog::NewEvent {
-        e.max_per_user = 1_000;
-        e
-    }
-
-    fn opening_at(
-        mut e: standup_tickets::store::catalog::NewEvent,
-        at: i64,
-    ) -> standup_tickets::store::catalog::NewEvent {
-        e.status = standup_tickets::model::catalog::EventStatus::Upcoming;
-        e.sale_start_at = Some(at);
-        e
-    }
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ pub mod scenarios;
 use fake_pay::FakePay;
 use fake_wechat::FakeWechat;
 use standup_tickets::config::WechatCredentials;
+use standup_tickets::model::scope::TenantScope;
 
 use std::path::{Path, PathBuf};
 
@@ -278,9 +279,11 @@ impl TestApp {
         self.write(move |c| insert(c, &t)).await;
     }
 
-    pub async fn seed_event(&self, e: NewEvent) -> InsertedEvent {
+    pub async fn seed_event(&self, show: Show) -> InsertedEvent {
         let tz = self.app.state.config.timezone;
-        let out = self.write(move |c| insert_event(c, tz, &e)).await;
+        let out = self
+            .write(move |c| insert_event(c, &show.scope, tz, &show.event))
+            .await;
         self.app.state.caches.catalog.invalidate();
         out
     }
@@ -322,14 +325,34 @@ pub fn option(name: &str, price_fen: i64, count: i64, sort: i64) -> NewPriceOpti
     NewPriceOption::active(name, Fen(price_fen), count, sort)
 }
 
-/// An on-sale show on `date` at `time` (club-local) with two price options.
-pub fn show(tenant: &str, title: &str, date: NaiveDate, time: &str) -> NewEvent {
-    NewEvent {
+/// A show to seed for a club: the event's fields are reached through it
+/// (`show.status = …`).
+pub struct Show {
+    pub scope: TenantScope,
+    pub event: NewEvent,
+}
+
+impl std::ops::Deref for Show {
+    type Target = NewEvent;
+    fn deref(&self) -> &NewEvent {
+        &self.event
+    }
+}
+
+impl std::ops::DerefMut for Show {
+    fn deref_mut(&mut self) -> &mut NewEvent {
+        &mut self.event
+    }
+}
+
+/// An on-sale show of `tenant` on `date` at `time` (club-local) with two
+/// price options.
+pub fn show(tenant: &str, title: &str, date: NaiveDate, time: &str) -> Show {
+    let event = NewEvent {
         description: Some("描述".into()),
         performers: vec!["演员甲".into()],
         tags: vec!["测试".into()],
         ..NewEvent::on_sale(
-            tenant,
             title,
             date,
             NaiveTime::parse_from_str(time, "%H:%M").unwrap(),
@@ -338,6 +361,10 @@ pub fn show(tenant: &str, title: &str, date: NaiveDate, time: &str) -> NewEvent 
                 option("前排座", 12800, 20, 1),
             ],
         )
+    };
+    Show {
+        scope: TenantScope::vouched(tenant),
+        event,
     }
 }
 
