@@ -19,7 +19,7 @@ use crate::store::{Store, admins, users};
 use crate::tokens;
 use crate::wechat::mini::WechatError;
 
-pub struct LoginOutcome<T> {
+pub(crate) struct LoginOutcome<T> {
     pub token: String,
     pub principal: T,
     pub expires_in: u64,
@@ -42,7 +42,7 @@ fn valid_code(code: &str) -> Result<&str, AppError> {
 /// `POST /api/auth/wechat/login`: exchanges the code at WeChat (or, in dev mode,
 /// takes `dev_<code>` as the openid), creates the user at first login, and
 /// issues a user token.
-pub async fn wechat_login(
+pub(crate) async fn wechat_login(
     state: &AppState,
     code: &str,
     tenant_id: &str,
@@ -95,7 +95,7 @@ pub async fn wechat_login(
     })
 }
 
-pub async fn me(state: &AppState, user_id: &str) -> Result<User, AppError> {
+pub(crate) async fn me(state: &AppState, user_id: &str) -> Result<User, AppError> {
     let id = user_id.to_string();
     state
         .store
@@ -106,7 +106,11 @@ pub async fn me(state: &AppState, user_id: &str) -> Result<User, AppError> {
 
 /// `POST /api/users/phone`: the one-tap phone number. In dev mode the code
 /// itself is the number.
-pub async fn bind_phone(state: &AppState, user_id: &str, code: &str) -> Result<User, AppError> {
+pub(crate) async fn bind_phone(
+    state: &AppState,
+    user_id: &str,
+    code: &str,
+) -> Result<User, AppError> {
     let phone = match &state.wechat {
         Some(mp) => {
             let code = valid_code(code)?;
@@ -130,7 +134,7 @@ pub async fn bind_phone(state: &AppState, user_id: &str, code: &str) -> Result<U
 
 /// What a user may send to `PUT /api/users/profile`; absent fields stay as they are.
 #[derive(Debug, Default)]
-pub struct ProfileInput {
+pub(crate) struct ProfileInput {
     pub nickname: Option<String>,
     pub avatar: Option<String>,
     pub phone: Option<String>,
@@ -138,7 +142,7 @@ pub struct ProfileInput {
     pub gender: Option<i64>,
 }
 
-pub fn validate_profile(input: ProfileInput) -> Result<ProfileUpdate, Rejection> {
+pub(crate) fn validate_profile(input: ProfileInput) -> Result<ProfileUpdate, Rejection> {
     let update = ProfileUpdate {
         nickname: input
             .nickname
@@ -169,7 +173,7 @@ pub fn validate_profile(input: ProfileInput) -> Result<ProfileUpdate, Rejection>
     Ok(update)
 }
 
-pub async fn save_profile(
+pub(crate) async fn save_profile(
     state: &AppState,
     user_id: &str,
     update: ProfileUpdate,
@@ -187,7 +191,7 @@ fn bad_credentials() -> AppError {
 
 /// `POST /api/admin/auth/login`. An unknown user and a wrong password get the
 /// same answer after the same amount of hashing work.
-pub async fn admin_login(
+pub(crate) async fn admin_login(
     state: &AppState,
     tenant_id: &str,
     username: &str,
@@ -243,7 +247,7 @@ fn tenants_active(c: &rusqlite::Connection, id: &str) -> crate::store::StoreResu
     Ok(crate::store::tenants::find_active(c, id)?.is_some())
 }
 
-pub async fn admin_me(
+pub(crate) async fn admin_me(
     state: &AppState,
     scope: &TenantScope,
     admin_id: &str,
@@ -309,7 +313,7 @@ fn operator_audit(
     )
 }
 
-pub async fn set_admin_password(
+pub(crate) async fn set_admin_password(
     store: &Store,
     scope: &TenantScope,
     username: &str,
@@ -334,7 +338,7 @@ pub async fn set_admin_password(
 }
 
 /// Disables or re-enables an admin by username (CLI).
-pub async fn set_admin_status(
+pub(crate) async fn set_admin_status(
     store: &Store,
     scope: &TenantScope,
     username: &str,
@@ -366,10 +370,10 @@ async fn hash_off_thread(password: &str) -> Result<String, AppError> {
 
 /// How often the disabled users are re-read: disabling a user takes effect
 /// within this, whichever process (server or CLI) wrote it.
-pub const DISABLED_USERS_REFRESH: Duration = Duration::from_secs(1);
+pub(crate) const DISABLED_USERS_REFRESH: Duration = Duration::from_secs(1);
 
 /// Re-reads the disabled users into the in-memory set every request checks.
-pub async fn refresh_disabled_users(state: &AppState) -> anyhow::Result<usize> {
+pub(crate) async fn refresh_disabled_users(state: &AppState) -> anyhow::Result<usize> {
     let ids = state.store.read(users::disabled_ids).await?;
     let n = ids.len();
     state
@@ -424,7 +428,7 @@ impl From<WechatError> for AppError {
 /// Whether a signed-in user is active: refused at once if in the disabled
 /// set (re-read every second), else the database decides. Asked only when a
 /// token is first seen; its answer is remembered with the token.
-pub async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
+pub(crate) async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
     if state.caches.sessions.is_disabled_user(id) {
         return Ok(false);
     }
@@ -437,7 +441,7 @@ pub async fn user_active(state: &AppState, id: &str) -> Result<bool, AppError> {
 
 /// Whether a signed-in admin (and its club) is still active, trusted for
 /// `ADMIN_CHECK_TTL` before the database is asked again.
-pub async fn admin_active(
+pub(crate) async fn admin_active(
     state: &AppState,
     scope: &TenantScope,
     id: &str,

@@ -28,7 +28,7 @@ fn found(c: Cached, not_found: fn() -> AppError) -> Result<Bytes, AppError> {
 /// The tenant's public config; also the gate every tenant-scoped read passes
 /// when it loads (a cached page was produced under an active tenant less than
 /// a second ago): unknown and disabled tenants are both `TENANT_NOT_FOUND`.
-pub async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
+pub(crate) async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
     if !crate::model::catalog::valid_tenant_id(tenant_id) {
         return Err(AppError::tenant_not_found());
     }
@@ -45,12 +45,15 @@ pub async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError
 }
 
 /// The scope of a public read: the club, once [`tenant`] found it active.
-pub async fn public_scope(state: &AppState, tenant_id: &str) -> Result<TenantScope, AppError> {
+pub(crate) async fn public_scope(
+    state: &AppState,
+    tenant_id: &str,
+) -> Result<TenantScope, AppError> {
     tenant(state, tenant_id).await?;
     Ok(TenantScope::vouched(tenant_id))
 }
 
-pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> {
+pub(crate) async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> {
     if !crate::ids::looks_like_id(event_id) {
         return Err(AppError::event_not_found());
     }
@@ -66,7 +69,7 @@ pub async fn event(state: &AppState, event_id: &str) -> Result<Bytes, AppError> 
     found(c, AppError::event_not_found)
 }
 
-pub async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
+pub(crate) async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
     let key = format!("home:{tenant_id}");
     let c = get_or_load(&state.caches.catalog.pages, &key, async {
         let scope = public_scope(state, tenant_id).await?;
@@ -91,7 +94,7 @@ pub async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> 
 
 /// `{"YYYY-MM-DD": Event[]}` for one month of the club's local calendar; days
 /// without shows are absent.
-pub async fn calendar(
+pub(crate) async fn calendar(
     state: &AppState,
     tenant_id: &str,
     year: i32,
@@ -119,7 +122,7 @@ pub async fn calendar(
     found(c, AppError::tenant_not_found)
 }
 
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     pub status: Option<EventStatus>,
     pub date: Option<chrono::NaiveDate>,
     pub city: Option<String>,
@@ -129,7 +132,11 @@ pub struct ListQuery {
 
 /// A page of the tenant's shows, soonest first. Without `date`, shows from the
 /// club's today on (past shows are history, not for sale); with `date`, that day.
-pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result<Bytes, AppError> {
+pub(crate) async fn list(
+    state: &AppState,
+    tenant_id: &str,
+    query: ListQuery,
+) -> Result<Bytes, AppError> {
     let filter = q::EventFilter {
         status: query.status,
         date: query.date,
@@ -169,7 +176,7 @@ pub async fn list(state: &AppState, tenant_id: &str, query: ListQuery) -> Result
 /// settled or refunded seats, a club's content): the catalogue cache is
 /// emptied once the writer is done with it, committed or not (emptying it for
 /// nothing costs a reload, never a stale answer).
-pub async fn write<T, F>(state: &AppState, f: F) -> StoreResult<T>
+pub(crate) async fn write<T, F>(state: &AppState, f: F) -> StoreResult<T>
 where
     F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
     T: Send + 'static,
@@ -180,7 +187,7 @@ where
 }
 
 /// The `sales` job: `upcoming → onSale` at `sale_start_at`.
-pub async fn open_due_sales(state: &AppState) -> anyhow::Result<usize> {
+pub(crate) async fn open_due_sales(state: &AppState) -> anyhow::Result<usize> {
     let n = write(state, |c| q::open_due_sales(c, now_ms())).await?;
     if n > 0 {
         tracing::info!(opened = n, "sales opened");

@@ -16,7 +16,7 @@ use crate::store::catalog::{
 };
 use crate::store::tenants::{self, NewTenant};
 
-pub const DEMO_TENANT: &str = "demo";
+pub(crate) const DEMO_TENANT: &str = "demo";
 
 struct Show {
     title: &'static str,
@@ -155,7 +155,7 @@ fn write_asset(dir: &Path, name: &str, body: &str) {
 
 /// Prints the demo owner's one-time password where the person who started the
 /// server will see it (stdout, not only the log).
-pub fn announce_admin(password: &str) {
+pub(crate) fn announce_admin(password: &str) {
     println!();
     println!("  演示俱乐部管理员（仅显示这一次，请妥善保存）：");
     println!("    俱乐部 tenantId: {DEMO_TENANT}");
@@ -167,7 +167,7 @@ pub fn announce_admin(password: &str) {
     println!();
 }
 
-pub const DEMO_ADMIN: &str = "admin";
+pub(crate) const DEMO_ADMIN: &str = "admin";
 
 /// Loads the demo club unless a tenant `demo` exists, with an owner `admin`
 /// whose random password is returned (to be shown once). `None` if the club

@@ -65,7 +65,11 @@ pub async fn create(
         .await?)
 }
 
-pub async fn get(state: &AppState, user_id: &str, order_id: &str) -> Result<Order, AppError> {
+pub(crate) async fn get(
+    state: &AppState,
+    user_id: &str,
+    order_id: &str,
+) -> Result<Order, AppError> {
     if !looks_like_id(order_id) {
         return Err(q::order_not_found().into());
     }
@@ -90,7 +94,7 @@ pub async fn get(state: &AppState, user_id: &str, order_id: &str) -> Result<Orde
     Ok(order)
 }
 
-pub async fn list(
+pub(crate) async fn list(
     state: &AppState,
     user_id: &str,
     filter: OrderFilter,
@@ -123,7 +127,7 @@ const EXPIRE_BATCH: i64 = 500;
 /// asked about first by the `reconcile` job; the mock provider has nothing to
 /// ask, so here they expire with the rest. Never waits on WeChat, so seats
 /// come back on time however slow it is.
-pub async fn expire_holds(state: &AppState) -> anyhow::Result<usize> {
+pub(crate) async fn expire_holds(state: &AppState) -> anyhow::Result<usize> {
     let now = now_ms();
     let mut due = state
         .store

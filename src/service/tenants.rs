@@ -7,7 +7,7 @@ use crate::model::time::now_ms;
 use crate::store::audit::{AuditActor, Target, audit};
 use crate::store::{Store, tenants};
 
-pub use crate::store::tenants::NewTenant;
+pub(crate) use crate::store::tenants::NewTenant;
 
 pub async fn create(store: &Store, tenant: NewTenant) -> Result<(), AppError> {
     Ok(store

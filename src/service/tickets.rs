@@ -12,7 +12,7 @@ fn ticket_not_found() -> AppError {
 }
 
 /// The SVG QR code of a ticket the buyer owns; anyone else's is not found.
-pub async fn qr_for_user(
+pub(crate) async fn qr_for_user(
     state: &AppState,
     user_id: &str,
     ticket_id: &str,

@@ -54,7 +54,7 @@ pub fn create(
     get(conn, scope, &id)?.ok_or_else(|| Rejection::new(Code::AdminNotFound, "管理员不存在").into())
 }
 
-pub fn get(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<Option<Admin>> {
+pub(crate) fn get(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<Option<Admin>> {
     let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(&format!(
@@ -65,7 +65,7 @@ pub fn get(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<Opti
 }
 
 /// The admin and its password hash, for a login attempt.
-pub fn find_for_login(
+pub(crate) fn find_for_login(
     conn: &Connection,
     scope: &TenantScope,
     username: &str,
@@ -81,14 +81,14 @@ pub fn find_for_login(
         .optional()?)
 }
 
-pub fn touch_login(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<()> {
+pub(crate) fn touch_login(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<()> {
     let tenant_id = scope.id();
     conn.prepare_cached("UPDATE admins SET last_login_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
         .execute(params![tenant_id, id, now_ms()])?;
     Ok(())
 }
 
-pub fn set_password(
+pub(crate) fn set_password(
     conn: &Connection,
     scope: &TenantScope,
     username: &str,
@@ -123,7 +123,7 @@ pub fn set_status(
 }
 
 /// Active and still in an active club: what every admin request checks.
-pub fn is_active(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<bool> {
+pub(crate) fn is_active(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<bool> {
     let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(

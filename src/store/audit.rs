@@ -8,7 +8,7 @@ use crate::ids::new_id;
 
 /// Who acted, as stored in `audit_log.actor`.
 #[derive(Debug, Clone, Copy)]
-pub enum AuditActor<'a> {
+pub(crate) enum AuditActor<'a> {
     /// A background job or WeChat's notify.
     System,
     /// The command line on the server.
@@ -30,7 +30,7 @@ impl AuditActor<'_> {
 
 /// What was acted on.
 #[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     pub tenant_id: &'a str,
     pub kind: &'a str,
     pub id: &'a str,
@@ -47,7 +47,7 @@ impl<'a> Target<'a> {
 }
 
 /// Appends one entry; `detail` is any JSON the action wants kept.
-pub fn audit(
+pub(crate) fn audit(
     conn: &Connection,
     actor: AuditActor<'_>,
     action: &str,

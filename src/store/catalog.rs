@@ -79,7 +79,7 @@ fn price_option_from_row(r: &Row<'_>) -> rusqlite::Result<PriceOption> {
 
 /// Loads the price options of all `events` in ONE query (no N+1), sorted by
 /// `sortOrder`.
-pub fn attach_price_options(conn: &Connection, events: &mut [Event]) -> StoreResult<()> {
+pub(crate) fn attach_price_options(conn: &Connection, events: &mut [Event]) -> StoreResult<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -109,7 +109,7 @@ pub fn attach_price_options(conn: &Connection, events: &mut [Event]) -> StoreRes
 }
 
 /// A public event by id: not a draft, and its tenant active.
-pub fn find_public_event(conn: &Connection, id: &str) -> StoreResult<Option<Event>> {
+pub(crate) fn find_public_event(conn: &Connection, id: &str) -> StoreResult<Option<Event>> {
     let sql = format!(
         "SELECT {EVENT_COLS} FROM events e
          JOIN tenants t ON t.id = e.tenant_id AND t.status = 'active'
@@ -127,7 +127,7 @@ pub fn find_public_event(conn: &Connection, id: &str) -> StoreResult<Option<Even
 }
 
 /// Events by id (any status), with their price options; for order details.
-pub fn events_by_ids(conn: &Connection, ids: &[&str]) -> StoreResult<Vec<Event>> {
+pub(crate) fn events_by_ids(conn: &Connection, ids: &[&str]) -> StoreResult<Vec<Event>> {
     let mut ids: Vec<&str> = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
@@ -148,7 +148,7 @@ pub fn events_by_ids(conn: &Connection, ids: &[&str]) -> StoreResult<Vec<Event>>
 
 /// `upcoming → onSale` (or `soldOut`) for shows whose sale start has come and
 /// that have not started yet. Returns how many changed.
-pub fn open_due_sales(conn: &Connection, now: i64) -> StoreResult<usize> {
+pub(crate) fn open_due_sales(conn: &Connection, now: i64) -> StoreResult<usize> {
     Ok(conn
         .prepare_cached(
             "UPDATE events SET
@@ -162,7 +162,7 @@ pub fn open_due_sales(conn: &Connection, now: i64) -> StoreResult<usize> {
 
 /// Filters of the public list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct EventFilter {
+pub(crate) struct EventFilter {
     pub status: Option<EventStatus>,
     /// Exactly this local date; otherwise shows from `from_date` on.
     pub date: Option<NaiveDate>,
@@ -186,7 +186,7 @@ fn like_pattern(s: &str) -> String {
 }
 
 /// One page of a tenant's public shows, soonest first, plus the total count.
-pub fn list_public_events(
+pub(crate) fn list_public_events(
     conn: &Connection,
     scope: &TenantScope,
     filter: &EventFilter,
@@ -243,7 +243,7 @@ pub fn list_public_events(
 }
 
 /// A tenant's public shows between two local dates (inclusive), by date and time.
-pub fn public_events_between(
+pub(crate) fn public_events_between(
     conn: &Connection,
     scope: &TenantScope,
     first: NaiveDate,
@@ -272,13 +272,13 @@ pub fn public_events_between(
 }
 
 /// The three show sections of the home page, price options loaded once for all.
-pub struct HomeSections {
+pub(crate) struct HomeSections {
     pub upcoming: Vec<Event>,
     pub recommended: Vec<Event>,
     pub upcoming_sale: Vec<Event>,
 }
 
-pub fn home_sections(
+pub(crate) fn home_sections(
     conn: &Connection,
     scope: &TenantScope,
     now: i64,
@@ -319,7 +319,7 @@ pub fn home_sections(
     })
 }
 
-pub fn active_banners(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<Banner>> {
+pub(crate) fn active_banners(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<Banner>> {
     let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(
@@ -339,7 +339,7 @@ pub fn active_banners(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub fn active_merch(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<MerchItem>> {
+pub(crate) fn active_merch(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<MerchItem>> {
     let tenant_id = scope.id();
     Ok(conn
         .prepare_cached(

@@ -9,7 +9,7 @@ use crate::model::time::now_ms;
 
 /// (version, file name, SQL). Versions are the files' numeric prefixes; a test
 /// checks this list matches the folder.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "0001_init.sql",
     include_str!("../../migrations/0001_init.sql"),

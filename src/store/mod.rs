@@ -25,16 +25,16 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
 use crate::error::Rejection;
-pub use writer::Writer;
+pub(crate) use writer::Writer;
 
-pub type ReadPool = r2d2::Pool<SqliteConnectionManager>;
+pub(crate) type ReadPool = r2d2::Pool<SqliteConnectionManager>;
 
 /// WAL pages (1 KB each) after which the log is started over even while
 /// orders keep coming: about 128 MB, some 100,000 orders. Starting over makes
 /// the writer finish the checkpoint itself, a pause of tens of milliseconds,
 /// so it should be rare; a real rush mostly ends first and the log then
 /// starts over on its own.
-pub const WAL_RESTART_FRAMES: i64 = 128 * 1024;
+pub(crate) const WAL_RESTART_FRAMES: i64 = 128 * 1024;
 /// The log file is cut back to this size when it starts over, so a rush
 /// does not leave its whole log on disk.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;

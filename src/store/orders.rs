@@ -58,7 +58,7 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
     })
 }
 
-pub fn order_not_found() -> super::StoreError {
+pub(crate) fn order_not_found() -> super::StoreError {
     reject(Code::OrderNotFound, "订单不存在")
 }
 
@@ -386,7 +386,11 @@ pub fn due_without_prepay(conn: &Connection, now: i64, limit: i64) -> StoreResul
 
 /// Pending orders past their hold that did reach WeChat: a payment may have
 /// just happened, so they are checked with WeChat before they expire.
-pub fn due_with_prepay(conn: &Connection, now: i64, limit: i64) -> StoreResult<Vec<(String, i64)>> {
+pub(crate) fn due_with_prepay(
+    conn: &Connection,
+    now: i64,
+    limit: i64,
+) -> StoreResult<Vec<(String, i64)>> {
     Ok(conn
         .prepare_cached(
             "SELECT id, expires_at FROM orders WHERE status = 'pending' AND expires_at <= ?1
@@ -470,7 +474,7 @@ fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
 
 /// Any order by id, with tickets, event and price option (payments and admin
 /// paths; the buyer's path is [`get_for_user`]).
-pub fn find_with_details_any_tenant(
+pub(crate) fn find_with_details_any_tenant(
     conn: &Connection,
     order_id: &str,
 ) -> StoreResult<Option<Order>> {
@@ -484,7 +488,7 @@ pub fn find_with_details_any_tenant(
 }
 
 /// One of the buyer's own orders, with tickets, event and price option.
-pub fn get_for_user(
+pub(crate) fn get_for_user(
     conn: &Connection,
     user_id: &str,
     order_id: &str,
@@ -493,7 +497,7 @@ pub fn get_for_user(
 }
 
 /// The buyer's orders, newest first.
-pub fn list_for_user(
+pub(crate) fn list_for_user(
     conn: &Connection,
     user_id: &str,
     filter: &OrderFilter,

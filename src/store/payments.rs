@@ -19,7 +19,7 @@ use crate::model::tickets::QrKey;
 
 /// What a payment needs to know about an order: the order, the buyer's
 /// openid and the show's title (the payment description).
-pub struct PayableOrder {
+pub(crate) struct PayableOrder {
     pub order: Order,
     pub openid: String,
     pub title: String,
@@ -27,7 +27,7 @@ pub struct PayableOrder {
     pub prepay_expires_at: Option<i64>,
 }
 
-pub fn payable_order(
+pub(crate) fn payable_order(
     conn: &Connection,
     user_id: &str,
     order_id: &str,
@@ -59,7 +59,7 @@ pub fn payable_order(
 }
 
 /// Remembers the WeChat prepay id of a still-pending order.
-pub fn set_prepay(
+pub(crate) fn set_prepay(
     conn: &Connection,
     order_id: &str,
     prepay_id: &str,
@@ -203,7 +203,7 @@ fn full(conn: &Connection, order_id: &str) -> StoreResult<Order> {
 }
 
 /// One received notification, whatever became of it.
-pub struct NotificationRecord<'a> {
+pub(crate) struct NotificationRecord<'a> {
     pub kind: &'a str,
     pub notify_id: Option<&'a str>,
     pub order_id: Option<&'a str>,
@@ -214,7 +214,7 @@ pub struct NotificationRecord<'a> {
     pub verdict: &'a str,
 }
 
-pub fn record_notification(
+pub(crate) fn record_notification(
     conn: &Connection,
     n: &NotificationRecord<'_>,
     now: i64,

@@ -209,7 +209,7 @@ pub fn finish_refund(
 
 /// Refunds still processing, last touched before `before` (re-checked with
 /// WeChat by the `refunds` job).
-pub fn stale_refunds(
+pub(crate) fn stale_refunds(
     conn: &Connection,
     before: i64,
     limit: i64,
@@ -234,7 +234,7 @@ pub fn stale_refunds(
 }
 
 /// Marks a refund as looked at now, so the tick does not re-check it at once.
-pub fn touch_refund(conn: &Connection, out_refund_no: &str, now: i64) -> StoreResult<()> {
+pub(crate) fn touch_refund(conn: &Connection, out_refund_no: &str, now: i64) -> StoreResult<()> {
     conn.prepare_cached("UPDATE refunds SET updated_at = ?2 WHERE out_refund_no = ?1")?
         .execute(params![out_refund_no, now])?;
     Ok(())

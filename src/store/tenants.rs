@@ -72,18 +72,18 @@ pub fn set_status(conn: &Connection, id: &str, status: ActiveStatus) -> StoreRes
     Ok(())
 }
 
-pub fn count(conn: &Connection) -> StoreResult<i64> {
+pub(crate) fn count(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM tenants", [], |r| r.get(0))?)
 }
 
-pub fn exists(conn: &Connection, id: &str) -> StoreResult<bool> {
+pub(crate) fn exists(conn: &Connection, id: &str) -> StoreResult<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
         .exists([id])?)
 }
 
 /// The public configuration of an active tenant; disabled tenants are invisible.
-pub fn find_active(conn: &Connection, id: &str) -> StoreResult<Option<TenantConfig>> {
+pub(crate) fn find_active(conn: &Connection, id: &str) -> StoreResult<Option<TenantConfig>> {
     let row = conn
         .prepare_cached(
             "SELECT id, name, logo, theme_config, features_config, contact_info

@@ -9,7 +9,7 @@ use crate::model::orders::Order;
 use crate::model::tickets::QrKey;
 
 /// The server's ticket key, created on first use and kept in the database.
-pub fn qr_key(conn: &Connection, now: i64) -> StoreResult<QrKey> {
+pub(crate) fn qr_key(conn: &Connection, now: i64) -> StoreResult<QrKey> {
     let existing: Option<Vec<u8>> = conn
         .prepare_cached("SELECT value FROM server_keys WHERE name = 'ticket_qr'")?
         .query_row([], |r| r.get(0))
@@ -45,7 +45,7 @@ pub(super) fn issue_tickets(
 }
 
 /// A ticket's QR code, for its owner only.
-pub fn ticket_code_for_user(
+pub(crate) fn ticket_code_for_user(
     conn: &Connection,
     user_id: &str,
     ticket_id: &str,

@@ -36,7 +36,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub fn get(conn: &Connection, id: &str) -> StoreResult<Option<User>> {
+pub(crate) fn get(conn: &Connection, id: &str) -> StoreResult<Option<User>> {
     Ok(conn
         .prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))?
         .query_row([id], user_from_row)
@@ -44,14 +44,14 @@ pub fn get(conn: &Connection, id: &str) -> StoreResult<Option<User>> {
 }
 
 /// Whether the user exists and is active: what every authenticated request checks.
-pub fn is_active(conn: &Connection, id: &str) -> StoreResult<bool> {
+pub(crate) fn is_active(conn: &Connection, id: &str) -> StoreResult<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM users WHERE id = ?1 AND status = 'active'")?
         .exists([id])?)
 }
 
 /// Every disabled user's id (a partial index keeps this a short read).
-pub fn disabled_ids(conn: &Connection) -> StoreResult<Vec<String>> {
+pub(crate) fn disabled_ids(conn: &Connection) -> StoreResult<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT id FROM users WHERE status = 'disabled'")?;
     let ids = stmt
         .query_map([], |r| r.get(0))?
@@ -102,7 +102,7 @@ pub fn login(
 
 /// Fields a user may change about themselves; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
-pub struct ProfileUpdate {
+pub(crate) struct ProfileUpdate {
     pub nickname: Option<String>,
     pub avatar: Option<String>,
     pub phone: Option<String>,
@@ -110,7 +110,7 @@ pub struct ProfileUpdate {
     pub gender: Option<i64>,
 }
 
-pub fn update_profile(conn: &Connection, id: &str, u: &ProfileUpdate) -> StoreResult<User> {
+pub(crate) fn update_profile(conn: &Connection, id: &str, u: &ProfileUpdate) -> StoreResult<User> {
     let n = conn
         .prepare_cached(
             "UPDATE users SET nickname = COALESCE(?2, nickname), avatar = COALESCE(?3, avatar),

@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use rusqlite::ffi;
 
 /// The name the writer's connection opens its database with.
-pub const NAME: &std::ffi::CStr = c"standup-wal-append";
+pub(crate) const NAME: &std::ffi::CStr = c"standup-wal-append";
 
 const FRAME_HEADER: usize = 24;
 /// Bytes per write: the unix VFS takes fewer than 128 KiB per call (it masks
@@ -39,7 +39,7 @@ static BASE: OnceLock<usize> = OnceLock::new();
 static REGISTERED: OnceLock<Result<(), c_int>> = OnceLock::new();
 
 /// Registers the VFS (once per process). Errors name SQLite's result code.
-pub fn register() -> Result<(), String> {
+pub(crate) fn register() -> Result<(), String> {
     let outcome = REGISTERED.get_or_init(|| {
         // SAFETY: `sqlite3_vfs_find(NULL)` initialises SQLite and returns its
         // default VFS, which lives as long as the process.

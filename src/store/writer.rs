@@ -58,7 +58,7 @@ enum Msg {
 }
 
 #[derive(Clone)]
-pub struct Writer {
+pub(crate) struct Writer {
     tx: mpsc::Sender<Msg>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }

@@ -26,7 +26,7 @@ fn pay_unavailable(e: PayError) -> AppError {
 }
 
 /// `POST /api/payments/wechat`: the parameters for `wx.requestPayment`.
-pub async fn start(
+pub(crate) async fn start(
     state: &AppState,
     user_id: &str,
     order_id: &str,
@@ -96,7 +96,7 @@ fn mock_params(prepay_id: &str) -> PaymentParams {
 }
 
 /// Settles a verified payment and sends any refund it calls for.
-pub async fn settle(state: &AppState, payment: Payment) -> Result<Settlement, AppError> {
+pub(crate) async fn settle(state: &AppState, payment: Payment) -> Result<Settlement, AppError> {
     let key = state.qr_key.clone();
     let settlement = catalog::write(state, move |c| {
         q::settle_payment(c, &payment, &key, now_ms())
@@ -112,7 +112,7 @@ pub async fn settle(state: &AppState, payment: Payment) -> Result<Settlement, Ap
 
 /// `POST /api/dev/payments/{orderId}/confirm`: plays a successful payment
 /// through the same settlement as a notify. Dev mode only.
-pub async fn dev_confirm(state: &AppState, order_id: &str) -> Result<Order, AppError> {
+pub(crate) async fn dev_confirm(state: &AppState, order_id: &str) -> Result<Order, AppError> {
     let missing = || AppError::from(crate::store::orders::order_not_found());
     if !looks_like_id(order_id) {
         return Err(missing());
@@ -142,7 +142,7 @@ pub async fn dev_confirm(state: &AppState, order_id: &str) -> Result<Order, AppE
 }
 
 /// The ticket key, loaded (or created) once at start.
-pub async fn load_qr_key(store: &crate::store::Store) -> anyhow::Result<QrKey> {
+pub(crate) async fn load_qr_key(store: &crate::store::Store) -> anyhow::Result<QrKey> {
     Ok(store
         .write(|c| crate::store::tickets::qr_key(c, now_ms()))
         .await?)

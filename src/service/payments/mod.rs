@@ -9,7 +9,7 @@ mod notify;
 mod reconcile;
 mod refunds;
 
-pub use checkout::{dev_confirm, load_qr_key, settle, start};
-pub use notify::{NotifyFault, NotifyRefusal, notify_v2, notify_v3};
-pub use reconcile::{BeforeExpire, before_expire, reconcile_expired, sync_pending};
-pub use refunds::{refund, retry_refunds, send_refund};
+pub(crate) use checkout::{dev_confirm, load_qr_key, start};
+pub(crate) use notify::{NotifyFault, notify_v2, notify_v3};
+pub(crate) use reconcile::{reconcile_expired, sync_pending};
+pub(crate) use refunds::{refund, retry_refunds};

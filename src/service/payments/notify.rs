@@ -60,7 +60,7 @@ impl Received<'_> {
 /// Why a notify was refused, and what WeChat is told. WeChat retries a
 /// refused notify, so the kind says whether a retry can succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotifyFault {
+pub(crate) enum NotifyFault {
     /// WeChat Pay (or its v2 notify) is not configured here.
     Disabled,
     /// The signature did not verify.
@@ -74,7 +74,7 @@ pub enum NotifyFault {
     Failed,
 }
 
-pub struct NotifyRefusal {
+pub(crate) struct NotifyRefusal {
     pub fault: NotifyFault,
     pub message: &'static str,
 }
@@ -86,7 +86,7 @@ fn refuse(fault: NotifyFault, message: &'static str) -> NotifyRefusal {
 /// `POST /api/payments/wechat/notify` (v3 JSON). Every notify is recorded
 /// with its verdict; a verified payment is settled once however often it
 /// comes.
-pub async fn notify_v3(
+pub(crate) async fn notify_v3(
     state: &AppState,
     client: std::net::IpAddr,
     sig: &SignatureHeaders,
@@ -323,7 +323,7 @@ fn unverified_flood(state: &AppState, client: std::net::IpAddr) -> bool {
 }
 
 /// The legacy v2 XML notify: verified with the APIv2 key; answered in XML.
-pub async fn notify_v2(
+pub(crate) async fn notify_v2(
     state: &AppState,
     client: std::net::IpAddr,
     body: &[u8],

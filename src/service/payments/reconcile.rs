@@ -10,7 +10,7 @@ use super::notify::check_transaction;
 
 /// What to do with an expired pending order that reached WeChat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BeforeExpire {
+pub(crate) enum BeforeExpire {
     /// WeChat says unpaid (and the WeChat order is now closed): expire it.
     Expire,
     /// WeChat says paid: the payment was settled instead.
@@ -26,7 +26,11 @@ const GIVE_UP_AFTER_MS: i64 = 10 * 60 * 1000;
 /// Called by the expiry tick for each expired order with a prepay id, before
 /// it is cancelled: a payment may have just happened. Queries WeChat; paid →
 /// settle; otherwise close the WeChat order so it can no longer be paid.
-pub async fn before_expire(state: &AppState, order_id: &str, expires_at: i64) -> BeforeExpire {
+pub(crate) async fn before_expire(
+    state: &AppState,
+    order_id: &str,
+    expires_at: i64,
+) -> BeforeExpire {
     let PayProvider::WeChat(pay) = &state.pay else {
         return BeforeExpire::Expire;
     };
@@ -70,7 +74,7 @@ pub async fn before_expire(state: &AppState, order_id: &str, expires_at: i64) ->
 
 /// A buyer polling a pending order whose notify has not come: ask WeChat
 /// (at most every few seconds per order) and settle if it was paid.
-pub async fn sync_pending(state: &AppState, order: &Order) -> bool {
+pub(crate) async fn sync_pending(state: &AppState, order: &Order) -> bool {
     let PayProvider::WeChat(pay) = &state.pay else {
         return false;
     };
@@ -103,7 +107,7 @@ const RECONCILE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1
 /// whether it was paid (settle) or not (close at WeChat, then cancel here),
 /// many at a time and within a deadline. It runs beside the `expire` job, so
 /// a slow or silent WeChat delays only these orders.
-pub async fn reconcile_expired(state: &AppState) -> anyhow::Result<usize> {
+pub(crate) async fn reconcile_expired(state: &AppState) -> anyhow::Result<usize> {
     if state.pay.is_mock() {
         return Ok(0);
     }

@@ -11,7 +11,7 @@ use crate::store::refunds::{self as q, RefundOutcome, RefundRequest};
 
 /// Asks WeChat for a recorded refund and applies a final answer at once;
 /// PROCESSING waits for the notify (or the `refunds` job).
-pub async fn send_refund(state: &AppState, req: &RefundRequest) -> Option<Order> {
+pub(crate) async fn send_refund(state: &AppState, req: &RefundRequest) -> Option<Order> {
     let outcome = match &state.pay {
         PayProvider::Mock => RefundOutcome::Success {
             refund_id: Some(format!("mock_refund_{}", req.out_refund_no)),
@@ -46,7 +46,7 @@ pub async fn send_refund(state: &AppState, req: &RefundRequest) -> Option<Order>
 }
 
 /// `POST /api/payments/refund` (buyer) — and, without the policy, admins.
-pub async fn refund(
+pub(crate) async fn refund(
     state: &AppState,
     actor: RefundActor,
     order_id: &str,
@@ -71,7 +71,7 @@ pub async fn refund(
 
 /// Re-asks WeChat about refunds with no verdict yet (call failed, or the
 /// notify is late); resends a refund WeChat never received.
-pub async fn retry_refunds(state: &AppState) -> anyhow::Result<usize> {
+pub(crate) async fn retry_refunds(state: &AppState) -> anyhow::Result<usize> {
     let PayProvider::WeChat(pay) = &state.pay else {
         return Ok(0);
     };
