@@ -31,6 +31,9 @@ pub type Cached = Option<Bytes>;
 pub struct Caches {
     pub catalog: CatalogCache,
     pub sessions: SessionCache,
+    /// The admin stats answers by club and period ([`STATS_TTL`]), emptied by
+    /// every payment and refund (`service::catalog::write`).
+    pub stats: Cache<String, Cached>,
     /// Orders whose payment state was asked of WeChat in the last few seconds
     /// (a buyer polling an order must not turn into a query per poll).
     pub payment_polls: Cache<String, ()>,
@@ -73,6 +76,10 @@ pub struct SignedIn {
 
 pub const TTL: Duration = Duration::from_secs(1);
 
+/// Stats are sums over a period of orders: a few seconds old is fine, and
+/// every payment or refund empties them anyway.
+pub const STATS_TTL: Duration = Duration::from_secs(10);
+
 /// How long an admin's "still active" answer is trusted before the database
 /// is asked again: disabling an admin (or its club) takes effect within this.
 pub const ADMIN_CHECK_TTL: Duration = Duration::from_secs(1);
@@ -114,6 +121,10 @@ impl Default for Caches {
                     .build(),
                 disabled_users: Arc::default(),
             },
+            stats: Cache::builder()
+                .time_to_live(STATS_TTL)
+                .max_capacity(1_000)
+                .build(),
             payment_polls: Cache::builder()
                 .time_to_live(Duration::from_secs(5))
                 .max_capacity(100_000)

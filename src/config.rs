@@ -51,6 +51,9 @@ pub struct Config {
     pub wechat_pay_base_url: String,
     /// Buyers may ask for a refund until this long before the show.
     pub refund_cutoff: Duration,
+    /// The first retry of a refund WeChat refused or never answered; each
+    /// next one waits twice as long, up to an hour.
+    pub refund_retry_after: Duration,
 }
 
 /// Merchant configuration for WeChat Pay APIv3. Files are read (and keys
@@ -152,6 +155,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         .unwrap_or(text.len());
     let (num, unit) = text.split_at(split);
     let n: u64 = num.parse().ok()?;
+    if unit == "ms" {
+        return (n > 0).then(|| Duration::from_millis(n));
+    }
     let secs = match unit {
         "" | "s" => n,
         "m" => n.checked_mul(60)?,
@@ -394,6 +400,12 @@ pub const OPTIONS: &[Opt] = &[
         doc: "buyers may ask for a refund until this long before the show (`0` = until it starts)",
     },
     Opt {
+        var: "REFUND_RETRY_AFTER",
+        default: Some("30s"),
+        shown: "`30s`",
+        doc: "a refund WeChat refused (e.g. `NOT_ENOUGH`: the merchant balance is short) or did not answer is sent again after this, then after twice as long each time, up to an hour; it is never given up",
+    },
+    Opt {
         var: "DEMO_DATA",
         default: Some("auto"),
         shown: "`auto`",
@@ -627,9 +639,21 @@ impl Config {
                     )
                 })?
         };
+        let refund_retry_after = {
+            let v = value("REFUND_RETRY_AFTER");
+            parse_duration(&v)
+                .filter(|d| !d.is_zero() && d.as_secs() <= 3600)
+                .ok_or_else(|| {
+                    bad(
+                        "REFUND_RETRY_AFTER",
+                        format!("应为 500ms、30s、5m 这样的时长（最长 1h）: {v:?}"),
+                    )
+                })?
+        };
 
         Ok(Config {
             pay,
+            refund_retry_after,
             wechat_pay_base_url,
             refund_cutoff,
             order_payment_timeout,

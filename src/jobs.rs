@@ -62,7 +62,7 @@ pub static JOBS: &[Job] = &[
     },
     Job {
         name: "refunds",
-        about: "向微信支付重新查询尚无结果的退款",
+        about: "发送到期的退款（取消演出的批量退款、失败后的重试），并查询尚无结果的退款",
         every: SECOND,
         at_start: false,
         run: |s| Box::pin(async move { payments::retry_refunds(&s).await }),

@@ -132,14 +132,18 @@ pub struct CurrentAdmin {
     pub id: String,
     /// The admin's own club: the only one its requests can reach.
     pub scope: TenantScope,
-    #[allow(
-        dead_code,
-        reason = "read by `Owner`, which the owner-only routes take"
-    )]
     pub role: AdminRole,
 }
 
 impl CurrentAdmin {
+    /// The admin as services see it: who, and in which club.
+    pub fn actor(&self) -> crate::service::admin_events::AdminActor {
+        crate::service::admin_events::AdminActor {
+            id: self.id.clone(),
+            scope: self.scope.clone(),
+        }
+    }
+
     /// The club this request acts on: the admin's own. Naming another club
     /// (query `tenantId`, or one in a body) is 403, never a quiet switch.
     pub fn scope(&self, requested: Option<&str>) -> Result<&TenantScope, AppError> {
@@ -154,10 +158,6 @@ impl CurrentAdmin {
 pub struct Staff(pub CurrentAdmin);
 
 /// The club's owner; a staff token is `403 OWNER_ONLY`.
-#[allow(
-    dead_code,
-    reason = "the owner-only admin routes take it; tested in this module"
-)]
 pub struct Owner(pub CurrentAdmin);
 
 impl FromRequestParts<AppState> for Staff {

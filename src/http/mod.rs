@@ -1,6 +1,10 @@
 //! HTTP: routes, middleware, the envelope and extractors.
 
 pub mod accounts;
+pub mod admin_audit;
+pub mod admin_events;
+pub mod admin_orders;
+pub mod admin_stats;
 pub mod catalog;
 pub mod envelope;
 pub mod extract;
@@ -95,6 +99,20 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::dev_confirm))
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::admin_me))
+        .routes(routes!(admin_events::list, admin_events::create))
+        .routes(routes!(
+            admin_events::get,
+            admin_events::update,
+            admin_events::delete
+        ))
+        .routes(routes!(admin_events::cancel))
+        .routes(routes!(admin_events::duplicate))
+        .routes(routes!(admin_audit::list))
+        .routes(routes!(admin_orders::list))
+        .routes(routes!(admin_orders::export))
+        .routes(routes!(admin_orders::get))
+        .routes(routes!(admin_orders::refund))
+        .routes(routes!(admin_stats::get))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }

@@ -88,6 +88,10 @@ pub struct PriceOption {
     pub remaining_count: i64,
     pub sort_order: i64,
     pub status: ActiveStatus,
+    /// Admin answers only: what the option has sold.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub sales: Option<super::sales::Sales>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -135,6 +139,10 @@ pub struct Event {
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// Admin answers only: version, sales and cancellation.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub admin: Option<super::sales::EventAdminInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -1,11 +1,16 @@
 //! Pure rules and the shapes the API speaks; no I/O here.
 
 pub mod accounts;
+pub mod audit;
 pub mod catalog;
+pub mod events;
+pub mod export;
 pub mod money;
 pub mod orders;
 pub mod rules;
+pub mod sales;
 pub mod scope;
+pub mod stats;
 pub mod tickets;
 pub mod time;
 

@@ -175,6 +175,121 @@ pub enum RefundActor {
     /// The buyer: own orders only, every ticket still valid, the show more
     /// than `cutoff_ms` away.
     User { user_id: String, cutoff_ms: i64 },
-    /// A club admin (admin issue): no policy checks, own club only.
-    Admin { admin_id: String, tenant_id: String },
+    /// A club admin: no cut-off, own club only; an order with a ticket
+    /// checked in needs `force`.
+    Admin {
+        admin_id: String,
+        tenant_id: String,
+        force: bool,
+    },
+}
+
+/// Filters of the admin order list and export.
+#[derive(Debug, Clone, Default)]
+pub struct AdminOrderFilter {
+    pub status: Option<OrderStatus>,
+    pub event_id: Option<String>,
+    /// Matches the order id exactly, or the contact's phone or name in part.
+    pub keyword: Option<String>,
+    /// Created at or after (unix ms).
+    pub from_ms: Option<i64>,
+    /// Created before (unix ms).
+    pub to_ms: Option<i64>,
+}
+
+/// Where a page of the admin list ended: the last order's creation time and
+/// id, opaque to clients (`nextCursor` → `cursor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCursor {
+    pub created_at: i64,
+    pub id: String,
+}
+
+impl OrderCursor {
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{}.{}", self.created_at, self.id))
+    }
+
+    pub fn decode(text: &str) -> Result<OrderCursor, Rejection> {
+        use base64::Engine;
+        let bad = || Rejection::new(Code::ValidationFailed, "cursor 无效，请从第一页重新加载");
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| bad())?;
+        let raw = String::from_utf8(raw).map_err(|_| bad())?;
+        let (at, id) = raw.split_once('.').ok_or_else(bad)?;
+        let created_at = at.parse().map_err(|_| bad())?;
+        if !crate::ids::looks_like_id(id) {
+            return Err(bad());
+        }
+        Ok(OrderCursor {
+            created_at,
+            id: id.to_string(),
+        })
+    }
+}
+
+/// A refund of an order, as the admin detail lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundRecord {
+    pub id: String,
+    pub out_refund_no: String,
+    #[schema(value_type = f64)]
+    pub amount: Fen,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// processing | success | abnormal | closed
+    pub status: String,
+    /// `user:<id>`, `admin:<id>` or `system`.
+    pub requested_by: String,
+    /// buyer | admin | late_payment | event_cancelled
+    pub cause: String,
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+/// A payment notification WeChat sent about an order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRecord {
+    /// pay_v3 | pay_v2 | refund_v3
+    pub kind: String,
+    pub verified: bool,
+    pub processed: bool,
+    pub verdict: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub received_at: Timestamp,
+}
+
+/// The admin's view of an order: the spec's `Order` (tickets, event, option)
+/// plus its payment notifications and refunds.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminOrder {
+    #[serde(flatten)]
+    pub order: Order,
+    pub payments: Vec<PaymentRecord>,
+    pub refunds: Vec<RefundRecord>,
+}
+
+/// A page of the admin list: the spec's pagination plus `nextCursor`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPage {
+    pub items: Vec<Order>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub total_pages: i64,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }

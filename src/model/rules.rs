@@ -98,15 +98,20 @@ pub fn check_purchase(
     })
 }
 
-/// Any refund: the order is paid and no refund is under way or done.
-pub fn check_refundable(status: OrderStatus, refund_live: bool) -> Result<(), Rejection> {
+/// Any refund: the order is paid (or, when `allow_used`, checked in) and no
+/// refund is under way or done.
+pub fn check_refundable(
+    status: OrderStatus,
+    refund_live: bool,
+    allow_used: bool,
+) -> Result<(), Rejection> {
     if refund_live || status == OrderStatus::Refunded {
         return Err(Rejection::new(
             Code::RefundExists,
             "该订单已申请退款，请勿重复提交",
         ));
     }
-    if status != OrderStatus::Paid {
+    if !(status == OrderStatus::Paid || (allow_used && status == OrderStatus::Used)) {
         return Err(Rejection::new(
             Code::OrderNotPaid,
             "只有已支付且未使用的订单可以退款",
@@ -166,12 +171,13 @@ pub fn payment_effect(status: OrderStatus, same_transaction: bool) -> PaymentEff
 /// buyer's limit still allows them (the stock itself is the writer's
 /// conditional take).
 pub fn late_payment_may_keep_seats(
+    show_cancelled: bool,
     show_ahead: bool,
     held: i64,
     quantity: i64,
     max_per_user: i64,
 ) -> bool {
-    show_ahead && held + quantity <= max_per_user
+    !show_cancelled && show_ahead && held + quantity <= max_per_user
 }
 
 #[cfg(test)]
@@ -278,14 +284,15 @@ mod tests {
 
     #[test]
     fn refund_policy() {
-        assert!(check_refundable(OrderStatus::Paid, false).is_ok());
+        assert!(check_refundable(OrderStatus::Paid, false, false).is_ok());
+        assert!(check_refundable(OrderStatus::Used, false, true).is_ok());
         let code = |r: Result<(), Rejection>| r.unwrap_err().code.as_str();
         assert_eq!(
-            code(check_refundable(OrderStatus::Paid, true)),
+            code(check_refundable(OrderStatus::Paid, true, false)),
             "REFUND_EXISTS"
         );
         assert_eq!(
-            code(check_refundable(OrderStatus::Refunded, false)),
+            code(check_refundable(OrderStatus::Refunded, false, true)),
             "REFUND_EXISTS"
         );
         for s in [
@@ -293,7 +300,7 @@ mod tests {
             OrderStatus::Cancelled,
             OrderStatus::Used,
         ] {
-            assert_eq!(code(check_refundable(s, false)), "ORDER_NOT_PAID");
+            assert_eq!(code(check_refundable(s, false, false)), "ORDER_NOT_PAID");
         }
         let day = 86_400_000;
         assert!(check_tickets_unused(false).is_ok());
@@ -315,8 +322,9 @@ mod tests {
         for s in [OrderStatus::Paid, OrderStatus::Used, OrderStatus::Refunded] {
             assert_eq!(payment_effect(s, false), SecondTransaction);
         }
-        assert!(late_payment_may_keep_seats(true, 2, 2, 4));
-        assert!(!late_payment_may_keep_seats(true, 3, 2, 4));
-        assert!(!late_payment_may_keep_seats(false, 0, 1, 4));
+        assert!(late_payment_may_keep_seats(false, true, 2, 2, 4));
+        assert!(!late_payment_may_keep_seats(false, true, 3, 2, 4));
+        assert!(!late_payment_may_keep_seats(false, false, 0, 1, 4));
+        assert!(!late_payment_may_keep_seats(true, true, 0, 1, 4));
     }
 }

@@ -173,7 +173,8 @@ pub(crate) async fn list(
 }
 
 /// A write that changes what the public catalogue shows (a show's status,
-/// settled or refunded seats, a club's content): the catalogue cache is
+/// settled or refunded seats, a club's content): the catalogue cache (and
+/// the stats, which payments and refunds move) is
 /// emptied once the writer is done with it, committed or not (emptying it for
 /// nothing costs a reload, never a stale answer).
 pub(crate) async fn write<T, F>(state: &AppState, f: F) -> StoreResult<T>
@@ -183,6 +184,7 @@ where
 {
     let out = state.store.write(f).await;
     state.caches.catalog.invalidate();
+    state.caches.stats.invalidate_all();
     out
 }
 

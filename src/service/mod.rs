@@ -2,9 +2,13 @@
 //! No HTTP here: services take plain values and return models or `AppError`s.
 
 pub mod accounts;
+pub mod admin_events;
+pub mod admin_orders;
+pub mod audit;
 pub mod catalog;
 pub mod demo;
 pub mod orders;
 pub mod payments;
+pub mod stats;
 pub mod tenants;
 pub mod tickets;

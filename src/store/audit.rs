@@ -1,10 +1,15 @@
 //! The audit log: who did what to which of a club's records. Every write that
 //! has an actor records itself here, in the same transaction as the write.
 
-use rusqlite::{Connection, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, params, params_from_iter};
 
 use super::StoreResult;
 use crate::ids::new_id;
+use crate::model::Timestamp;
+use crate::model::audit::{AuditEntry, AuditFilter};
+use crate::model::catalog::PageRequest;
+use crate::model::scope::TenantScope;
 
 /// Who acted, as stored in `audit_log.actor`.
 #[derive(Debug, Clone, Copy)]
@@ -71,4 +76,61 @@ pub(crate) fn audit(
         now
     ])?;
     Ok(())
+}
+
+/// A page of the club's audit log, newest first.
+pub(crate) fn list(
+    conn: &Connection,
+    scope: &TenantScope,
+    filter: &AuditFilter,
+    page: PageRequest,
+) -> StoreResult<(Vec<AuditEntry>, i64)> {
+    let mut clauses = vec!["l.tenant_id = ?".to_string()];
+    let mut args: Vec<Value> = vec![Value::Text(scope.id().to_string())];
+    for (column, v) in [
+        ("l.target_type", &filter.target_type),
+        ("l.target_id", &filter.target_id),
+        ("l.actor", &filter.actor),
+    ] {
+        if let Some(v) = v {
+            clauses.push(format!("{column} = ?"));
+            args.push(Value::Text(v.clone()));
+        }
+    }
+    let where_sql = clauses.join(" AND ");
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM audit_log l WHERE {where_sql}"
+        ))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    if total == 0 || page.offset() >= total {
+        return Ok((Vec::new(), total));
+    }
+    args.push(Value::Integer(page.page_size));
+    args.push(Value::Integer(page.offset()));
+    let items = conn
+        .prepare_cached(&format!(
+            "SELECT l.id, l.actor, a.username, l.action, l.target_type, l.target_id, l.detail,
+                    l.created_at
+             FROM audit_log l
+             LEFT JOIN admins a ON l.actor = 'admin:' || a.id AND a.tenant_id = l.tenant_id
+             WHERE {where_sql} ORDER BY l.created_at DESC, l.id DESC LIMIT ? OFFSET ?"
+        ))?
+        .query_map(params_from_iter(args.iter()), |r| {
+            let detail: Option<String> = r.get(6)?;
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                actor: r.get(1)?,
+                actor_name: r.get(2)?,
+                action: r.get(3)?,
+                target_type: r.get(4)?,
+                target_id: r.get(5)?,
+                detail: detail
+                    .and_then(|d| serde_json::from_str(&d).ok())
+                    .unwrap_or(serde_json::Value::Null),
+                created_at: Timestamp(r.get(7)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((items, total))
 }

@@ -20,7 +20,8 @@ use crate::model::scope::TenantScope;
 use crate::model::time::{local_to_utc_ms, now_ms};
 use crate::model::{Fen, Timestamp};
 
-const EVENT_COLS: &str = "e.id, e.tenant_id, e.title, e.description, e.poster, e.city, e.venue,
+pub(super) const EVENT_COLS: &str =
+    "e.id, e.tenant_id, e.title, e.description, e.poster, e.city, e.venue,
     e.address, e.event_date, e.event_time, e.duration, e.total_seats, e.remaining_seats,
     e.performers, e.tags, e.status, e.sale_start_at, e.sale_end_at, e.starts_at,
     e.is_recommended, e.max_per_order, e.max_per_user, e.created_at, e.updated_at";
@@ -29,7 +30,7 @@ fn json_list(text: String) -> Vec<String> {
     serde_json::from_str(&text).unwrap_or_default()
 }
 
-fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     let status: String = r.get(15)?;
     Ok(Event {
         id: r.get(0)?,
@@ -58,6 +59,7 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
         max_per_user: r.get(21)?,
         created_at: Timestamp(r.get(22)?),
         updated_at: Timestamp(r.get(23)?),
+        admin: None,
     })
 }
 
@@ -74,6 +76,7 @@ fn price_option_from_row(r: &Row<'_>) -> rusqlite::Result<PriceOption> {
         remaining_count: r.get(7)?,
         sort_order: r.get(8)?,
         status: ActiveStatus::parse(&status).unwrap_or(ActiveStatus::Disabled),
+        sales: None,
     })
 }
 
@@ -172,7 +175,7 @@ pub(crate) struct EventFilter {
 }
 
 /// Escapes LIKE wildcards so a keyword like "100%" matches literally.
-fn like_pattern(s: &str) -> String {
+pub(super) fn like_pattern(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('%');
     for c in s.chars() {

@@ -9,11 +9,18 @@ use crate::model::time::now_ms;
 
 /// (version, file name, SQL). Versions are the files' numeric prefixes; a test
 /// checks this list matches the folder.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_init.sql",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_init.sql",
+        include_str!("../../migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "0002_admin.sql",
+        include_str!("../../migrations/0002_admin.sql"),
+    ),
+];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {
     apply_list(conn, MIGRATIONS)
@@ -218,10 +225,11 @@ mod tests {
              ALTER TABLE orders_new RENAME TO orders;",
             create.replacen("CREATE TABLE orders", "CREATE TABLE orders_new", 1)
         );
-        let later = [MIGRATIONS[0], (2, "0002_rebuild.sql", rebuild.as_str())];
+        let mut later = MIGRATIONS.to_vec();
+        later.push((later.len() as i64 + 1, "next_rebuild.sql", rebuild.as_str()));
         assert_eq!(
             apply_list(&mut conn, &later).unwrap(),
-            vec!["0002_rebuild.sql"]
+            vec!["next_rebuild.sql"]
         );
         assert_eq!(dump(&conn), before);
         let fk: bool = conn

@@ -5,11 +5,14 @@
 pub mod admins;
 pub mod audit;
 pub mod catalog;
+pub mod events;
 pub mod inventory;
 pub mod migrations;
+pub mod order_lists;
 pub mod orders;
 pub mod payments;
 pub mod refunds;
+pub mod stats;
 pub mod tenants;
 pub mod tickets;
 pub mod users;

@@ -23,11 +23,12 @@ use crate::model::orders::{CancelReason, Order, OrderFilter, OrderStatus, Ticket
 use crate::model::rules::{OptionFacts, Purchase, PurchaseFacts, check_purchase};
 use crate::model::{Fen, Timestamp};
 
-const ORDER_COLS: &str = "id, tenant_id, user_id, event_id, price_option_id, quantity, unit_price,
+pub(super) const ORDER_COLS: &str =
+    "id, tenant_id, user_id, event_id, price_option_id, quantity, unit_price,
     total_amount, user_name, user_phone, status, pay_method, transaction_id, paid_at, cancelled_at,
     refunded_at, expires_at, cancel_reason, created_at, updated_at, prepay_id IS NOT NULL";
 
-fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
+pub(super) fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
     let status: String = r.get(10)?;
     let reason: Option<String> = r.get(17)?;
     Ok(Order {
@@ -450,7 +451,7 @@ fn tickets_for(conn: &Connection, order_ids: &[&str]) -> StoreResult<HashMap<Str
 
 /// Fills tickets, event and price option for a page of orders, in three
 /// queries whatever the page size.
-fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
+pub(super) fn attach_details(conn: &Connection, orders: &mut [Order]) -> StoreResult<()> {
     let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
     let mut tickets = tickets_for(conn, &ids)?;
     let event_ids: Vec<&str> = orders.iter().map(|o| o.event_id.as_str()).collect();

@@ -8,6 +8,7 @@ use super::StoreResult;
 use super::audit::{AuditActor, Target, audit};
 use super::inventory::{show_ahead, take_stock};
 use super::orders::{get_by_id_any_tenant, held_by_user, order_not_found};
+use super::refunds::RefundCause;
 use super::refunds::{RefundRequest, insert_refund};
 use super::reject;
 use super::tickets::issue_tickets;
@@ -120,6 +121,7 @@ pub fn settle_payment(
             p.amount,
             Some(reason),
             "system",
+            RefundCause::LatePayment,
             now,
         )?))
     };
@@ -137,19 +139,25 @@ pub fn settle_payment(
             let show_ahead = show_ahead(conn, &order.event_id, now)?;
             // The per-user limit still holds for a late payment.
             let held = held_by_user(conn, &order.user_id, &order.event_id)?;
-            let max_per_user: i64 = conn
-                .prepare_cached("SELECT max_per_user FROM events WHERE id = ?1")?
-                .query_row([&order.event_id], |r| r.get(0))?;
-            if late_payment_may_keep_seats(show_ahead, held, order.quantity, max_per_user)
-                && take_stock(
-                    conn,
-                    &order.event_id,
-                    &order.price_option_id,
-                    order.quantity,
-                    None,
-                    now,
+            let (max_per_user, cancelled): (i64, bool) = conn
+                .prepare_cached(
+                    "SELECT max_per_user, status = 'cancelled' FROM events WHERE id = ?1",
                 )?
-            {
+                .query_row([&order.event_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if late_payment_may_keep_seats(
+                cancelled,
+                show_ahead,
+                held,
+                order.quantity,
+                max_per_user,
+            ) && take_stock(
+                conn,
+                &order.event_id,
+                &order.price_option_id,
+                order.quantity,
+                None,
+                now,
+            )? {
                 conn.prepare_cached(
                     "UPDATE orders SET status = 'pending', cancel_reason = NULL,
                          cancelled_at = NULL WHERE id = ?1",

@@ -11,6 +11,7 @@ use super::orders::{get_by_id_any_tenant, order_not_found};
 use super::reject;
 use crate::error::Code;
 use crate::ids::new_id;
+use crate::model::events::refund_backoff_ms;
 use crate::model::orders::{Order, OrderStatus, RefundActor};
 use crate::model::rules::{check_refund_window, check_refundable, check_tickets_unused};
 
@@ -24,20 +25,46 @@ pub struct RefundRequest {
     pub reason: Option<String>,
 }
 
+/// Why a refund exists. The refunds of a cancelled show are not sent by
+/// the request that made them but by the `refunds` job, from `due_at` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundCause {
+    Buyer,
+    Admin,
+    LatePayment,
+    EventCancelled { due_at: i64 },
+}
+
+impl RefundCause {
+    fn as_stored(self) -> &'static str {
+        match self {
+            RefundCause::Buyer => "buyer",
+            RefundCause::Admin => "admin",
+            RefundCause::LatePayment => "late_payment",
+            RefundCause::EventCancelled { .. } => "event_cancelled",
+        }
+    }
+}
+
 pub(super) fn insert_refund(
     conn: &Connection,
     order: &Order,
     amount: i64,
     reason: Option<&str>,
     requested_by: &str,
+    cause: RefundCause,
     now: i64,
 ) -> StoreResult<RefundRequest> {
     let out_refund_no = new_id();
+    let due_at = match cause {
+        RefundCause::EventCancelled { due_at } => Some(due_at),
+        _ => None,
+    };
     let inserted = conn
         .prepare_cached(
             "INSERT INTO refunds (id, out_refund_no, tenant_id, order_id, amount, reason, status,
-                 requested_by, created_at, updated_at)
-             VALUES (?1, ?1, ?2, ?3, ?4, ?5, 'processing', ?6, ?7, ?7)
+                 requested_by, cause, next_attempt_at, created_at, updated_at)
+             VALUES (?1, ?1, ?2, ?3, ?4, ?5, 'processing', ?6, ?7, ?8, ?9, ?9)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -47,6 +74,8 @@ pub(super) fn insert_refund(
             amount,
             reason,
             requested_by,
+            cause.as_stored(),
+            due_at,
             now
         ])?;
     if inserted == 0 {
@@ -88,7 +117,23 @@ pub fn begin_refund(
             "SELECT 1 FROM refunds WHERE order_id = ?1 AND status IN ('processing', 'success')",
         )?
         .exists([order_id])?;
-    check_refundable(order.status, live)?;
+    // An admin may refund a checked-in order, with `force` (below).
+    check_refundable(
+        order.status,
+        live,
+        matches!(actor, RefundActor::Admin { .. }),
+    )?;
+    if let RefundActor::Admin { force: false, .. } = actor {
+        let used: bool = conn
+            .prepare_cached("SELECT 1 FROM tickets WHERE order_id = ?1 AND status = 'used'")?
+            .exists([order_id])?;
+        if used {
+            return Err(reject(
+                Code::TicketUsed,
+                "该订单已有票券检票入场；如确需退款，请带 force: true 再提交",
+            ));
+        }
+    }
     if let RefundActor::User { cutoff_ms, .. } = actor {
         let used: bool = conn
             .prepare_cached("SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'valid'")?
@@ -99,12 +144,17 @@ pub fn begin_refund(
             .query_row([&order.event_id], |r| r.get(0))?;
         check_refund_window(starts_at, *cutoff_ms, now)?;
     }
+    let cause = match actor {
+        RefundActor::User { .. } => RefundCause::Buyer,
+        RefundActor::Admin { .. } => RefundCause::Admin,
+    };
     let req = insert_refund(
         conn,
         &order,
         order.total_amount.0,
         reason,
         &requested_by,
+        cause,
         now,
     )?;
     conn.prepare_cached(
@@ -171,7 +221,7 @@ pub fn finish_refund(
     .execute(params![out_refund_no, new_status, refund_id, now])?;
     let order = get_by_id_any_tenant(conn, &order_id)?.ok_or_else(order_not_found)?;
     match (outcome, order.status) {
-        (RefundOutcome::Success { .. }, OrderStatus::Paid) => {
+        (RefundOutcome::Success { .. }, OrderStatus::Paid | OrderStatus::Used) => {
             conn.prepare_cached(
                 "UPDATE orders SET status = 'refunded', refunded_at = ?2, updated_at = ?2
                  WHERE id = ?1",
@@ -187,7 +237,7 @@ pub fn finish_refund(
             )?
             .execute(params![order_id, now])?;
         }
-        (RefundOutcome::Closed, OrderStatus::Paid) => {
+        (RefundOutcome::Closed, OrderStatus::Paid | OrderStatus::Used) => {
             // No money went back: the buyer keeps the seats.
             conn.prepare_cached(
                 "UPDATE tickets SET status = 'valid' WHERE order_id = ?1 AND status = 'expired'",
@@ -218,7 +268,7 @@ pub(crate) fn stale_refunds(
         .prepare_cached(
             "SELECT r.out_refund_no, r.order_id, r.amount, o.total_amount, r.reason
              FROM refunds r JOIN orders o ON o.id = r.order_id
-             WHERE r.status = 'processing' AND r.updated_at < ?1
+             WHERE r.status = 'processing' AND r.next_attempt_at IS NULL AND r.updated_at < ?1
              ORDER BY r.updated_at LIMIT ?2",
         )?
         .query_map(params![before, limit], |r| {
@@ -249,4 +299,60 @@ impl RefundOutcome {
             _ => RefundOutcome::Processing,
         }
     }
+}
+
+/// Refunds whose (re)send is due: a cancelled show's, and those whose last
+/// send failed.
+pub(crate) fn due_refunds(
+    conn: &Connection,
+    now: i64,
+    limit: i64,
+) -> StoreResult<Vec<RefundRequest>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT r.out_refund_no, r.order_id, r.amount, o.total_amount, r.reason
+             FROM refunds r JOIN orders o ON o.id = r.order_id
+             WHERE r.status = 'processing' AND r.next_attempt_at IS NOT NULL
+               AND r.next_attempt_at <= ?1
+             ORDER BY r.next_attempt_at LIMIT ?2",
+        )?
+        .query_map(params![now, limit], |r| {
+            Ok(RefundRequest {
+                out_refund_no: r.get(0)?,
+                order_id: r.get(1)?,
+                amount: r.get(2)?,
+                total: r.get(3)?,
+                reason: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Records one send of a refund. A failed send (WeChat refused it, e.g.
+/// `NOT_ENOUGH`, or could not be reached) is due again after the backoff
+/// for its attempt count; it is never given up. A send WeChat took waits for
+/// its verdict (notify, or the stale-refund query).
+pub(crate) fn record_send(
+    conn: &Connection,
+    out_refund_no: &str,
+    failure: Option<&str>,
+    retry_base_ms: i64,
+    now: i64,
+) -> StoreResult<()> {
+    let attempts: Option<i64> = conn
+        .prepare_cached(
+            "SELECT attempts FROM refunds WHERE out_refund_no = ?1 AND status = 'processing'",
+        )?
+        .query_row([out_refund_no], |r| r.get(0))
+        .optional()?;
+    let Some(attempts) = attempts.map(|a| a + 1) else {
+        return Ok(());
+    };
+    let next = failure.map(|_| now + refund_backoff_ms(retry_base_ms, attempts));
+    conn.prepare_cached(
+        "UPDATE refunds SET attempts = ?2, last_error = ?3, next_attempt_at = ?4, updated_at = ?5
+         WHERE out_refund_no = ?1",
+    )?
+    .execute(params![out_refund_no, attempts, failure, next, now])?;
+    Ok(())
 }

@@ -2,21 +2,128 @@
 
 use reqwest::Method;
 
-use crate::common::TestApp;
+use serde_json::json;
+
+use crate::common::admin::show_body;
 use crate::common::scenarios::{Actors, Allowed, Role, Route, run};
+use crate::common::{TestApp, days_from_today, seed_paid_order, show};
 
 #[tokio::test]
 async fn every_admin_route_by_role() {
     let t = TestApp::start().await;
     t.seed_tenant("dt").await;
     let actors = Actors::sign_in(&t, "dt").await;
+    // One show per destructive route, so each row finds its own.
+    let mut ids = Vec::new();
+    for title in ["edit", "delete", "cancel"] {
+        ids.push(
+            t.seed_event(show("dt", title, days_from_today(5), "20:00"))
+                .await
+                .id,
+        );
+    }
+    let [edit, delete, cancel] = [&ids[0], &ids[1], &ids[2]];
+    let order = seed_paid_order(&t, "dt", edit).await;
+    let mut put_body = show_body(5);
+    put_body["version"] = json!(1);
+    let not_ours = |r: Route| r.answers(Role::OtherClub, 404, "EVENT_NOT_FOUND");
+    let not_ours_order = |r: Route| r.answers(Role::OtherClub, 404, "ORDER_NOT_FOUND");
+    let forbidden = |r: Route| r.answers(Role::OtherClub, 403, "TENANT_FORBIDDEN");
     let table = [
         Route::new(Method::GET, "/api/admin/me", Allowed::Staff),
-        Route::new(Method::GET, "/api/admin/me?tenantId=dt", Allowed::Staff).answers(
-            Role::OtherClub,
-            403,
-            "TENANT_FORBIDDEN",
+        forbidden(Route::new(
+            Method::GET,
+            "/api/admin/me?tenantId=dt",
+            Allowed::Staff,
+        )),
+        Route::new(Method::GET, "/api/admin/events", Allowed::Staff),
+        forbidden(Route::new(
+            Method::GET,
+            "/api/admin/events?tenantId=dt",
+            Allowed::Staff,
+        )),
+        Route::new(Method::POST, "/api/admin/events", Allowed::Owner).body(show_body(5)),
+        forbidden(
+            Route::new(Method::POST, "/api/admin/events", Allowed::Owner).body({
+                let mut b = show_body(5);
+                b["tenantId"] = json!("dt");
+                b
+            }),
         ),
+        not_ours(Route::new(
+            Method::GET,
+            &format!("/api/admin/events/{edit}"),
+            Allowed::Staff,
+        )),
+        not_ours(
+            Route::new(
+                Method::PUT,
+                &format!("/api/admin/events/{edit}"),
+                Allowed::Owner,
+            )
+            .body(put_body),
+        ),
+        not_ours(
+            Route::new(
+                Method::POST,
+                &format!("/api/admin/events/{edit}/duplicate"),
+                Allowed::Owner,
+            )
+            .body(
+                json!({"eventDate": days_from_today(9).format("%Y-%m-%d").to_string(),
+                             "eventTime": "20:00"}),
+            ),
+        ),
+        not_ours(Route::new(
+            Method::DELETE,
+            &format!("/api/admin/events/{delete}"),
+            Allowed::Owner,
+        )),
+        not_ours(
+            Route::new(
+                Method::POST,
+                &format!("/api/admin/events/{cancel}/cancel"),
+                Allowed::Owner,
+            )
+            .body(json!({"reason": "演员生病"})),
+        ),
+        Route::new(Method::GET, "/api/admin/audit-log", Allowed::Owner),
+        forbidden(Route::new(
+            Method::GET,
+            "/api/admin/audit-log?tenantId=dt",
+            Allowed::Owner,
+        )),
+        Route::new(Method::GET, "/api/admin/orders", Allowed::Staff),
+        forbidden(Route::new(
+            Method::GET,
+            "/api/admin/orders?tenantId=dt",
+            Allowed::Staff,
+        )),
+        not_ours_order(Route::new(
+            Method::GET,
+            &format!("/api/admin/orders/{order}"),
+            Allowed::Staff,
+        )),
+        not_ours_order(
+            Route::new(
+                Method::PUT,
+                &format!("/api/admin/orders/{order}/refund"),
+                Allowed::Owner,
+            )
+            .body(json!({"reason": "顾客来电"})),
+        ),
+        Route::new(Method::GET, "/api/admin/orders/export.csv", Allowed::Owner),
+        forbidden(Route::new(
+            Method::GET,
+            "/api/admin/orders/export.csv?tenantId=dt",
+            Allowed::Owner,
+        )),
+        Route::new(Method::GET, "/api/admin/stats", Allowed::Owner),
+        forbidden(Route::new(
+            Method::GET,
+            "/api/admin/stats?tenantId=dt&period=all",
+            Allowed::Owner,
+        )),
     ];
     run(&t, &actors, &table).await;
 

@@ -371,6 +371,7 @@ impl World {
                         &RefundActor::Admin {
                             admin_id: "a".into(),
                             tenant_id: "p".into(),
+                            force: false,
                         },
                         &o.id,
                         None,

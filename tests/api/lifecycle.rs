@@ -11,7 +11,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_standup-tickets");
 async fn restart_keeps_data_and_applies_no_migration_twice() {
     let tmp = tempfile::tempdir().unwrap();
     let first = TestApp::start_in(tmp.path(), |_| {}).await;
-    assert_eq!(first.store().info().applied_migrations, ["0001_init.sql"]);
+    assert_eq!(
+        first.store().info().applied_migrations,
+        ["0001_init.sql", "0002_admin.sql"]
+    );
     first.seed_tenant("dt").await;
     let ev = first
         .seed_event(show("dt", "重启前创建", days_from_today(3), "20:00"))
@@ -27,7 +30,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?))
         .await
         .unwrap();
-    assert_eq!(recorded, 1);
+    assert_eq!(recorded, 2);
     second.stop().await;
 }
 

@@ -12,4 +12,4 @@ mod refunds;
 pub(crate) use checkout::{dev_confirm, load_qr_key, start};
 pub(crate) use notify::{NotifyFault, notify_v2, notify_v3};
 pub(crate) use reconcile::{reconcile_expired, sync_pending};
-pub(crate) use refunds::{refund, retry_refunds};
+pub(crate) use refunds::{refund, retry_refunds, send_due_refunds};

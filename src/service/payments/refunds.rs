@@ -10,13 +10,14 @@ use crate::state::{AppState, PayProvider};
 use crate::store::refunds::{self as q, RefundOutcome, RefundRequest};
 
 /// Asks WeChat for a recorded refund and applies a final answer at once;
-/// PROCESSING waits for the notify (or the `refunds` job).
+/// PROCESSING waits for the notify (or the `refunds` job). A send that
+/// fails is recorded and sent again after a backoff by the `refunds` job.
 pub(crate) async fn send_refund(state: &AppState, req: &RefundRequest) -> Option<Order> {
-    let outcome = match &state.pay {
-        PayProvider::Mock => RefundOutcome::Success {
+    let sent = match &state.pay {
+        PayProvider::Mock => Ok(RefundOutcome::Success {
             refund_id: Some(format!("mock_refund_{}", req.out_refund_no)),
-        },
-        PayProvider::WeChat(pay) => match pay
+        }),
+        PayProvider::WeChat(pay) => pay
             .refund(
                 &req.order_id,
                 &req.out_refund_no,
@@ -25,24 +26,55 @@ pub(crate) async fn send_refund(state: &AppState, req: &RefundRequest) -> Option
                 req.total,
             )
             .await
-        {
-            Ok(info) => RefundOutcome::from_wechat(info.state(), info.refund_id.clone()),
-            Err(e) => {
-                // Unknown whether WeChat got it: the tick asks again later,
-                // with the same out_refund_no (safe to repeat).
-                tracing::warn!(error = %e, refund = %req.out_refund_no, "refund call failed; will retry");
-                RefundOutcome::Processing
-            }
-        },
+            .map(|info| RefundOutcome::from_wechat(info.state(), info.refund_id.clone()))
+            .map_err(|e| e.to_string()),
     };
+    if let Err(e) = &sent {
+        // Safe to repeat: WeChat keys a refund by its out_refund_no.
+        tracing::warn!(error = %e, refund = %req.out_refund_no, "refund not taken by WeChat; will retry");
+    }
     let no = req.out_refund_no.clone();
-    match catalog::write(state, move |c| q::finish_refund(c, &no, &outcome, now_ms())).await {
+    let base = i64::try_from(state.config.refund_retry_after.as_millis()).unwrap_or(30_000);
+    let recorded = catalog::write(state, move |c| {
+        let now = now_ms();
+        q::record_send(c, &no, sent.as_ref().err().map(String::as_str), base, now)?;
+        match &sent {
+            Ok(outcome) => q::finish_refund(c, &no, outcome, now),
+            Err(_) => Ok(None),
+        }
+    })
+    .await;
+    match recorded {
         Ok(order) => order,
         Err(e) => {
             tracing::error!(error = %e, "could not record a refund result");
             None
         }
     }
+}
+
+/// Sends the refunds that are due (a cancelled show's, failed ones whose
+/// backoff has passed), a few at a time.
+pub(crate) async fn send_due_refunds(state: &AppState) -> anyhow::Result<usize> {
+    const BATCH: i64 = 64;
+    const AT_ONCE: usize = 8;
+    let due = state
+        .store
+        .read(move |c| q::due_refunds(c, now_ms(), BATCH))
+        .await?;
+    let n = due.len();
+    let mut running = tokio::task::JoinSet::new();
+    for req in due {
+        if running.len() >= AT_ONCE {
+            running.join_next().await;
+        }
+        let state = state.clone();
+        running.spawn(async move {
+            send_refund(&state, &req).await;
+        });
+    }
+    while running.join_next().await.is_some() {}
+    Ok(n)
 }
 
 /// `POST /api/payments/refund` (buyer) — and, without the policy, admins.
@@ -69,18 +101,19 @@ pub(crate) async fn refund(
         .ok_or_else(|| crate::store::orders::order_not_found().into())
 }
 
-/// Re-asks WeChat about refunds with no verdict yet (call failed, or the
+/// Sends the refunds that are due, then re-asks WeChat about refunds with no verdict yet (call failed, or the
 /// notify is late); resends a refund WeChat never received.
 pub(crate) async fn retry_refunds(state: &AppState) -> anyhow::Result<usize> {
+    let sent = send_due_refunds(state).await?;
     let PayProvider::WeChat(pay) = &state.pay else {
-        return Ok(0);
+        return Ok(sent);
     };
     let before = now_ms() - 60_000;
     let stale = state
         .store
         .read(move |c| q::stale_refunds(c, before, 20))
         .await?;
-    let n = stale.len();
+    let n = sent + stale.len();
     for req in stale {
         let no = req.out_refund_no.clone();
         state

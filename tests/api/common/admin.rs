@@ -1,0 +1,69 @@
+//! Signing in as a club's admins and the bodies the admin API takes.
+
+use serde_json::{Value, json};
+use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::scope::TenantScope;
+
+use super::{TestApp, days_from_today};
+
+/// Creates an admin of `club` with `role` and signs it in; returns its token.
+pub async fn admin_token(t: &TestApp, club: &str, username: &str, role: AdminRole) -> String {
+    standup_tickets::service::accounts::create_admin(
+        t.store(),
+        &TenantScope::vouched(club),
+        username,
+        role,
+        "admin-pass-123",
+    )
+    .await
+    .unwrap();
+    let r = t
+        .post(
+            "/api/admin/auth/login",
+            None,
+            json!({"username": username, "password": "admin-pass-123", "tenantId": club}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.data()["token"].as_str().unwrap().to_string()
+}
+
+pub async fn owner_token(t: &TestApp, club: &str) -> String {
+    admin_token(t, club, "owner", AdminRole::Owner).await
+}
+
+/// A valid show body, `days` from today at 20:00, with two options.
+pub fn show_body(days: i64) -> Value {
+    json!({
+        "title": "周五开放麦", "description": "新人专场\n欢迎来玩", "city": "上海",
+        "venue": "笑果小剧场", "address": "南京西路 1 号",
+        "eventDate": days_from_today(days).format("%Y-%m-%d").to_string(), "eventTime": "20:00",
+        "duration": 90, "performers": ["小王", "小李"], "tags": ["开放麦"],
+        "status": "onSale", "maxPerOrder": 4, "maxPerUser": 6,
+        "priceOptions": [
+            {"name": "前排", "price": 120, "originalPrice": 150, "totalCount": 20, "sortOrder": 0},
+            {"name": "普通", "price": 88.5, "totalCount": 50, "sortOrder": 1}
+        ]
+    })
+}
+
+/// Creates a show through the API; returns the answer's `data`.
+pub async fn create_show(t: &TestApp, token: &str, body: Value) -> Value {
+    let r = t.post("/api/admin/events", Some(token), body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.data().clone()
+}
+
+/// The body to `PUT` back for a show as read (`data` of a GET), with its
+/// derived fields taken out.
+pub fn editable(event: &Value) -> Value {
+    let mut b = event.clone();
+    let o = b.as_object_mut().unwrap();
+    for k in ["totalSeats", "remainingSeats"] {
+        o.remove(k);
+    }
+    for opt in o["priceOptions"].as_array_mut().unwrap() {
+        opt.as_object_mut().unwrap().remove("remainingCount");
+    }
+    b
+}
