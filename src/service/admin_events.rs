@@ -75,6 +75,12 @@ pub(crate) async fn update(
     input: EventInput,
 ) -> Result<Event, AppError> {
     let current = get(state, &admin.scope, id).await?;
+    if current.status == crate::model::catalog::EventStatus::Cancelled {
+        return Err(AppError::new(
+            crate::error::Code::EventCancelled,
+            "演出已取消，不能再修改",
+        ));
+    }
     let draft = validate(
         &input,
         state.config.timezone,

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod admin_cancel;
 mod admin_events;
 mod admin_routes;
 mod architecture;

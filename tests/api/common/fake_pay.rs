@@ -93,6 +93,9 @@ pub struct PayState {
     pub query_delay: Mutex<std::time::Duration>,
     pub close_calls: AtomicU32,
     pub refund_calls: AtomicU32,
+    /// How many refund requests to refuse with `403 NOT_ENOUGH` (the
+    /// merchant's balance is short) before taking them again.
+    pub refund_refusals: AtomicU32,
     /// Requests whose Authorization did not verify.
     pub bad_auth: AtomicU32,
 }
@@ -449,6 +452,16 @@ async fn handle(
     }
     if method == Method::POST && path == "/v3/refund/domestic/refunds" {
         s.refund_calls.fetch_add(1, Ordering::SeqCst);
+        if s.refund_refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return error(
+                StatusCode::FORBIDDEN,
+                "NOT_ENOUGH",
+                "基本账户余额不足，请充值后重新发起",
+            );
+        }
         let order_id = json["out_trade_no"].as_str().unwrap_or("");
         let no = json["out_refund_no"].as_str().unwrap_or("").to_string();
         let txs = s.txs.lock().unwrap();

@@ -46,6 +46,7 @@ pub struct TestAppBuilder {
     wechat: bool,
     pay: Option<bool>,
     dir: Option<PathBuf>,
+    servers: Option<(FakeWechat, FakePay)>,
 }
 
 impl TestAppBuilder {
@@ -76,6 +77,15 @@ impl TestAppBuilder {
         self
     }
 
+    /// The fake WeChat servers of an app that was stopped (a restart: what
+    /// WeChat knows survives it, as it would).
+    pub fn fakes(mut self, wechat: FakeWechat, pay: FakePay) -> Self {
+        self.wechat = true;
+        self.pay = Some(false);
+        self.servers = Some((wechat, pay));
+        self
+    }
+
     /// An existing data dir (for restarts) instead of a fresh temporary one.
     pub fn data_dir(mut self, dir: &Path) -> Self {
         self.dir = Some(dir.to_path_buf());
@@ -92,8 +102,15 @@ impl TestAppBuilder {
             }
         };
         let mut config = Config::for_tests(&dir);
+        let (mut old_wechat, mut old_pay) = match self.servers {
+            Some((w, p)) => (Some(w), Some(p)),
+            None => (None, None),
+        };
         let wechat = if self.wechat {
-            let fake = FakeWechat::start().await;
+            let fake = match old_wechat.take() {
+                Some(f) => f,
+                None => FakeWechat::start().await,
+            };
             config.wechat = Some(WechatCredentials {
                 app_id: fake_wechat::APP_ID.into(),
                 app_secret: fake_wechat::APP_SECRET.into(),
@@ -105,7 +122,10 @@ impl TestAppBuilder {
         };
         let (pay, keys) = match self.pay {
             Some(v2) => {
-                let fake = FakePay::start().await;
+                let fake = match old_pay.take() {
+                    Some(f) => f,
+                    None => FakePay::start().await,
+                };
                 let keys = tempfile::tempdir().unwrap();
                 config.pay = Some(FakePay::pay_config(keys.path(), v2));
                 config.wechat_pay_base_url = fake.url();
@@ -300,6 +320,50 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.app.stop().await.expect("clean stop");
+    }
+
+    /// Stops the app and hands back its fake WeChat servers, still serving.
+    pub async fn stop_keeping_fakes(mut self) -> (FakeWechat, FakePay) {
+        let fakes = (
+            self.wechat.take().expect("fake WeChat"),
+            self.pay.take().expect("fake WeChat Pay"),
+        );
+        self.stop().await;
+        fakes
+    }
+
+    /// Pays `order_id` through the fake WeChat Pay as a buyer would: prepay,
+    /// pay at WeChat, and WeChat's signed notify.
+    pub async fn pay_at_wechat(&self, token: &str, order_id: &str) {
+        self.post(
+            "/api/payments/wechat",
+            Some(token),
+            serde_json::json!({"orderId": order_id}),
+        )
+        .await
+        .data();
+        self.fake_pay().pay(order_id);
+        let resource = self.fake_pay().transaction(order_id);
+        let (headers, body) = fake_pay::notify(
+            "TRANSACTION.SUCCESS",
+            "transaction",
+            &resource,
+            fake_pay::Spoil::None,
+        );
+        let mut req = self
+            .client
+            .post(self.url("/api/payments/wechat/notify"))
+            .header("content-type", "application/json")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let res = req.send().await.unwrap();
+        assert!(
+            res.status().is_success(),
+            "notify accepted: {}",
+            res.status()
+        );
     }
 }
 
