@@ -547,3 +547,37 @@ async fn delete_only_without_orders_and_duplicate_for_next_week() {
         .expect(404, "EVENT_NOT_FOUND");
     assert_invariants(&t).await;
 }
+
+#[tokio::test]
+async fn two_admins_saving_the_same_version_at_once_one_wins() {
+    let (t, token) = club().await;
+    let second = crate::common::admin::admin_token(
+        &t,
+        "dt",
+        "partner",
+        standup_tickets::model::accounts::AdminRole::Owner,
+    )
+    .await;
+    let e = create_show(&t, &token, show_body(5)).await;
+    let id = e["id"].as_str().unwrap().to_string();
+    let path = format!("/api/admin/events/{id}");
+    let a = with(editable(&e), &["title"], json!("甲改的标题"));
+    let b = with(editable(&e), &["title"], json!("乙改的标题"));
+    let (ra, rb) = tokio::join!(
+        t.put(&path, Some(&token), a),
+        t.put(&path, Some(&second), b)
+    );
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{} / {}", ra.text, rb.text);
+    let loser = if ra.status == 409 { &ra } else { &rb };
+    assert_eq!(loser.json["error"], "EDIT_CONFLICT");
+    let winner_title = if ra.status == 200 {
+        "甲改的标题"
+    } else {
+        "乙改的标题"
+    };
+    let now = t.get_as(&path, &token).await;
+    assert_eq!(now.data()["title"], winner_title);
+    assert_eq!(now.data()["version"], 2);
+}

@@ -6,6 +6,7 @@ mod common;
 
 mod admin_cancel;
 mod admin_events;
+mod admin_orders;
 mod admin_routes;
 mod architecture;
 mod catalog;

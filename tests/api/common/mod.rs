@@ -4,8 +4,6 @@
 pub mod admin;
 pub mod fake_pay;
 pub mod fake_wechat;
-// Owner-only rows and bodies arrive with the admin routes.
-#[allow(dead_code)]
 pub mod scenarios;
 
 use fake_pay::FakePay;
