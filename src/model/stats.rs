@@ -10,8 +10,6 @@
 //! An order belongs to the period of its payment (`paidAt`, local time): one
 //! paid at 23:30 on the last day of a month counts in that month.
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -91,23 +89,20 @@ pub fn day_range_ms(tz: Tz, first: NaiveDate, last: NaiveDate) -> (i64, i64) {
     )
 }
 
-/// One order paid in the period, as the sums need it.
-#[derive(Debug, Clone)]
-pub struct PaidOrder {
-    pub paid_at: i64,
-    /// paid | used | refunded
-    pub status: String,
-    pub total: i64,
-    pub quantity: i64,
-    pub user_id: String,
-    pub event_id: String,
+/// The orders paid in one quarter of an hour (UTC, from `start_ms`). Every
+/// time zone's offset is a whole number of quarter hours, so a bucket lies
+/// within one local day whatever the club's zone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bucket {
+    pub start_ms: i64,
+    /// Paid, used and refunded orders.
+    pub orders: i64,
+    /// Fen of the paid and used ones.
+    pub revenue: i64,
+    pub tickets: i64,
 }
 
-impl PaidOrder {
-    fn kept(&self) -> bool {
-        self.status == "paid" || self.status == "used"
-    }
-}
+pub const BUCKET_MS: i64 = 15 * 60 * 1000;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PeriodStats {
@@ -180,17 +175,15 @@ impl Stats {
     }
 }
 
-/// Sums of the orders paid in the period: the block (without `events`,
-/// which comes from the shows), one entry per day from `first` to `last`,
-/// and revenue, orders and tickets per show.
+/// The period's orders and revenue, and one entry per local day from
+/// `first` to `last`, from the quarter-hour buckets of its payments.
 pub fn summarize(
-    rows: &[PaidOrder],
+    buckets: &[Bucket],
     tz: Tz,
     first: NaiveDate,
     last: NaiveDate,
-) -> (PeriodStats, Vec<DayStats>, HashMap<String, TopEvent>) {
+) -> (PeriodStats, Vec<DayStats>) {
     let mut block = PeriodStats::default();
-    let mut users = HashSet::new();
     let span = (last - first).num_days().max(-1) + 1;
     let mut series: Vec<DayStats> = (0..span)
         .map(|i| DayStats {
@@ -198,54 +191,24 @@ pub fn summarize(
             ..Default::default()
         })
         .collect();
-    let mut by_event: HashMap<String, TopEvent> = HashMap::new();
-    for r in rows {
-        let Some(day) = DateTime::<Utc>::from_timestamp_millis(r.paid_at)
+    for b in buckets {
+        block.orders += b.orders;
+        block.revenue = Fen(block.revenue.0 + b.revenue);
+        let Some(day) = DateTime::<Utc>::from_timestamp_millis(b.start_ms)
             .map(|t| t.with_timezone(&tz).date_naive())
         else {
             continue;
         };
-        block.orders += 1;
-        users.insert(r.user_id.as_str());
-        let e = by_event
-            .entry(r.event_id.clone())
-            .or_insert_with(|| TopEvent {
-                event_id: r.event_id.clone(),
-                ..Default::default()
-            });
-        e.orders += 1;
-        let slot = usize::try_from((day - first).num_days())
+        if let Some(d) = usize::try_from((day - first).num_days())
             .ok()
-            .and_then(|i| series.get_mut(i));
-        let (revenue, tickets) = if r.kept() {
-            (r.total, r.quantity)
-        } else {
-            (0, 0)
-        };
-        block.revenue = Fen(block.revenue.0 + revenue);
-        e.revenue = Fen(e.revenue.0 + revenue);
-        e.tickets += tickets;
-        if let Some(d) = slot {
-            d.orders += 1;
-            d.revenue = Fen(d.revenue.0 + revenue);
-            d.tickets += tickets;
+            .and_then(|i| series.get_mut(i))
+        {
+            d.orders += b.orders;
+            d.revenue = Fen(d.revenue.0 + b.revenue);
+            d.tickets += b.tickets;
         }
     }
-    block.users = users.len() as i64;
-    (block, series, by_event)
-}
-
-/// The `n` shows with most revenue (then most tickets, then id).
-pub fn top(by_event: HashMap<String, TopEvent>, n: usize) -> Vec<TopEvent> {
-    let mut all: Vec<TopEvent> = by_event.into_values().collect();
-    all.sort_by(|a, b| {
-        b.revenue
-            .cmp(&a.revenue)
-            .then(b.tickets.cmp(&a.tickets))
-            .then(a.event_id.cmp(&b.event_id))
-    });
-    all.truncate(n);
-    all
+    (block, series)
 }
 
 #[cfg(test)]
@@ -291,42 +254,36 @@ mod tests {
     fn a_late_evening_payment_counts_on_its_local_day() {
         let tz = chrono_tz::Asia::Shanghai;
         // 2026-11-30 23:30 in Shanghai is 15:30 UTC.
-        let paid_at = local_to_utc_ms(
-            tz,
-            d("2026-11-30"),
-            NaiveTime::from_hms_opt(23, 30, 0).unwrap(),
-        );
-        let rows = vec![
-            PaidOrder {
-                paid_at,
-                status: "paid".into(),
-                total: 8850,
-                quantity: 1,
-                user_id: "u1".into(),
-                event_id: "e1".into(),
-            },
-            PaidOrder {
-                paid_at: paid_at + 1_000,
-                status: "refunded".into(),
-                total: 5000,
-                quantity: 1,
-                user_id: "u2".into(),
-                event_id: "e1".into(),
-            },
-        ];
+        let paid_at = local_to_utc_ms(tz, d("2026-11-30"), NaiveTime::from_hms_opt(23, 30, 0).unwrap());
         let (range_from, range_to) = day_range_ms(tz, d("2026-11-01"), d("2026-11-30"));
         assert!(paid_at >= range_from && paid_at < range_to);
-        let (block, series, by_event) = summarize(&rows, tz, d("2026-11-01"), d("2026-11-30"));
-        assert_eq!(
-            (block.orders, block.revenue, block.users),
-            (2, Fen(8850), 2)
-        );
+        let late = Bucket {
+            start_ms: paid_at / BUCKET_MS * BUCKET_MS,
+            orders: 2,
+            revenue: 8850,
+            tickets: 1,
+        };
+        // 23:45-24:00 is still the 30th; midnight is the next month.
+        let last_quarter = Bucket {
+            start_ms: late.start_ms + BUCKET_MS,
+            ..late
+        };
+        let next_day = Bucket {
+            start_ms: late.start_ms + 2 * BUCKET_MS,
+            ..late
+        };
+        let (block, series) = summarize(&[late, last_quarter, next_day], tz, d("2026-11-01"), d("2026-11-30"));
+        assert_eq!((block.orders, block.revenue), (6, Fen(26550)));
         assert_eq!(series.len(), 30);
         assert_eq!(series[29].date, "2026-11-30");
-        assert_eq!(
-            (series[29].orders, series[29].revenue, series[29].tickets),
-            (2, Fen(8850), 1)
-        );
-        assert_eq!(top(by_event, 5)[0].revenue, Fen(8850));
+        assert_eq!((series[29].orders, series[29].revenue, series[29].tickets), (4, Fen(17700), 2));
+    }
+
+    #[test]
+    fn quarter_hours_stay_in_one_local_day_in_odd_zones() {
+        for tz in [chrono_tz::Asia::Kathmandu, chrono_tz::Asia::Kolkata, chrono_tz::Pacific::Chatham] {
+            let midnight = local_to_utc_ms(tz, d("2026-06-15"), NaiveTime::MIN);
+            assert_eq!(midnight % BUCKET_MS, 0, "{tz}");
+        }
     }
 }

@@ -7,13 +7,13 @@ use crate::cache::get_or_load;
 use crate::error::AppError;
 use crate::model::Fen;
 use crate::model::scope::TenantScope;
-use crate::model::stats::{Period, Stats, day_range_ms, summarize, top};
+use crate::model::stats::{Period, Stats, day_range_ms, summarize};
 use crate::model::time::today_in;
 use crate::state::AppState;
 use crate::store::stats as q;
 
 /// How many shows `topEvents` lists.
-const TOP_EVENTS: usize = 5;
+const TOP_EVENTS: i64 = 5;
 
 /// The stats answer (`data` JSON) for the club and period.
 pub(crate) async fn stats(
@@ -46,18 +46,11 @@ async fn compute(state: &AppState, scope: &TenantScope, period: Period) -> Resul
             });
             let (first, last) = period.days(today, first_sale);
             let (from_ms, to_ms) = day_range_ms(tz, first, last);
-            let rows = q::paid_between(c, &scope, from_ms, to_ms)?;
-            let (mut block, series, by_event) = summarize(&rows, tz, first, last.min(today));
+            let (buckets, users_in_period) = q::paid_between(c, &scope, from_ms, to_ms)?;
+            let (mut block, series) = summarize(&buckets, tz, first, last.min(today));
+            block.users = users_in_period;
             block.events = q::events_between(c, &scope, first, last)?;
-            let mut top_events = top(by_event, TOP_EVENTS);
-            let ids: Vec<String> = top_events.iter().map(|e| e.event_id.clone()).collect();
-            let names = q::event_names(c, &scope, &ids)?;
-            for e in &mut top_events {
-                if let Some((title, date)) = names.get(&e.event_id) {
-                    e.title = title.clone();
-                    e.event_date = date.clone();
-                }
-            }
+            let top_events = q::top_events(c, &scope, from_ms, to_ms, TOP_EVENTS)?;
             Ok(Stats {
                 total_events: events,
                 total_orders: orders,

@@ -170,7 +170,13 @@ pub fn begin_refund(
         who,
         "refund_requested",
         Target::order(&order.tenant_id, order_id),
-        &json!({ "detail": requested_by }),
+        &json!({
+            "requestedBy": requested_by,
+            "reason": reason,
+            "amount": order.total_amount,
+            "statusBefore": order.status.as_str(),
+            "force": matches!(actor, RefundActor::Admin { force: true, .. }),
+        }),
         now,
     )?;
     Ok(req)

@@ -8,6 +8,8 @@ use crate::common::admin::show_body;
 use crate::common::scenarios::{Actors, Allowed, Role, Route, run};
 use crate::common::{TestApp, days_from_today, seed_paid_order, show};
 
+const README: &str = include_str!("../../README.md");
+
 #[tokio::test]
 async fn every_admin_route_by_role() {
     let t = TestApp::start().await;
@@ -139,6 +141,11 @@ async fn every_admin_route_by_role() {
                     && same_route(path, r.path.split('?').next().unwrap())
             });
             assert!(covered, "{method} {path} is not in the role table");
+            let listed = format!("| {} | `{path}", method.to_uppercase());
+            assert!(
+                README.contains(&listed),
+                "README's admin table lacks {method} {path}"
+            );
         }
     }
 }
