@@ -120,13 +120,13 @@ async fn seed(db: &Path, orders: usize) -> (String, String, String) {
                     .unwrap()
                     .timestamp_millis();
                 let n = per_show.min(orders - made);
-                for i in 0..n {
+                for (i, user_id) in user_ids.iter().enumerate().take(n) {
                     // Spread over the six days before the show.
                     let at = starts - 6 * 86_400_000 + (i as i64 * 6 * 86_400_000) / n as i64;
                     let o = create(
                         c,
                         &NewOrder {
-                            user_id: user_ids[i].clone(),
+                            user_id: user_id.clone(),
                             event_id: show.id.clone(),
                             price_option_id: show.option_ids[i % 2].clone(),
                             quantity: 1 + (i % 3) as i64,
@@ -200,10 +200,18 @@ fn start_server(a: &Args, dir: &Path, port: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e} (cargo build --release)", a.bin.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e} (cargo build --release)",
+                a.bin.display()
+            )
+        });
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     child
@@ -280,8 +288,10 @@ async fn buyers(
                 let r = client
                     .post(format!("{base}/api/orders"))
                     .bearer_auth(&tokens[i % tokens.len()])
-                    .json(&json!({"eventId": event, "priceOptionId": option, "quantity": 1,
-                                  "userInfo": {"name": "张三", "phone": "13800138000"}}))
+                    .json(
+                        &json!({"eventId": event, "priceOptionId": option, "quantity": 1,
+                                  "userInfo": {"name": "张三", "phone": "13800138000"}}),
+                    )
                     .send()
                     .await
                     .unwrap();
@@ -333,7 +343,9 @@ async fn main() {
     let token = login["data"]["token"].as_str().unwrap().to_string();
 
     // 1. Filtered list pages.
-    let today = Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
     let month_ago = (today - chrono::Duration::days(30)).format("%Y-%m-%d");
     let filters = [
         "pageSize=20".to_string(),
@@ -341,7 +353,10 @@ async fn main() {
         format!("eventId={past_show}&pageSize=20"),
         "keyword=13900001&pageSize=20".to_string(),
         "keyword=%E8%A7%82%E4%BC%97123&pageSize=20".to_string(),
-        format!("from={month_ago}&to={}&pageSize=20", today.format("%Y-%m-%d")),
+        format!(
+            "from={month_ago}&to={}&pageSize=20",
+            today.format("%Y-%m-%d")
+        ),
         "status=paid&page=200&pageSize=20".to_string(),
     ];
     let mut all = Vec::new();
@@ -423,8 +438,20 @@ async fn main() {
             tokio::time::sleep(Duration::from_secs(11)).await;
         }
         let mut line = Vec::new();
-        for p in ["today", "thisWeek", "thisMonth", "lastMonth", "thisYear", "all"] {
-            let (d, v) = get(&client, &format!("{base}/api/admin/stats?period={p}"), &token).await;
+        for p in [
+            "today",
+            "thisWeek",
+            "thisMonth",
+            "lastMonth",
+            "thisYear",
+            "all",
+        ] {
+            let (d, v) = get(
+                &client,
+                &format!("{base}/api/admin/stats?period={p}"),
+                &token,
+            )
+            .await;
             line.push(format!(
                 "{p} {:.1} ms ({} orders)",
                 d.as_secs_f64() * 1000.0,
@@ -450,11 +477,23 @@ async fn main() {
     }
     let n = 20_000;
     println!("\n4. buyers: {n} orders at concurrency {}:", a.concurrency);
-    let alone = buyers(&client, &base, &tokens, (&sale_event, &sale_option), n, a.concurrency).await;
-    println!("   alone:                     {:>8.0} orders/s, p99 {:>6.2} ms", alone.0, alone.1);
+    let alone = buyers(
+        &client,
+        &base,
+        &tokens,
+        (&sale_event, &sale_option),
+        n,
+        a.concurrency,
+    )
+    .await;
+    println!(
+        "   alone:                     {:>8.0} orders/s, p99 {:>6.2} ms",
+        alone.0, alone.1
+    );
     let busy = Arc::new(AtomicBool::new(true));
     let exporter = {
-        let (client, base, token, busy) = (client.clone(), base.clone(), token.clone(), busy.clone());
+        let (client, base, token, busy) =
+            (client.clone(), base.clone(), token.clone(), busy.clone());
         tokio::spawn(async move {
             let (mut rows, mut secs, mut stats) = (0, 0.0, 0);
             while busy.load(Ordering::Relaxed) {
@@ -462,14 +501,27 @@ async fn main() {
                 rows += r;
                 secs += s;
                 for p in ["thisYear", "all"] {
-                    get(&client, &format!("{base}/api/admin/stats?period={p}"), &token).await;
+                    get(
+                        &client,
+                        &format!("{base}/api/admin/stats?period={p}"),
+                        &token,
+                    )
+                    .await;
                     stats += 1;
                 }
             }
             (rows, secs, stats)
         })
     };
-    let beside = buyers(&client, &base, &tokens, (&sale_event, &sale_option), n, a.concurrency).await;
+    let beside = buyers(
+        &client,
+        &base,
+        &tokens,
+        (&sale_event, &sale_option),
+        n,
+        a.concurrency,
+    )
+    .await;
     busy.store(false, Ordering::Relaxed);
     let (rows, secs, stats) = exporter.await.unwrap();
     println!(

@@ -10,6 +10,8 @@
 //! An order belongs to the period of its payment (`paidAt`, local time): one
 //! paid at 23:30 on the last day of a month counts in that month.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -89,21 +91,6 @@ pub fn day_range_ms(tz: Tz, first: NaiveDate, last: NaiveDate) -> (i64, i64) {
     )
 }
 
-/// The orders paid in one quarter of an hour (UTC, from `start_ms`). Every
-/// time zone's offset is a whole number of quarter hours, so a bucket lies
-/// within one local day whatever the club's zone.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Bucket {
-    pub start_ms: i64,
-    /// Paid, used and refunded orders.
-    pub orders: i64,
-    /// Fen of the paid and used ones.
-    pub revenue: i64,
-    pub tickets: i64,
-}
-
-pub const BUCKET_MS: i64 = 15 * 60 * 1000;
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PeriodStats {
     pub events: i64,
@@ -175,40 +162,127 @@ impl Stats {
     }
 }
 
-/// The period's orders and revenue, and one entry per local day from
-/// `first` to `last`, from the quarter-hour buckets of its payments.
-pub fn summarize(
-    buckets: &[Bucket],
+/// One paid order as the tally reads it (borrowed from the database row).
+#[derive(Debug, Clone, Copy)]
+pub struct PaidRow<'a> {
+    pub paid_at: i64,
+    pub status: &'a str,
+    pub total: i64,
+    pub quantity: i64,
+    pub user_id: &'a str,
+    pub event_id: &'a str,
+}
+
+/// All-time totals and one period's figures, summed in a single pass over a
+/// club's paid orders in payment order.
+pub struct Tally {
     tz: Tz,
     first: NaiveDate,
-    last: NaiveDate,
-) -> (PeriodStats, Vec<DayStats>) {
-    let mut block = PeriodStats::default();
-    let span = (last - first).num_days().max(-1) + 1;
-    let mut series: Vec<DayStats> = (0..span)
-        .map(|i| DayStats {
-            date: (first + Duration::days(i)).format("%Y-%m-%d").to_string(),
-            ..Default::default()
-        })
-        .collect();
-    for b in buckets {
-        block.orders += b.orders;
-        block.revenue = Fen(block.revenue.0 + b.revenue);
-        let Some(day) = DateTime::<Utc>::from_timestamp_millis(b.start_ms)
-            .map(|t| t.with_timezone(&tz).date_naive())
-        else {
-            continue;
-        };
-        if let Some(d) = usize::try_from((day - first).num_days())
-            .ok()
-            .and_then(|i| series.get_mut(i))
-        {
-            d.orders += b.orders;
-            d.revenue = Fen(d.revenue.0 + b.revenue);
-            d.tickets += b.tickets;
+    range: (i64, i64),
+    pub all: PeriodStats,
+    all_users: HashSet<String>,
+    pub period: PeriodStats,
+    period_users: HashSet<String>,
+    pub series: Vec<DayStats>,
+    by_event: HashMap<String, TopEvent>,
+    /// The local day last seen and its instants, so the zone is consulted
+    /// once per day rather than once per order.
+    day: Option<(i64, i64, usize)>,
+}
+
+impl Tally {
+    /// A tally for the period of local days `first..=last`, with the series
+    /// running to `series_last` (today, for a period still under way).
+    pub fn new(tz: Tz, first: NaiveDate, last: NaiveDate, series_last: NaiveDate) -> Tally {
+        let span = (series_last - first).num_days().max(-1) + 1;
+        Tally {
+            tz,
+            first,
+            range: day_range_ms(tz, first, last),
+            all: PeriodStats::default(),
+            all_users: HashSet::new(),
+            period: PeriodStats::default(),
+            period_users: HashSet::new(),
+            series: (0..span)
+                .map(|i| DayStats {
+                    date: (first + Duration::days(i)).format("%Y-%m-%d").to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            by_event: HashMap::new(),
+            day: None,
         }
     }
-    (block, series)
+
+    pub fn add(&mut self, r: PaidRow<'_>) {
+        let kept = r.status == "paid" || r.status == "used";
+        if !(kept || r.status == "refunded") {
+            return;
+        }
+        let (revenue, tickets) = if kept { (r.total, r.quantity) } else { (0, 0) };
+        add_to(&mut self.all, &mut self.all_users, r.user_id, revenue);
+        if r.paid_at < self.range.0 || r.paid_at >= self.range.1 {
+            return;
+        }
+        add_to(&mut self.period, &mut self.period_users, r.user_id, revenue);
+        let e = match self.by_event.get_mut(r.event_id) {
+            Some(e) => e,
+            None => self
+                .by_event
+                .entry(r.event_id.to_string())
+                .or_insert_with(|| TopEvent {
+                    event_id: r.event_id.to_string(),
+                    ..Default::default()
+                }),
+        };
+        e.orders += 1;
+        e.tickets += tickets;
+        e.revenue = Fen(e.revenue.0 + revenue);
+        if let Some(i) = self.day_index(r.paid_at)
+            && let Some(d) = self.series.get_mut(i)
+        {
+            d.orders += 1;
+            d.tickets += tickets;
+            d.revenue = Fen(d.revenue.0 + revenue);
+        }
+    }
+
+    fn day_index(&mut self, at: i64) -> Option<usize> {
+        if let Some((start, end, i)) = self.day
+            && (start..end).contains(&at)
+        {
+            return Some(i);
+        }
+        let day = DateTime::<Utc>::from_timestamp_millis(at)?
+            .with_timezone(&self.tz)
+            .date_naive();
+        let (start, end) = day_range_ms(self.tz, day, day);
+        let i = usize::try_from((day - self.first).num_days()).ok()?;
+        self.day = Some((start, end, i));
+        Some(i)
+    }
+
+    /// The `n` shows that earned most in the period (then most tickets).
+    pub fn top_events(&self, n: usize) -> Vec<TopEvent> {
+        let mut all: Vec<TopEvent> = self.by_event.values().cloned().collect();
+        all.sort_by(|a, b| {
+            b.revenue
+                .cmp(&a.revenue)
+                .then(b.tickets.cmp(&a.tickets))
+                .then(a.event_id.cmp(&b.event_id))
+        });
+        all.truncate(n);
+        all
+    }
+}
+
+fn add_to(s: &mut PeriodStats, users: &mut HashSet<String>, user: &str, revenue: i64) {
+    s.orders += 1;
+    s.revenue = Fen(s.revenue.0 + revenue);
+    if !users.contains(user) {
+        users.insert(user.to_string());
+        s.users += 1;
+    }
 }
 
 #[cfg(test)]
@@ -253,37 +327,35 @@ mod tests {
     #[test]
     fn a_late_evening_payment_counts_on_its_local_day() {
         let tz = chrono_tz::Asia::Shanghai;
-        // 2026-11-30 23:30 in Shanghai is 15:30 UTC.
-        let paid_at = local_to_utc_ms(tz, d("2026-11-30"), NaiveTime::from_hms_opt(23, 30, 0).unwrap());
-        let (range_from, range_to) = day_range_ms(tz, d("2026-11-01"), d("2026-11-30"));
-        assert!(paid_at >= range_from && paid_at < range_to);
-        let late = Bucket {
-            start_ms: paid_at / BUCKET_MS * BUCKET_MS,
-            orders: 2,
-            revenue: 8850,
-            tickets: 1,
+        let at = |day: &str, h, m| {
+            local_to_utc_ms(tz, d(day), NaiveTime::from_hms_opt(h, m, 0).unwrap())
         };
-        // 23:45-24:00 is still the 30th; midnight is the next month.
-        let last_quarter = Bucket {
-            start_ms: late.start_ms + BUCKET_MS,
-            ..late
+        let row = |paid_at, status, user| PaidRow {
+            paid_at,
+            status,
+            total: 8850,
+            quantity: 1,
+            user_id: user,
+            event_id: "e1",
         };
-        let next_day = Bucket {
-            start_ms: late.start_ms + 2 * BUCKET_MS,
-            ..late
-        };
-        let (block, series) = summarize(&[late, last_quarter, next_day], tz, d("2026-11-01"), d("2026-11-30"));
-        assert_eq!((block.orders, block.revenue), (6, Fen(26550)));
-        assert_eq!(series.len(), 30);
-        assert_eq!(series[29].date, "2026-11-30");
-        assert_eq!((series[29].orders, series[29].revenue, series[29].tickets), (4, Fen(17700), 2));
-    }
-
-    #[test]
-    fn quarter_hours_stay_in_one_local_day_in_odd_zones() {
-        for tz in [chrono_tz::Asia::Kathmandu, chrono_tz::Asia::Kolkata, chrono_tz::Pacific::Chatham] {
-            let midnight = local_to_utc_ms(tz, d("2026-06-15"), NaiveTime::MIN);
-            assert_eq!(midnight % BUCKET_MS, 0, "{tz}");
-        }
+        let mut t = Tally::new(tz, d("2026-11-01"), d("2026-11-30"), d("2026-11-30"));
+        t.add(row(at("2026-10-31", 23, 59), "paid", "u0"));
+        // 23:30 local on the 30th is 15:30 UTC: still November.
+        t.add(row(at("2026-11-30", 23, 30), "paid", "u1"));
+        t.add(row(at("2026-11-30", 23, 59), "refunded", "u2"));
+        t.add(row(at("2026-11-30", 23, 59), "cancelled", "u3"));
+        t.add(row(at("2026-12-01", 0, 0), "used", "u1"));
+        assert_eq!(
+            (t.period.orders, t.period.revenue, t.period.users),
+            (2, Fen(8850), 2)
+        );
+        assert_eq!(
+            (t.all.orders, t.all.revenue, t.all.users),
+            (4, Fen(3 * 8850), 3)
+        );
+        assert_eq!(t.series.len(), 30);
+        assert_eq!(t.series[29].date, "2026-11-30");
+        assert_eq!((t.series[29].orders, t.series[29].tickets), (2, 1));
+        assert_eq!(t.top_events(5)[0].revenue, Fen(8850));
     }
 }

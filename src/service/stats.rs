@@ -5,15 +5,14 @@ use bytes::Bytes;
 
 use crate::cache::get_or_load;
 use crate::error::AppError;
-use crate::model::Fen;
 use crate::model::scope::TenantScope;
-use crate::model::stats::{Period, Stats, day_range_ms, summarize};
+use crate::model::stats::{Period, Stats, Tally};
 use crate::model::time::today_in;
 use crate::state::AppState;
 use crate::store::stats as q;
 
 /// How many shows `topEvents` lists.
-const TOP_EVENTS: i64 = 5;
+const TOP_EVENTS: usize = 5;
 
 /// The stats answer (`data` JSON) for the club and period.
 pub(crate) async fn stats(
@@ -39,28 +38,34 @@ async fn compute(state: &AppState, scope: &TenantScope, period: Period) -> Resul
     let s = state
         .store
         .read(move |c| {
-            let (events, orders, revenue, users) = q::totals(c, &scope)?;
             let first_sale = q::first_paid_at(c, &scope)?.and_then(|ms| {
                 chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
                     .map(|t| t.with_timezone(&tz).date_naive())
             });
             let (first, last) = period.days(today, first_sale);
-            let (from_ms, to_ms) = day_range_ms(tz, first, last);
-            let (buckets, users_in_period) = q::paid_between(c, &scope, from_ms, to_ms)?;
-            let (mut block, series) = summarize(&buckets, tz, first, last.min(today));
-            block.users = users_in_period;
+            let mut tally = Tally::new(tz, first, last, last.min(today));
+            q::each_paid(c, &scope, |row| tally.add(row))?;
+            let mut block = tally.period.clone();
             block.events = q::events_between(c, &scope, first, last)?;
-            let top_events = q::top_events(c, &scope, from_ms, to_ms, TOP_EVENTS)?;
+            let mut top_events = tally.top_events(TOP_EVENTS);
+            let ids: Vec<String> = top_events.iter().map(|e| e.event_id.clone()).collect();
+            let names = q::event_names(c, &scope, &ids)?;
+            for e in &mut top_events {
+                if let Some((title, date)) = names.get(&e.event_id) {
+                    e.title = title.clone();
+                    e.event_date = date.clone();
+                }
+            }
             Ok(Stats {
-                total_events: events,
-                total_orders: orders,
-                total_revenue: Fen(revenue),
-                total_users: users,
+                total_events: q::published_events(c, &scope)?,
+                total_orders: tally.all.orders,
+                total_revenue: tally.all.revenue,
+                total_users: tally.all.users,
                 period: period.as_str().to_string(),
                 from: first.format("%Y-%m-%d").to_string(),
                 to: last.format("%Y-%m-%d").to_string(),
                 block,
-                series,
+                series: tally.series,
                 top_events,
             })
         })

@@ -148,7 +148,10 @@ async fn a_cancelled_show_refunds_every_paid_order_once_across_a_restart() {
     let done = wait_for(&t, &token, &id, 30).await;
     assert_eq!(done["refundsFailed"], 0, "{done}");
     assert_eq!(order_statuses(&t, &paid).await, vec!["refunded"; 30]);
-    assert_eq!(order_statuses(&t, std::slice::from_ref(&kept)).await, ["paid"]);
+    assert_eq!(
+        order_statuses(&t, std::slice::from_ref(&kept)).await,
+        ["paid"]
+    );
 
     // Exactly one refund per order at WeChat, each for the full amount.
     let totals: Vec<(String, i64)> = {
