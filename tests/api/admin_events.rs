@@ -329,6 +329,16 @@ async fn stock_edits_move_remaining_and_never_go_below_sold_and_held() {
     let s = stock(&t, &front).await;
     assert_eq!((s.left, s.seats), (15, 65), "untouched");
 
+    // Another show's option id is not this show's: 404, nothing changed.
+    let elsewhere = create_show(&t, &token, show_body(6)).await;
+    let foreign = with(
+        editable(&current),
+        &["priceOptions", "1", "id"],
+        elsewhere["priceOptions"][0]["id"].clone(),
+    );
+    t.put(&format!("/api/admin/events/{id}"), Some(&token), foreign)
+        .await
+        .expect(404, "PRICE_OPTION_NOT_FOUND");
     // Exactly sold + held: allowed; the option is sold out, the show is not.
     let exact = with(
         editable(&current),
