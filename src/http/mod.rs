@@ -6,6 +6,7 @@ pub mod admin_events;
 pub mod admin_orders;
 pub mod admin_stats;
 pub mod catalog;
+pub mod checkin;
 pub mod envelope;
 pub mod extract;
 pub mod guards;
@@ -113,6 +114,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin_orders::get))
         .routes(routes!(admin_orders::refund))
         .routes(routes!(admin_stats::get))
+        .routes(routes!(checkin::check_in))
+        .routes(routes!(checkin::undo))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }

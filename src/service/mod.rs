@@ -6,6 +6,7 @@ pub mod admin_events;
 pub mod admin_orders;
 pub mod audit;
 pub mod catalog;
+pub mod checkin;
 pub mod demo;
 pub mod orders;
 pub mod payments;

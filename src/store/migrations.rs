@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_admin.sql",
         include_str!("../../migrations/0002_admin.sql"),
     ),
+    (
+        3,
+        "0003_checkin.sql",
+        include_str!("../../migrations/0003_checkin.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {

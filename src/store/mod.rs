@@ -5,6 +5,7 @@
 pub mod admins;
 pub mod audit;
 pub mod catalog;
+pub mod checkin;
 pub mod events;
 pub mod inventory;
 pub mod migrations;

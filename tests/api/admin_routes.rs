@@ -31,6 +31,12 @@ async fn every_admin_route_by_role() {
     let not_ours = |r: Route| r.answers(Role::OtherClub, 404, "EVENT_NOT_FOUND");
     let not_ours_order = |r: Route| r.answers(Role::OtherClub, 404, "ORDER_NOT_FOUND");
     let forbidden = |r: Route| r.answers(Role::OtherClub, 403, "TENANT_FORBIDDEN");
+    // A code no club minted is refused after the role check, for every admin.
+    let no_ticket = |r: Route| {
+        r.answers(Role::Owner, 404, "TICKET_NOT_FOUND")
+            .answers(Role::Staff, 404, "TICKET_NOT_FOUND")
+            .answers(Role::OtherClub, 404, "TICKET_NOT_FOUND")
+    };
     let table = [
         Route::new(Method::GET, "/api/admin/me", Allowed::Staff),
         forbidden(Route::new(
@@ -120,6 +126,14 @@ async fn every_admin_route_by_role() {
             "/api/admin/orders/export.csv?tenantId=dt",
             Allowed::Owner,
         )),
+        no_ticket(
+            Route::new(Method::POST, "/api/admin/checkin", Allowed::Staff)
+                .body(json!({"qrCode": "ST1.forged.code"})),
+        ),
+        no_ticket(
+            Route::new(Method::POST, "/api/admin/checkin/undo", Allowed::Staff)
+                .body(json!({"ticketId": "01NOSUCHTICKET000000000000"})),
+        ),
         Route::new(Method::GET, "/api/admin/stats", Allowed::Owner),
         forbidden(Route::new(
             Method::GET,

@@ -10,6 +10,7 @@ mod admin_orders;
 mod admin_routes;
 mod architecture;
 mod catalog;
+mod checkin;
 mod identity;
 mod inventory_props;
 mod lifecycle;

@@ -1,0 +1,88 @@
+//! Door routes: any admin of the club scans tickets in; `force` is an
+//! owner's.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::envelope::{ApiError, ApiResponse, ok_with_message};
+use super::extract::J;
+use super::guards::Staff;
+use crate::error::AppError;
+use crate::model::accounts::AdminRole;
+use crate::model::checkin::CheckinResult;
+use crate::service::checkin::{self, Scan};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckinBody {
+    /// The ticket's QR code as scanned.
+    pub qr_code: String,
+    /// The show the scanner is set to: a ticket of another show is WRONG_SHOW.
+    pub event_id: Option<String>,
+    /// The scanner (≤ 64 characters), told to whoever scans the ticket again.
+    pub device_id: Option<String>,
+    /// Owners only: let in a ticket of another day or show, or an expired one (audited).
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/checkin", tag = "admin",
+    summary = "检票：票码有效则入场（订单全部入场后变为 used）；拒绝时 message 可直接读给观众听",
+    security(("bearer" = [])),
+    request_body = CheckinBody,
+    responses(
+        (status = 200, description = "检票成功", body = ApiResponse<CheckinResult>),
+        (status = 400, description = "VALIDATION_FAILED", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, description = "OWNER_ONLY（force）/ TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
+        (status = 404, description = "TICKET_NOT_FOUND（伪造、输错或其他俱乐部的票）", body = ApiError),
+        (status = 409, description = "TICKET_ALREADY_USED / TICKET_VOID / TICKET_EXPIRED / WRONG_SHOW", body = ApiError),
+    )
+)]
+pub async fn check_in(
+    State(state): State<AppState>,
+    Staff(admin): Staff,
+    J(body): J<CheckinBody>,
+) -> Result<Response, AppError> {
+    let scan = Scan {
+        qr_code: body.qr_code,
+        event_id: body.event_id,
+        device_id: body.device_id,
+        force: body.force,
+    };
+    let out =
+        checkin::check_in(&state, &admin.actor(), admin.role == AdminRole::Owner, scan).await?;
+    Ok(ok_with_message("检票成功", &out))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoBody {
+    pub ticket_id: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/checkin/undo", tag = "admin",
+    summary = "撤销检票（10 分钟内的误扫）",
+    security(("bearer" = [])),
+    request_body = UndoBody,
+    responses(
+        (status = 200, description = "已撤销", body = ApiResponse<Option<String>>),
+        (status = 401, body = ApiError),
+        (status = 403, description = "TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
+        (status = 404, description = "TICKET_NOT_FOUND", body = ApiError),
+        (status = 409, description = "TICKET_NOT_USED / UNDO_WINDOW_CLOSED", body = ApiError),
+    )
+)]
+pub async fn undo(
+    State(state): State<AppState>,
+    Staff(admin): Staff,
+    J(body): J<UndoBody>,
+) -> Result<Response, AppError> {
+    checkin::undo(&state, &admin.actor(), &body.ticket_id).await?;
+    Ok(ok_with_message("已撤销", &serde_json::Value::Null))
+}

@@ -1,0 +1,201 @@
+//! The door, in the writer: a scan is decided and recorded in one
+//! transaction, so two scanners on the same ticket cannot both let it in.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
+
+use super::StoreResult;
+use super::audit::{AuditActor, Target, audit};
+use super::reject;
+use crate::error::Code;
+use crate::model::Timestamp;
+use crate::model::checkin::{CheckinResult, Door, TicketFacts, check_in_outcome, mask_phone};
+use crate::model::orders::OrderStatus;
+use crate::model::scope::TenantScope;
+use crate::model::time::parse_date;
+
+/// How long a steward may take back a scan.
+pub const UNDO_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+fn not_found() -> super::StoreError {
+    reject(Code::TicketNotFound, "票券不存在")
+}
+
+struct Loaded {
+    ticket_id: String,
+    order_id: String,
+    facts: TicketFacts,
+    contact_name: String,
+    contact_phone: String,
+    quantity: i64,
+    event_date: String,
+    event_time: String,
+    option_id: String,
+    option_name: String,
+}
+
+fn load(conn: &Connection, scope: &TenantScope, qr_code: &str) -> StoreResult<Option<Loaded>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT t.id, t.order_id, t.status, t.used_at, a.username, t.used_device,
+                    o.status, o.user_name, o.user_phone, o.quantity, o.event_id,
+                    o.price_option_id, e.title, e.event_date, e.event_time, e.status, p.name,
+                    EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id
+                            AND (r.status = 'processing' OR r.status = 'success'
+                                 OR r.status = 'abnormal'))
+             FROM tickets t
+             JOIN orders o ON o.id = t.order_id AND o.tenant_id = ?2
+             JOIN events e ON e.id = o.event_id
+             JOIN price_options p ON p.id = o.price_option_id
+             LEFT JOIN admins a ON a.id = t.used_by
+             WHERE t.qr_code = ?1",
+        )?
+        .query_row(params![qr_code, scope.id()], |r| {
+            let order_status: String = r.get(6)?;
+            let event_date: String = r.get(13)?;
+            let event_status: String = r.get(15)?;
+            Ok(Loaded {
+                ticket_id: r.get(0)?,
+                order_id: r.get(1)?,
+                facts: TicketFacts {
+                    ticket_status: r.get(2)?,
+                    used_at: r.get(3)?,
+                    used_by: r.get(4)?,
+                    used_device: r.get(5)?,
+                    order_status: OrderStatus::parse(&order_status)
+                        .unwrap_or(OrderStatus::Cancelled),
+                    refund: r.get(17)?,
+                    event_id: r.get(10)?,
+                    event_title: r.get(12)?,
+                    event_date: parse_date(&event_date).unwrap_or_default(),
+                    event_cancelled: event_status == "cancelled",
+                },
+                contact_name: r.get(7)?,
+                contact_phone: r.get(8)?,
+                quantity: r.get(9)?,
+                event_date,
+                event_time: r.get(14)?,
+                option_id: r.get(11)?,
+                option_name: r.get(16)?,
+            })
+        })
+        .optional()?)
+}
+
+fn checked_in(conn: &Connection, order_id: &str) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM tickets WHERE order_id = ?1 AND status = 'used'")?
+        .query_row([order_id], |r| r.get(0))?)
+}
+
+/// Checks a ticket in, or refuses with the reason. The order turns `used`
+/// with its last ticket. A forced entry is audited.
+pub(crate) fn check_in(
+    conn: &Connection,
+    scope: &TenantScope,
+    qr_code: &str,
+    door: &Door<'_>,
+    device: Option<&str>,
+    admin_id: &str,
+    now: i64,
+) -> StoreResult<CheckinResult> {
+    let Some(t) = load(conn, scope, qr_code)? else {
+        return Err(not_found());
+    };
+    let forced = check_in_outcome(&t.facts, door)?;
+    conn.prepare_cached(
+        "UPDATE tickets SET status = 'used', used_at = ?2, used_by = ?3, used_device = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![t.ticket_id, now, admin_id, device])?;
+    conn.prepare_cached(
+        "UPDATE orders SET status = 'used', updated_at = ?2
+         WHERE id = ?1 AND status = 'paid'
+           AND NOT EXISTS (SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'used')",
+    )?
+    .execute(params![t.order_id, now])?;
+    if forced {
+        audit(
+            conn,
+            AuditActor::Admin(admin_id),
+            "checkin_forced",
+            Target {
+                tenant_id: scope.id(),
+                kind: "ticket",
+                id: &t.ticket_id,
+            },
+            &json!({"order": t.order_id, "event": t.facts.event_id,
+                    "ticketStatus": t.facts.ticket_status, "device": device}),
+            now,
+        )?;
+    }
+    Ok(CheckinResult {
+        ticket_id: t.ticket_id,
+        status: "used".into(),
+        used_at: Timestamp(now),
+        contact_name: t.contact_name,
+        contact_phone: mask_phone(&t.contact_phone),
+        event_id: t.facts.event_id,
+        event_title: t.facts.event_title,
+        event_date: t.event_date,
+        event_time: t.event_time,
+        price_option_id: t.option_id,
+        price_option_name: t.option_name,
+        order_checked_in: checked_in(conn, &t.order_id)?,
+        order_tickets: t.quantity,
+        order_id: t.order_id,
+        forced,
+    })
+}
+
+/// Takes back a scan made less than ten minutes ago (a mis-scan): the
+/// ticket is valid again, and a `used` order is `paid` again. Audited.
+pub(crate) fn undo(
+    conn: &Connection,
+    scope: &TenantScope,
+    ticket_id: &str,
+    admin_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let row: Option<(String, String, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT t.order_id, t.status, t.used_at FROM tickets t
+             JOIN orders o ON o.id = t.order_id AND o.tenant_id = ?2
+             WHERE t.id = ?1",
+        )?
+        .query_row(params![ticket_id, scope.id()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((order_id, status, used_at)) = row else {
+        return Err(not_found());
+    };
+    if status != "used" {
+        return Err(reject(Code::TicketNotUsed, "该票尚未检票，无需撤销"));
+    }
+    if used_at.is_none_or(|at| now - at > UNDO_WINDOW_MS) {
+        return Err(reject(Code::UndoWindowClosed, "检票超过 10 分钟，不能撤销"));
+    }
+    conn.prepare_cached(
+        "UPDATE tickets SET status = 'valid', used_at = NULL, used_by = NULL, used_device = NULL
+         WHERE id = ?1",
+    )?
+    .execute([ticket_id])?;
+    conn.prepare_cached(
+        "UPDATE orders SET status = 'paid', updated_at = ?2 WHERE id = ?1 AND status = 'used'",
+    )?
+    .execute(params![order_id, now])?;
+    audit(
+        conn,
+        AuditActor::Admin(admin_id),
+        "checkin_undone",
+        Target {
+            tenant_id: scope.id(),
+            kind: "ticket",
+            id: ticket_id,
+        },
+        &json!({"order": order_id, "usedAt": used_at}),
+        now,
+    )?;
+    Ok(())
+}
