@@ -54,6 +54,8 @@ pub struct Config {
     /// The first retry of a refund WeChat refused or never answered; each
     /// next one waits twice as long, up to an hour.
     pub refund_retry_after: Duration,
+    /// Unused tickets expire this long after their show ends.
+    pub ticket_expire_after: Duration,
 }
 
 /// Merchant configuration for WeChat Pay APIv3. Files are read (and keys
@@ -148,6 +150,20 @@ impl RateLimits {
 
 /// Parses a duration written as seconds (`7200`) or with a unit
 /// (`30s`, `15m`, `2h`, `7d`).
+/// A duration option: parsed, within `ok`, or a config error naming it with
+/// `expected` (Chinese, with examples).
+fn duration(
+    value: &impl Fn(&str) -> String,
+    var: &'static str,
+    ok: impl Fn(&Duration) -> bool,
+    expected: &str,
+) -> Result<Duration, ConfigError> {
+    let v = value(var);
+    parse_duration(&v)
+        .filter(|d| ok(d))
+        .ok_or_else(|| bad(var, format!("{expected}: {v:?}")))
+}
+
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let split = text
@@ -406,6 +422,12 @@ pub const OPTIONS: &[Opt] = &[
         doc: "a refund WeChat refused (e.g. `NOT_ENOUGH`: the merchant balance is short) or did not answer is sent again after this, then after twice as long each time, up to an hour; it is never given up",
     },
     Opt {
+        var: "TICKET_EXPIRE_AFTER",
+        default: Some("6h"),
+        shown: "`6h`",
+        doc: "unused tickets become `expired` this long after their show ends (the door then refuses them unless an owner forces)",
+    },
+    Opt {
         var: "DEMO_DATA",
         default: Some("auto"),
         shown: "`auto`",
@@ -536,17 +558,12 @@ impl Config {
                 "生产环境必须设置至少 32 字节的 JWT_SECRET（例如 openssl rand -hex 32）",
             ));
         }
-        let jwt_expires_in = {
-            let v = value("JWT_EXPIRES_IN");
-            parse_duration(&v)
-                .filter(|d| d.as_secs() <= 90 * 86_400)
-                .ok_or_else(|| {
-                    bad(
-                        "JWT_EXPIRES_IN",
-                        format!("应为秒数或 30m、2h、7d 这样的时长（最长 90 天）: {v:?}"),
-                    )
-                })?
-        };
+        let jwt_expires_in = duration(
+            &value,
+            "JWT_EXPIRES_IN",
+            |d| d.as_secs() <= 90 * 86_400,
+            "应为秒数或 30m、2h、7d 这样的时长（最长 90 天）",
+        )?;
         let trust_proxy = match value("TRUST_PROXY").as_str() {
             "0" | "false" | "off" => false,
             "1" | "true" | "on" => true,
@@ -628,32 +645,30 @@ impl Config {
         {
             return Err(bad("WECHAT_PAY_BASE_URL", "应为 http(s) 地址"));
         }
-        let refund_cutoff = {
-            let v = value("REFUND_CUTOFF");
-            parse_duration(&v)
-                .filter(|d| d.as_secs() <= 365 * 86_400)
-                .ok_or_else(|| {
-                    bad(
-                        "REFUND_CUTOFF",
-                        format!("应为 0、2h、24h、3d 这样的时长: {v:?}"),
-                    )
-                })?
-        };
-        let refund_retry_after = {
-            let v = value("REFUND_RETRY_AFTER");
-            parse_duration(&v)
-                .filter(|d| !d.is_zero() && d.as_secs() <= 3600)
-                .ok_or_else(|| {
-                    bad(
-                        "REFUND_RETRY_AFTER",
-                        format!("应为 500ms、30s、5m 这样的时长（最长 1h）: {v:?}"),
-                    )
-                })?
-        };
+        let refund_cutoff = duration(
+            &value,
+            "REFUND_CUTOFF",
+            |d| d.as_secs() <= 365 * 86_400,
+            "应为 0、2h、24h、3d 这样的时长",
+        )?;
+        let refund_retry_after = duration(
+            &value,
+            "REFUND_RETRY_AFTER",
+            |d| !d.is_zero() && d.as_secs() <= 3600,
+            "应为 500ms、30s、5m 这样的时长（最长 1h）",
+        )?;
+
+        let ticket_expire_after = duration(
+            &value,
+            "TICKET_EXPIRE_AFTER",
+            |d| d.as_secs() <= 30 * 86_400,
+            "应为 30m、6h、1d 这样的时长（最长 30d）",
+        )?;
 
         Ok(Config {
             pay,
             refund_retry_after,
+            ticket_expire_after,
             wechat_pay_base_url,
             refund_cutoff,
             order_payment_timeout,

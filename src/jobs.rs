@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::service::{accounts, catalog, orders, payments};
+use crate::service::{accounts, catalog, checkin, orders, payments};
 use crate::state::AppState;
 
 type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<usize>> + Send>>;
@@ -66,6 +66,13 @@ pub static JOBS: &[Job] = &[
         every: SECOND,
         at_start: false,
         run: |s| Box::pin(async move { payments::retry_refunds(&s).await }),
+    },
+    Job {
+        name: "tickets",
+        about: "演出结束 TICKET_EXPIRE_AFTER 之后，未使用的票标记为过期",
+        every: Duration::from_secs(60),
+        at_start: true,
+        run: |s| Box::pin(async move { checkin::expire_tickets(&s).await }),
     },
     Job {
         name: "disabled-users",

@@ -6,12 +6,12 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiError, ApiResponse, ok_with_message};
-use super::extract::J;
+use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use super::extract::{J, P};
 use super::guards::Staff;
 use crate::error::AppError;
 use crate::model::accounts::AdminRole;
-use crate::model::checkin::CheckinResult;
+use crate::model::checkin::{CheckinResult, DoorCount};
 use crate::service::checkin::{self, Scan};
 use crate::state::AppState;
 
@@ -85,4 +85,26 @@ pub async fn undo(
 ) -> Result<Response, AppError> {
     checkin::undo(&state, &admin.actor(), &body.ticket_id).await?;
     Ok(ok_with_message("已撤销", &serde_json::Value::Null))
+}
+
+#[utoipa::path(
+    get, path = "/api/admin/events/{eventId}/checkins", tag = "admin",
+    summary = "门口计数：已售票数、已入场数（按票档）与最近的检票",
+    security(("bearer" = [])),
+    params(("eventId" = String, Path)),
+    responses(
+        (status = 200, body = ApiResponse<DoorCount>),
+        (status = 401, body = ApiError),
+        (status = 403, description = "TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
+        (status = 404, description = "EVENT_NOT_FOUND", body = ApiError),
+    )
+)]
+pub async fn door_count(
+    State(state): State<AppState>,
+    Staff(admin): Staff,
+    P(event_id): P<String>,
+) -> Result<Response, AppError> {
+    Ok(ok(
+        &checkin::door_count(&state, &admin.scope, &event_id).await?
+    ))
 }

@@ -116,6 +116,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin_stats::get))
         .routes(routes!(checkin::check_in))
         .routes(routes!(checkin::undo))
+        .routes(routes!(checkin::door_count))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }

@@ -136,6 +136,41 @@ pub struct CheckinResult {
     pub forced: bool,
 }
 
+/// The door's running count for a show.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DoorCount {
+    /// Tickets of paid and used orders.
+    pub sold: i64,
+    pub checked_in: i64,
+    pub by_option: Vec<OptionCount>,
+    /// The latest scans, newest first (at most 20).
+    pub last_scans: Vec<Scanned>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionCount {
+    pub price_option_id: String,
+    pub name: String,
+    pub sold: i64,
+    pub checked_in: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Scanned {
+    pub ticket_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub used_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    pub contact_name: String,
+    pub price_option_name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

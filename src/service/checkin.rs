@@ -2,7 +2,8 @@
 
 use crate::error::{AppError, Code};
 use crate::ids::looks_like_id;
-use crate::model::checkin::{CheckinResult, Door};
+use crate::model::checkin::{CheckinResult, Door, DoorCount};
+use crate::model::scope::TenantScope;
 use crate::model::time::{now_ms, today_in};
 use crate::service::admin_events::AdminActor;
 use crate::state::AppState;
@@ -74,4 +75,33 @@ pub(crate) async fn undo(
         .store
         .write(move |c| q::undo(c, &a.scope, &id, &a.id, now_ms()))
         .await?)
+}
+
+pub(crate) async fn door_count(
+    state: &AppState,
+    scope: &TenantScope,
+    event_id: &str,
+) -> Result<DoorCount, AppError> {
+    if !looks_like_id(event_id) {
+        return Err(AppError::event_not_found());
+    }
+    let (scope, id) = (scope.clone(), event_id.to_string());
+    state
+        .store
+        .read(move |c| q::door_count(c, &scope, &id))
+        .await?
+        .ok_or_else(AppError::event_not_found)
+}
+
+/// The `tickets` job: tickets of shows long over expire.
+pub(crate) async fn expire_tickets(state: &AppState) -> anyhow::Result<usize> {
+    let after = i64::try_from(state.config.ticket_expire_after.as_millis()).unwrap_or(i64::MAX / 4);
+    let n = state
+        .store
+        .write(move |c| q::expire_tickets(c, after, now_ms()))
+        .await?;
+    if n > 0 {
+        tracing::info!(expired = n, "tickets of past shows expired");
+    }
+    Ok(n)
 }

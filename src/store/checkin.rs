@@ -9,7 +9,9 @@ use super::audit::{AuditActor, Target, audit};
 use super::reject;
 use crate::error::Code;
 use crate::model::Timestamp;
-use crate::model::checkin::{CheckinResult, Door, TicketFacts, check_in_outcome, mask_phone};
+use crate::model::checkin::{
+    CheckinResult, Door, DoorCount, OptionCount, Scanned, TicketFacts, check_in_outcome, mask_phone,
+};
 use crate::model::orders::OrderStatus;
 use crate::model::scope::TenantScope;
 use crate::model::time::parse_date;
@@ -198,4 +200,81 @@ pub(crate) fn undo(
         now,
     )?;
     Ok(())
+}
+
+/// Sold and checked-in tickets of one of the club's shows, per option, and
+/// the latest scans. `None`: not the club's show.
+pub(crate) fn door_count(
+    conn: &Connection,
+    scope: &TenantScope,
+    event_id: &str,
+) -> StoreResult<Option<DoorCount>> {
+    let ours: bool = conn
+        .prepare_cached("SELECT 1 FROM events WHERE id = ?1 AND tenant_id = ?2")?
+        .exists(params![event_id, scope.id()])?;
+    if !ours {
+        return Ok(None);
+    }
+    let by_option = conn
+        .prepare_cached(
+            "SELECT p.id, p.name,
+                    COUNT(t.id),
+                    COALESCE(SUM(t.status = 'used'), 0)
+             FROM price_options p
+             LEFT JOIN orders o ON o.price_option_id = p.id
+                  AND (o.status = 'paid' OR o.status = 'used')
+             LEFT JOIN tickets t ON t.order_id = o.id
+             WHERE p.event_id = ?1
+             GROUP BY p.id ORDER BY p.sort_order, p.id",
+        )?
+        .query_map([event_id], |r| {
+            Ok(OptionCount {
+                price_option_id: r.get(0)?,
+                name: r.get(1)?,
+                sold: r.get(2)?,
+                checked_in: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let last_scans = conn
+        .prepare_cached(
+            "SELECT t.id, t.used_at, a.username, t.used_device, o.user_name, p.name
+             FROM tickets t
+             JOIN orders o ON o.id = t.order_id AND o.event_id = ?1
+             JOIN price_options p ON p.id = o.price_option_id
+             LEFT JOIN admins a ON a.id = t.used_by
+             WHERE t.status = 'used'
+             ORDER BY t.used_at DESC, t.id DESC LIMIT 20",
+        )?
+        .query_map([event_id], |r| {
+            Ok(Scanned {
+                ticket_id: r.get(0)?,
+                used_at: Timestamp(r.get::<_, Option<i64>>(1)?.unwrap_or(0)),
+                used_by: r.get(2)?,
+                device_id: r.get(3)?,
+                contact_name: r.get(4)?,
+                price_option_name: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(DoorCount {
+        sold: by_option.iter().map(|o| o.sold).sum(),
+        checked_in: by_option.iter().map(|o| o.checked_in).sum(),
+        by_option,
+        last_scans,
+    }))
+}
+
+/// Valid tickets of shows that ended more than `after_ms` ago become
+/// `expired` (refused at the door unless forced). Returns how many.
+pub(crate) fn expire_tickets(conn: &Connection, after_ms: i64, now: i64) -> StoreResult<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE tickets SET status = 'expired'
+             WHERE status = 'valid' AND order_id IN (
+                 SELECT o.id FROM orders o JOIN events e ON e.id = o.event_id
+                 WHERE e.starts_at + e.duration * 60000 + ?1 < ?2
+                   AND (o.status = 'paid' OR o.status = 'used'))",
+        )?
+        .execute(params![after_ms, now])?)
 }

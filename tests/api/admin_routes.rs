@@ -134,6 +134,11 @@ async fn every_admin_route_by_role() {
             Route::new(Method::POST, "/api/admin/checkin/undo", Allowed::Staff)
                 .body(json!({"ticketId": "01NOSUCHTICKET000000000000"})),
         ),
+        not_ours(Route::new(
+            Method::GET,
+            &format!("/api/admin/events/{edit}/checkins"),
+            Allowed::Staff,
+        )),
         Route::new(Method::GET, "/api/admin/stats", Allowed::Owner),
         forbidden(Route::new(
             Method::GET,

@@ -336,5 +336,92 @@ async fn scanners_racing_let_each_ticket_in_once() {
             .await
             .unwrap();
     assert_eq!(orders_used, 21);
+    let count =
+        d.t.get_as(
+            &format!("/api/admin/events/{}/checkins", d.tonight),
+            &d.staff,
+        )
+        .await;
+    let count = count.data();
+    assert_eq!(
+        (count["sold"].as_i64(), count["checkedIn"].as_i64()),
+        (Some(201), Some(201))
+    );
+    assert_eq!(count["byOption"][1]["checkedIn"], 201);
+    assert_eq!(count["lastScans"].as_array().unwrap().len(), 20);
     assert_invariants(&d.t).await;
+}
+
+#[tokio::test]
+async fn tickets_expire_after_the_show_and_only_an_owner_forces_them_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = TestApp::start_in(tmp.path(), |_| {}).await;
+    t.seed_tenant("dt").await;
+    let owner = owner_token(&t, "dt").await;
+    let e = create_show(&t, &owner, show_body(3)).await;
+    let (event, option) = (
+        e["id"].as_str().unwrap().to_string(),
+        e["priceOptions"][0]["id"].as_str().unwrap().to_string(),
+    );
+    let (tok, _) = t.login("late-comer", "dt").await;
+    let o = t
+        .post("/api/orders", Some(&tok), order_body(&event, &option, 2))
+        .await;
+    let oid = o.data()["id"].as_str().unwrap().to_string();
+    let paid = t
+        .post(&format!("/api/dev/payments/{oid}/confirm"), None, json!({}))
+        .await;
+    let code = paid.data()["tickets"][0]["qrCode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The show ended seven hours ago (the default expiry is six).
+    let id = event.clone();
+    t.write(move |c| {
+        let ended = chrono::Utc::now().timestamp_millis() - 7 * 3_600_000 - 90 * 60_000;
+        c.execute(
+            "UPDATE events SET starts_at = ?2 WHERE id = ?1",
+            rusqlite::params![id, ended],
+        )?;
+        Ok(())
+    })
+    .await;
+    t.stop().await;
+    // The job runs before the restarted server takes requests.
+    let t = TestApp::start_in(tmp.path(), |_| {}).await;
+    let owner = crate::common::admin::admin_token(&t, "dt", "owner2", AdminRole::Owner).await;
+    let staff = admin_token(&t, "dt", "door", AdminRole::Staff).await;
+    let statuses: Vec<String> = {
+        let oid = oid.clone();
+        t.store()
+            .read(move |c| {
+                let mut s = c.prepare("SELECT status FROM tickets WHERE order_id = ?1")?;
+                let v = s
+                    .query_map([&oid], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?;
+                Ok(v)
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(statuses, ["expired", "expired"]);
+    t.post("/api/admin/checkin", Some(&staff), json!({"qrCode": code}))
+        .await
+        .expect(409, "TICKET_EXPIRED");
+    t.post(
+        "/api/admin/checkin",
+        Some(&staff),
+        json!({"qrCode": code, "force": true}),
+    )
+    .await
+    .expect(403, "OWNER_ONLY");
+    let r = t
+        .post(
+            "/api/admin/checkin",
+            Some(&owner),
+            json!({"qrCode": code, "force": true}),
+        )
+        .await;
+    assert_eq!(r.data()["forced"], true);
+    t.stop().await;
 }
