@@ -9,7 +9,7 @@ use crate::model::orders::Order;
 use crate::model::tickets::QrKey;
 
 /// The server's ticket key, created on first use and kept in the database.
-pub(crate) fn qr_key(conn: &Connection, now: i64) -> StoreResult<QrKey> {
+pub fn qr_key(conn: &Connection, now: i64) -> StoreResult<QrKey> {
     let existing: Option<Vec<u8>> = conn
         .prepare_cached("SELECT value FROM server_keys WHERE name = 'ticket_qr'")?
         .query_row([], |r| r.get(0))

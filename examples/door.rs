@@ -1,0 +1,261 @@
+//! The door on show night, measured.
+//!
+//!   cargo build --release
+//!   cargo run --release --example door -- --tickets 2000 --scanners 4
+//!
+//! Seeds one show tonight with `--tickets` paid single-ticket orders (through
+//! the store's own order and payment functions), starts the release binary
+//! and lets `--scanners` stewards scan every ticket once, each waiting for
+//! its answer before the next scan as a handheld does: scans/s and the
+//! latency a steward sees (p50 / p99), then a second pass that must answer
+//! TICKET_ALREADY_USED for every ticket.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveTime, Utc};
+use serde_json::{Value, json};
+use standup_tickets::model::Fen;
+use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::scope::TenantScope;
+use standup_tickets::store::Store;
+use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
+use standup_tickets::store::orders::{NewOrder, create};
+use standup_tickets::store::payments::{Payment, Settlement, settle_payment};
+use standup_tickets::store::tenants::{self, NewTenant};
+use standup_tickets::store::{tickets, users};
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+struct Args {
+    tickets: usize,
+    scanners: usize,
+    bin: PathBuf,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        tickets: 2000,
+        scanners: 4,
+        bin: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/standup-tickets"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--tickets" => a.tickets = v.parse().expect("--tickets N"),
+            "--scanners" => a.scanners = v.parse().expect("--scanners N"),
+            "--bin" => a.bin = PathBuf::from(v),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+/// A show tonight and `n` paid one-ticket orders; returns the ticket codes.
+async fn seed(db: &Path, n: usize) -> Vec<String> {
+    let store = Store::open(db).unwrap();
+    let codes = store
+        .write(move |c| {
+            tenants::insert(
+                c,
+                &NewTenant {
+                    id: "bench".into(),
+                    name: "压测俱乐部".into(),
+                    ..Default::default()
+                },
+            )?;
+            let tz = chrono_tz::Asia::Shanghai;
+            let club = TenantScope::vouched("bench");
+            let today = Utc::now().with_timezone(&tz).date_naive();
+            let show = insert_event(
+                c,
+                &club,
+                tz,
+                &NewEvent {
+                    max_per_user: 1_000_000,
+                    ..NewEvent::on_sale(
+                        "今晚专场",
+                        today,
+                        NaiveTime::from_hms_opt(23, 59, 0).unwrap(),
+                        vec![NewPriceOption::active("内场", Fen(8_800), n as i64, 0)],
+                    )
+                },
+            )?;
+            let buyer = users::login(c, &club, "door-bench", None, None)?.id;
+            let key = tickets::qr_key(c, 0)?;
+            let mut codes = Vec::with_capacity(n);
+            // Orders made an hour ago, when the show was still ahead.
+            let at = Utc::now().timestamp_millis() - 3_600_000;
+            for i in 0..n {
+                let o = create(
+                    c,
+                    &NewOrder {
+                        user_id: buyer.clone(),
+                        event_id: show.id.clone(),
+                        price_option_id: show.option_ids[0].clone(),
+                        quantity: 1,
+                        user_name: format!("观众{i}"),
+                        user_phone: "13800138000".into(),
+                        idempotency_key: None,
+                        hold_ms: 900_000,
+                    },
+                    at,
+                )?;
+                let paid = settle_payment(
+                    c,
+                    &Payment {
+                        order_id: o.id.clone(),
+                        transaction_id: format!("tx{}", o.id),
+                        amount: o.total_amount.0,
+                    },
+                    &key,
+                    at,
+                )?;
+                if let Settlement::Paid(order) = paid {
+                    codes.extend(order.tickets.into_iter().map(|t| t.qr_code));
+                }
+            }
+            Ok(codes)
+        })
+        .await
+        .unwrap();
+    standup_tickets::service::accounts::create_admin(
+        &store,
+        &TenantScope::vouched("bench"),
+        "door",
+        AdminRole::Staff,
+        "bench-password-1",
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    codes
+}
+
+fn start_server(a: &Args, dir: &Path, port: u16) -> Child {
+    let child = Command::new(&a.bin)
+        .env("DATA_DIR", dir)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("LOG_LEVEL", "warn")
+        .env("DEMO_DATA", "off")
+        .env("RATE_LIMITS", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e} (cargo build --release)",
+                a.bin.display()
+            )
+        });
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Every code scanned once, split between the scanners; returns
+/// (scans/s, sorted latencies, answers by status).
+async fn pass(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    codes: &[String],
+    scanners: usize,
+) -> (f64, Vec<Duration>, std::collections::BTreeMap<u16, usize>) {
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for s in 0..scanners {
+        let mine: Vec<String> = codes.iter().skip(s).step_by(scanners).cloned().collect();
+        let (client, base, token) = (client.clone(), base.to_string(), token.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(mine.len());
+            for code in mine {
+                let t = Instant::now();
+                let r = client
+                    .post(format!("{base}/api/admin/checkin"))
+                    .bearer_auth(&token)
+                    .json(&json!({"qrCode": code, "deviceId": format!("scanner-{s}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                r.bytes().await.unwrap();
+                out.push((t.elapsed(), status));
+            }
+            out
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut by_status = std::collections::BTreeMap::new();
+    for t in tasks {
+        for (d, s) in t.await.unwrap() {
+            lat.push(d);
+            *by_status.entry(s).or_insert(0) += 1;
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    lat.sort();
+    (codes.len() as f64 / secs, lat, by_status)
+}
+
+#[tokio::main]
+async fn main() {
+    standup_tickets::wechat::install_crypto_provider();
+    let a = args();
+    let dir = tempfile::tempdir().unwrap();
+    let codes = seed(&dir.path().join("standup-tickets.db"), a.tickets).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = start_server(&a, dir.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base}/api/admin/auth/login"))
+        .json(&json!({"username": "door", "password": "bench-password-1", "tenantId": "bench"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["data"]["token"].as_str().unwrap().to_string();
+    println!(
+        "{} tickets, {} scanners, one scan at a time each",
+        codes.len(),
+        a.scanners
+    );
+    for label in [
+        "first pass (every ticket in)",
+        "second pass (all already used)",
+    ] {
+        let (rate, lat, by_status) = pass(&client, &base, &token, &codes, a.scanners).await;
+        println!(
+            "{label:<32} {rate:>7.0} scans/s  p50 {:>5.2} ms  p99 {:>5.2} ms  answers {by_status:?}",
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
+    }
+    server.kill().ok();
+    server.wait().ok();
+}
