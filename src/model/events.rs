@@ -182,6 +182,17 @@ fn optional_text(
     }
 }
 
+/// The reason an admin gives for a cancellation or a refund (`what`):
+/// 1-200 characters on one line.
+pub fn admin_reason(value: &str, what: &str) -> Result<String, Rejection> {
+    text(value, "reason", 200, false).map_err(|_| {
+        refuse(
+            "reason",
+            format!("请填写{what}（1-200 个字符，不含控制字符）"),
+        )
+    })
+}
+
 /// An https URL or a path under `/static/` (an upload).
 pub fn image_ref(value: Option<&str>, field: &str) -> Result<Option<String>, Rejection> {
     let Some(v) = optional_text(value, field, 500, false)? else {

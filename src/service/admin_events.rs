@@ -5,7 +5,9 @@
 use crate::error::AppError;
 use crate::ids::looks_like_id;
 use crate::model::catalog::{Event, Page, PageRequest};
-use crate::model::events::{AdminEventFilter, EventInput, instant, show_start, validate};
+use crate::model::events::{
+    AdminEventFilter, EventInput, admin_reason, instant, show_start, validate,
+};
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
 use crate::service::{catalog, payments};
@@ -107,18 +109,6 @@ pub(crate) async fn delete(state: &AppState, admin: &AdminActor, id: &str) -> Re
     Ok(())
 }
 
-/// The reason a club gives for cancelling: 1-200 characters.
-fn cancel_reason(reason: &str) -> Result<String, AppError> {
-    let r = reason.trim();
-    let n = r.chars().count();
-    if n == 0 || n > 200 || r.chars().any(char::is_control) {
-        return Err(AppError::validation(
-            "reason：请填写取消原因（1-200 个字符，不含控制字符）",
-        ));
-    }
-    Ok(r.to_string())
-}
-
 /// Cancels the show; its paid orders' refunds are sent by the `refunds`
 /// job, which this nudges at once rather than at its next tick.
 pub(crate) async fn cancel(
@@ -127,7 +117,7 @@ pub(crate) async fn cancel(
     id: &str,
     reason: &str,
 ) -> Result<Event, AppError> {
-    let reason = cancel_reason(reason)?;
+    let reason = admin_reason(reason, "取消原因")?;
     if !looks_like_id(id) {
         return Err(not_found());
     }

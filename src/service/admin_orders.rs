@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use crate::error::AppError;
 use crate::ids::looks_like_id;
 use crate::model::catalog::{Page, PageRequest};
+use crate::model::events::admin_reason;
 use crate::model::export::{preamble, write_rows};
 use crate::model::orders::{AdminOrder, AdminOrderFilter, OrderCursor, OrderPage, RefundActor};
 use crate::model::scope::TenantScope;
@@ -90,19 +91,13 @@ pub(crate) async fn refund(
     reason: &str,
     force: bool,
 ) -> Result<AdminOrder, AppError> {
-    let reason = reason.trim();
-    let n = reason.chars().count();
-    if n == 0 || n > 200 || reason.chars().any(char::is_control) {
-        return Err(AppError::validation(
-            "reason：请填写退款原因（1-200 个字符，不含控制字符）",
-        ));
-    }
+    let reason = admin_reason(reason, "退款原因")?;
     let actor = RefundActor::Admin {
         admin_id: admin.id.clone(),
         tenant_id: admin.scope.id().to_string(),
         force,
     };
-    payments::refund(state, actor, id, Some(reason.to_string())).await?;
+    payments::refund(state, actor, id, Some(reason)).await?;
     get(state, &admin.scope, id).await
 }
 

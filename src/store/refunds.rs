@@ -263,6 +263,18 @@ pub fn finish_refund(
     get_by_id_any_tenant(conn, &order_id)
 }
 
+/// `out_refund_no, order_id, amount, total_amount, reason`, as the refund
+/// queries select them.
+fn refund_request_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefundRequest> {
+    Ok(RefundRequest {
+        out_refund_no: r.get(0)?,
+        order_id: r.get(1)?,
+        amount: r.get(2)?,
+        total: r.get(3)?,
+        reason: r.get(4)?,
+    })
+}
+
 /// Refunds still processing, last touched before `before` (re-checked with
 /// WeChat by the `refunds` job).
 pub(crate) fn stale_refunds(
@@ -277,15 +289,7 @@ pub(crate) fn stale_refunds(
              WHERE r.status = 'processing' AND r.next_attempt_at IS NULL AND r.updated_at < ?1
              ORDER BY r.updated_at LIMIT ?2",
         )?
-        .query_map(params![before, limit], |r| {
-            Ok(RefundRequest {
-                out_refund_no: r.get(0)?,
-                order_id: r.get(1)?,
-                amount: r.get(2)?,
-                total: r.get(3)?,
-                reason: r.get(4)?,
-            })
-        })?
+        .query_map(params![before, limit], refund_request_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -322,15 +326,7 @@ pub(crate) fn due_refunds(
                AND r.next_attempt_at <= ?1
              ORDER BY r.next_attempt_at LIMIT ?2",
         )?
-        .query_map(params![now, limit], |r| {
-            Ok(RefundRequest {
-                out_refund_no: r.get(0)?,
-                order_id: r.get(1)?,
-                amount: r.get(2)?,
-                total: r.get(3)?,
-                reason: r.get(4)?,
-            })
-        })?
+        .query_map(params![now, limit], refund_request_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
