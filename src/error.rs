@@ -68,6 +68,7 @@ catalogue! {
     UserNotFound = (404, "USER_NOT_FOUND", "用户不存在"),
     MethodNotAllowed = (405, "METHOD_NOT_ALLOWED", "不支持的请求方法"),
     AdminExists = (409, "ADMIN_EXISTS", "管理员已存在"),
+    CheckinUndone = (409, "CHECKIN_UNDONE", "该次检票已被撤销"),
     EditConflict = (409, "EDIT_CONFLICT", "该演出已被他人修改，请刷新后再保存"),
     EventCancelled = (409, "EVENT_CANCELLED", "演出已取消"),
     EventHasOrders = (409, "EVENT_HAS_ORDERS", "该演出已有订单，不能删除，请改为取消演出"),

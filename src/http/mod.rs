@@ -7,6 +7,7 @@ pub mod admin_orders;
 pub mod admin_stats;
 pub mod catalog;
 pub mod checkin;
+pub mod door;
 pub mod envelope;
 pub mod extract;
 pub mod guards;
@@ -117,6 +118,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(checkin::check_in))
         .routes(routes!(checkin::undo))
         .routes(routes!(checkin::door_count))
+        .routes(routes!(door::pack))
+        .routes(routes!(door::sync))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod checkin;
+pub mod door;
 pub mod events;
 pub mod export;
 pub mod money;

@@ -111,6 +111,9 @@ pub fn check_refundable(
             "该订单已申请退款，请勿重复提交",
         ));
     }
+    if status == OrderStatus::Used && !allow_used {
+        return Err(Rejection::new(Code::TicketUsed, "已检票入场的订单不能退款"));
+    }
     if !(status == OrderStatus::Paid || (allow_used && status == OrderStatus::Used)) {
         return Err(Rejection::new(
             Code::OrderNotPaid,
@@ -295,13 +298,13 @@ mod tests {
             code(check_refundable(OrderStatus::Refunded, false, true)),
             "REFUND_EXISTS"
         );
-        for s in [
-            OrderStatus::Pending,
-            OrderStatus::Cancelled,
-            OrderStatus::Used,
-        ] {
+        for s in [OrderStatus::Pending, OrderStatus::Cancelled] {
             assert_eq!(code(check_refundable(s, false, false)), "ORDER_NOT_PAID");
         }
+        assert_eq!(
+            code(check_refundable(OrderStatus::Used, false, false)),
+            "TICKET_USED"
+        );
         let day = 86_400_000;
         assert!(check_tickets_unused(false).is_ok());
         assert_eq!(code(check_tickets_unused(true)), "TICKET_USED");

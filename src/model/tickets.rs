@@ -73,6 +73,46 @@ impl QrKey {
     }
 }
 
+/// What an offline door pack digests a show's codes with. Derived from the
+/// server key and the show (HMAC), so it can neither mint nor verify a code,
+/// and one show's pack says nothing about another's.
+#[derive(Clone)]
+pub struct DoorKey([u8; 32]);
+
+impl std::fmt::Debug for DoorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DoorKey(***)")
+    }
+}
+
+/// Bytes of a door digest: 128 bits, as a code's random part.
+pub const DOOR_DIGEST_LEN: usize = 16;
+
+impl DoorKey {
+    /// HMAC-SHA256(door key, code), its first 16 bytes, base64url: what a
+    /// scanner computes from a scanned code to find it in the pack.
+    pub fn digest(&self, code: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
+        mac.update(code.as_bytes());
+        B64URL.encode(&mac.finalize().into_bytes()[..DOOR_DIGEST_LEN])
+    }
+
+    /// The key as the pack carries it (base64url, no padding).
+    pub fn encoded(&self) -> String {
+        B64URL.encode(self.0)
+    }
+}
+
+impl QrKey {
+    /// The door key of one show.
+    pub fn door_key(&self, event_id: &str) -> DoorKey {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
+        mac.update(b"standup-tickets door pack v1\0");
+        mac.update(event_id.as_bytes());
+        DoorKey(mac.finalize().into_bytes().into())
+    }
+}
+
 /// The code as an SVG QR image (medium error correction, quiet zone kept).
 pub fn qr_svg(token: &str) -> Option<String> {
     let code =
@@ -122,6 +162,18 @@ mod tests {
         ] {
             assert!(!k.verify(junk), "{junk}");
         }
+    }
+
+    /// A vector computed outside Rust (Python's hmac), for any scanner that
+    /// implements the digest itself.
+    #[test]
+    fn door_digests_match_the_documented_vector() {
+        let k = QrKey([7; 32]).door_key("01JDOORPACKEVENT000000000A");
+        assert_eq!(k.encoded(), "D1R0u3x5Abnj97FvluEKmh3BSJHqu0iFSHf3kUcOI48");
+        let code = "ST1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
+        assert_eq!(k.digest(code), "-cz7qbQCwkiCT6gSo6tJlA");
+        let other = QrKey([7; 32]).door_key("01JDOORPACKEVENT000000000B");
+        assert_ne!(other.digest(code), k.digest(code), "shows differ");
     }
 
     #[test]

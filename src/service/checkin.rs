@@ -17,7 +17,7 @@ pub struct Scan {
     pub force: bool,
 }
 
-fn device(id: Option<String>) -> Result<Option<String>, AppError> {
+pub(crate) fn device(id: Option<String>) -> Result<Option<String>, AppError> {
     match id.map(|d| d.trim().to_string()).filter(|d| !d.is_empty()) {
         Some(d) if d.chars().count() > 64 || d.chars().any(char::is_control) => Err(
             AppError::validation("deviceId：最多 64 个字符，不含控制字符"),

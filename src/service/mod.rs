@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalog;
 pub mod checkin;
 pub mod demo;
+pub mod door;
 pub mod orders;
 pub mod payments;
 pub mod stats;

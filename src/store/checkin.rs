@@ -23,20 +23,26 @@ fn not_found() -> super::StoreError {
     reject(Code::TicketNotFound, "票券不存在")
 }
 
-struct Loaded {
-    ticket_id: String,
-    order_id: String,
-    facts: TicketFacts,
-    contact_name: String,
+pub(super) struct Loaded {
+    pub ticket_id: String,
+    pub order_id: String,
+    pub facts: TicketFacts,
+    pub contact_name: String,
     contact_phone: String,
     quantity: i64,
     event_date: String,
     event_time: String,
     option_id: String,
-    option_name: String,
+    pub option_name: String,
+    /// When the show ends (unix ms).
+    pub ends_at: i64,
 }
 
-fn load(conn: &Connection, scope: &TenantScope, qr_code: &str) -> StoreResult<Option<Loaded>> {
+pub(super) fn load(
+    conn: &Connection,
+    scope: &TenantScope,
+    qr_code: &str,
+) -> StoreResult<Option<Loaded>> {
     Ok(conn
         .prepare_cached(
             "SELECT t.id, t.order_id, t.status, t.used_at, a.username, t.used_device,
@@ -44,7 +50,8 @@ fn load(conn: &Connection, scope: &TenantScope, qr_code: &str) -> StoreResult<Op
                     o.price_option_id, e.title, e.event_date, e.event_time, e.status, p.name,
                     EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id
                             AND (r.status = 'processing' OR r.status = 'success'
-                                 OR r.status = 'abnormal'))
+                                 OR r.status = 'abnormal')),
+                    e.starts_at + e.duration * 60000
              FROM tickets t
              JOIN orders o ON o.id = t.order_id AND o.tenant_id = ?2
              JOIN events e ON e.id = o.event_id
@@ -79,6 +86,7 @@ fn load(conn: &Connection, scope: &TenantScope, qr_code: &str) -> StoreResult<Op
                 event_time: r.get(14)?,
                 option_id: r.get(11)?,
                 option_name: r.get(16)?,
+                ends_at: r.get(18)?,
             })
         })
         .optional()?)
@@ -105,17 +113,16 @@ pub(crate) fn check_in(
         return Err(not_found());
     };
     let forced = check_in_outcome(&t.facts, door)?;
-    conn.prepare_cached(
-        "UPDATE tickets SET status = 'used', used_at = ?2, used_by = ?3, used_device = ?4
-         WHERE id = ?1",
-    )?
-    .execute(params![t.ticket_id, now, admin_id, device])?;
-    conn.prepare_cached(
-        "UPDATE orders SET status = 'used', updated_at = ?2
-         WHERE id = ?1 AND status = 'paid'
-           AND NOT EXISTS (SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'used')",
-    )?
-    .execute(params![t.order_id, now])?;
+    let scan = Entry {
+        scope,
+        device: device.unwrap_or(""),
+        admin_id,
+        device_at: now,
+        scanned_at: now,
+        offline: false,
+        now,
+    };
+    let_in(conn, &t, &scan)?;
     if forced {
         audit(
             conn,
@@ -150,6 +157,75 @@ pub(crate) fn check_in(
     })
 }
 
+/// One scan as the door's history records it.
+pub(super) struct Entry<'a> {
+    pub scope: &'a TenantScope,
+    /// '' when the scanner named none.
+    pub device: &'a str,
+    pub admin_id: &'a str,
+    /// The time the device gave (the history's key with ticket and device).
+    pub device_at: i64,
+    pub scanned_at: i64,
+    pub offline: bool,
+    pub now: i64,
+}
+
+/// Records a scan in the door's history with its state (`in`, `duplicate`,
+/// `rejected`) and, for a refusal, its code and message.
+pub(super) fn record(
+    conn: &Connection,
+    ticket_id: &str,
+    e: &Entry<'_>,
+    state: &str,
+    refusal: Option<&crate::error::Rejection>,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO checkins (tenant_id, ticket_id, device_id, device_at, scanned_at,
+             admin_id, offline, state, was_in, code, message, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 = 'in', ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        e.scope.id(),
+        ticket_id,
+        e.device,
+        e.device_at,
+        e.scanned_at,
+        e.admin_id,
+        e.offline,
+        state,
+        refusal.map(|r| r.code.as_str()),
+        refusal.map(|r| r.message.as_str()),
+        e.now
+    ])?;
+    Ok(())
+}
+
+/// The ticket goes in by this scan: an entry it had by a later scan becomes
+/// a duplicate, and the order turns `used` with its last ticket.
+pub(super) fn let_in(conn: &Connection, t: &Loaded, e: &Entry<'_>) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE checkins SET state = 'duplicate' WHERE ticket_id = ?1 AND state = 'in'",
+    )?
+    .execute([&t.ticket_id])?;
+    conn.prepare_cached(
+        "UPDATE tickets SET status = 'used', used_at = ?2, used_by = ?3, used_device = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        t.ticket_id,
+        e.scanned_at,
+        e.admin_id,
+        Some(e.device).filter(|d| !d.is_empty())
+    ])?;
+    conn.prepare_cached(
+        "UPDATE orders SET status = 'used', updated_at = ?2
+         WHERE id = ?1 AND status = 'paid'
+           AND NOT EXISTS (SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'used')",
+    )?
+    .execute(params![t.order_id, e.now])?;
+    record(conn, &t.ticket_id, e, "in", None)
+}
+
 /// Takes back a scan made less than ten minutes ago (a mis-scan): the
 /// ticket is valid again, and a `used` order is `paid` again. Audited.
 pub(crate) fn undo(
@@ -181,6 +257,10 @@ pub(crate) fn undo(
     conn.prepare_cached(
         "UPDATE tickets SET status = 'valid', used_at = NULL, used_by = NULL, used_device = NULL
          WHERE id = ?1",
+    )?
+    .execute([ticket_id])?;
+    conn.prepare_cached(
+        "UPDATE checkins SET state = 'undone' WHERE ticket_id = ?1 AND state = 'in'",
     )?
     .execute([ticket_id])?;
     conn.prepare_cached(
@@ -267,7 +347,7 @@ pub(crate) fn door_count(
 
 /// Valid tickets of shows that ended more than `after_ms` ago become
 /// `expired` (refused at the door unless forced). Returns how many.
-pub(crate) fn expire_tickets(conn: &Connection, after_ms: i64, now: i64) -> StoreResult<usize> {
+pub fn expire_tickets(conn: &Connection, after_ms: i64, now: i64) -> StoreResult<usize> {
     Ok(conn
         .prepare_cached(
             "UPDATE tickets SET status = 'expired'
@@ -277,4 +357,61 @@ pub(crate) fn expire_tickets(conn: &Connection, after_ms: i64, now: i64) -> Stor
                    AND (o.status = 'paid' OR o.status = 'used'))",
         )?
         .execute(params![after_ms, now])?)
+}
+
+/// The door's invariants, for tests: no ticket is in twice, a used ticket is
+/// in by exactly the one scan its row names, and no ticket is in on a
+/// refunded order unless an owner forced that refund or cancelled the show.
+pub fn check_door_invariants(conn: &Connection) -> StoreResult<Result<(), String>> {
+    let twice: Option<String> = conn
+        .query_row(
+            "SELECT ticket_id FROM checkins WHERE state = 'in'
+             GROUP BY ticket_id HAVING COUNT(*) > 1 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = twice {
+        return Ok(Err(format!("ticket {id} is in by two scans")));
+    }
+    let unmatched: Option<(String, String)> = conn
+        .query_row(
+            "SELECT t.id, t.status FROM tickets t
+             LEFT JOIN checkins c ON c.ticket_id = t.id AND c.state = 'in'
+             WHERE (t.status = 'used') != (c.id IS NOT NULL)
+                OR (c.id IS NOT NULL AND (c.scanned_at != t.used_at
+                    OR c.device_id != COALESCE(t.used_device, '')))
+             LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((id, status)) = unmatched {
+        return Ok(Err(format!(
+            "ticket {id} ({status}) and its scans disagree"
+        )));
+    }
+    let refunded: Option<String> = conn
+        .query_row(
+            "SELECT t.id FROM tickets t JOIN orders o ON o.id = t.order_id
+             WHERE t.status = 'used'
+               AND (o.status = 'refunded' OR EXISTS (
+                    SELECT 1 FROM refunds r WHERE r.order_id = o.id
+                    AND r.status IN ('processing', 'success', 'abnormal')))
+               AND NOT EXISTS (
+                    SELECT 1 FROM refunds r WHERE r.order_id = o.id
+                    AND r.cause = 'event_cancelled')
+               AND NOT EXISTS (
+                    SELECT 1 FROM audit_log l WHERE l.target_id = o.id
+                    AND l.action = 'refund_requested'
+                    AND json_extract(l.detail, '$.force') = 1)
+             LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = refunded {
+        return Ok(Err(format!("ticket {id} is in on a refunded order")));
+    }
+    Ok(Ok(()))
 }

@@ -25,6 +25,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_checkin.sql",
         include_str!("../../migrations/0003_checkin.sql"),
     ),
+    (
+        4,
+        "0004_door_scans.sql",
+        include_str!("../../migrations/0004_door_scans.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {

@@ -221,16 +221,7 @@ async fn owner_refunds_once_and_needs_force_for_a_checked_in_order() {
     .await
     .expect(409, "ORDER_NOT_PAID");
     // A checked-in ticket (the door marks it used).
-    let uid = used.clone();
-    c.t.write(move |conn| {
-        conn.execute(
-            "UPDATE tickets SET status = 'used', used_at = 1 WHERE order_id = ?1",
-            [&uid],
-        )?;
-        conn.execute("UPDATE orders SET status = 'used' WHERE id = ?1", [&uid])?;
-        Ok(())
-    })
-    .await;
+    crate::common::admin::check_in_order(&c.t, "dt", &used).await;
     let r =
         c.t.put(
             &format!("/api/admin/orders/{used}/refund"),

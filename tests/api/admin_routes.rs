@@ -139,6 +139,13 @@ async fn every_admin_route_by_role() {
             &format!("/api/admin/events/{edit}/checkins"),
             Allowed::Staff,
         )),
+        not_ours(Route::new(
+            Method::GET,
+            &format!("/api/admin/events/{edit}/door-pack"),
+            Allowed::Staff,
+        )),
+        Route::new(Method::POST, "/api/admin/checkin/sync", Allowed::Staff)
+            .body(json!({"deviceId": "door", "scans": []})),
         Route::new(Method::GET, "/api/admin/stats", Allowed::Owner),
         forbidden(Route::new(
             Method::GET,

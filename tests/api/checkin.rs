@@ -8,16 +8,16 @@ use standup_tickets::model::accounts::AdminRole;
 use crate::common::admin::{admin_token, create_show, owner_token, show_body};
 use crate::common::*;
 
-struct Door {
-    t: Arc<TestApp>,
-    owner: String,
-    staff: String,
-    tonight: String,
-    option: String,
+pub(crate) struct Door {
+    pub t: Arc<TestApp>,
+    pub owner: String,
+    pub staff: String,
+    pub tonight: String,
+    pub option: String,
 }
 
 /// A show tonight (dated today in the club's zone) with plenty of seats.
-async fn door() -> Door {
+pub(crate) async fn door() -> Door {
     let t = TestApp::start().await;
     t.seed_tenant("dt").await;
     let owner = owner_token(&t, "dt").await;
@@ -52,7 +52,7 @@ async fn door() -> Door {
 
 impl Door {
     /// A paid order of `qty` tickets for `event`; its ticket codes and id.
-    async fn tickets(
+    pub async fn tickets(
         &self,
         event: &str,
         option: &str,
@@ -85,7 +85,7 @@ impl Door {
         (id, tickets)
     }
 
-    async fn scan(&self, token: &str, body: Value) -> Reply {
+    pub async fn scan(&self, token: &str, body: Value) -> Reply {
         self.t.post("/api/admin/checkin", Some(token), body).await
     }
 }
@@ -170,6 +170,10 @@ async fn every_outcome_at_the_door() {
     d.t.write(move |c| {
         c.execute(
             "UPDATE tickets SET used_at = used_at - 11 * 60 * 1000 WHERE id = ?1",
+            [&tid],
+        )?;
+        c.execute(
+            "UPDATE checkins SET scanned_at = scanned_at - 11 * 60 * 1000 WHERE ticket_id = ?1",
             [&tid],
         )?;
         Ok(())

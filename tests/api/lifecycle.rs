@@ -13,7 +13,12 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
     let first = TestApp::start_in(tmp.path(), |_| {}).await;
     assert_eq!(
         first.store().info().applied_migrations,
-        ["0001_init.sql", "0002_admin.sql", "0003_checkin.sql"]
+        [
+            "0001_init.sql",
+            "0002_admin.sql",
+            "0003_checkin.sql",
+            "0004_door_scans.sql"
+        ]
     );
     first.seed_tenant("dt").await;
     let ev = first
@@ -30,7 +35,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?))
         .await
         .unwrap();
-    assert_eq!(recorded, 3);
+    assert_eq!(recorded, 4);
     second.stop().await;
 }
 

@@ -11,6 +11,7 @@ mod admin_routes;
 mod architecture;
 mod catalog;
 mod checkin;
+mod door;
 mod identity;
 mod inventory_props;
 mod lifecycle;

@@ -215,15 +215,7 @@ async fn refund_policy_used_tickets_cutoff_and_unpaid() {
     )
     .await
     .data();
-    let u = used.clone();
-    t.write(move |c| {
-        c.execute(
-            "UPDATE tickets SET status = 'used', used_at = 1 WHERE order_id = ?1",
-            [&u],
-        )?;
-        Ok(())
-    })
-    .await;
+    crate::common::admin::check_in_order(&t, "dt", &used).await;
     t.post(
         "/api/payments/refund",
         Some(&token),
@@ -236,7 +228,7 @@ async fn refund_policy_used_tickets_cutoff_and_unpaid() {
         .await
         .data()
         .clone();
-    assert_eq!(o["status"], "paid");
+    assert_eq!(o["status"], "used", "checked in, not refunded");
     assert_invariants(&t).await;
 }
 

@@ -67,3 +67,33 @@ pub fn editable(event: &Value) -> Value {
     }
     b
 }
+
+/// Checks every ticket of `order_id` in at the door, as a new owner of
+/// `club` forcing a ticket of another day through.
+pub async fn check_in_order(t: &TestApp, club: &str, order_id: &str) {
+    let name = format!("door{}", &standup_tickets::ids::new_id()[18..]).to_lowercase();
+    let token = admin_token(t, club, &name, AdminRole::Owner).await;
+    let id = order_id.to_string();
+    let codes: Vec<String> = t
+        .store()
+        .read(move |c| {
+            let mut s = c.prepare("SELECT qr_code FROM tickets WHERE order_id = ?1")?;
+            let v = s
+                .query_map([&id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(v)
+        })
+        .await
+        .unwrap();
+    assert!(!codes.is_empty());
+    for code in codes {
+        let r = t
+            .post(
+                "/api/admin/checkin",
+                Some(&token),
+                json!({"qrCode": code, "force": true}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+}

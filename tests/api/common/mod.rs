@@ -497,6 +497,14 @@ pub async fn assert_invariants(t: &TestApp) {
         Ok(()),
         "database invariants"
     );
+    assert_eq!(
+        t.store()
+            .read(standup_tickets::store::checkin::check_door_invariants)
+            .await
+            .unwrap(),
+        Ok(()),
+        "door invariants"
+    );
     for (id, status, paid, refunded) in t.store().read(money_by_order).await.unwrap() {
         assert!(
             refunded <= paid,
