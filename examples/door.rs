@@ -9,6 +9,11 @@
 //! its answer before the next scan as a handheld does: scans/s and the
 //! latency a steward sees (p50 / p99), then a second pass that must answer
 //! TICKET_ALREADY_USED for every ticket.
+//!
+//! Then the offline door, on as many tickets again: the pack download, one
+//! device's upload of a scan of each (all accepted), the same upload again
+//! (a replay: answered from the history, nothing changes), and a second
+//! device's upload of later scans of the same tickets (all duplicates).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -221,7 +226,8 @@ async fn main() {
     standup_tickets::wechat::install_crypto_provider();
     let a = args();
     let dir = tempfile::tempdir().unwrap();
-    let codes = seed(&dir.path().join("standup-tickets.db"), a.tickets).await;
+    let mut codes = seed(&dir.path().join("standup-tickets.db"), 2 * a.tickets).await;
+    let offline = codes.split_off(a.tickets);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -256,6 +262,74 @@ async fn main() {
             pct(&lat, 0.99)
         );
     }
+    offline_door(&client, &base, &token, &offline).await;
     server.kill().ok();
     server.wait().ok();
+}
+
+/// The pack, then uploads of a scan of every code: first, replayed, and
+/// from a second device later.
+async fn offline_door(client: &reqwest::Client, base: &str, token: &str, codes: &[String]) {
+    let events: Value = client
+        .get(format!("{base}/api/admin/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let event = events["data"]["items"][0]["id"].as_str().unwrap().to_string();
+    for encoding in ["identity", "gzip"] {
+        let t = Instant::now();
+        let pack = client
+            .get(format!("{base}/api/admin/events/{event}/door-pack"))
+            .bearer_auth(token)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        println!(
+            "door pack, {} tickets, {encoding:<8}    {:>7.1} ms  {} KB",
+            2 * codes.len(),
+            t.elapsed().as_secs_f64() * 1000.0,
+            pack.len() / 1024
+        );
+    }
+    let start = Utc::now().timestamp_millis() - 3_600_000;
+    for (label, device, offset) in [
+        ("offline upload (all accepted)", "cellar-1", 0),
+        ("the same upload again (replay)", "cellar-1", 0),
+        ("second device (all duplicates)", "cellar-2", 60_000),
+    ] {
+        let scans: Vec<Value> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| json!({"qrCode": c, "scannedAt": start + offset + i as i64 * 1_000}))
+            .collect();
+        let body = json!({"deviceId": device, "eventId": event, "scans": scans});
+        let t = Instant::now();
+        let r: Value = client
+            .post(format!("{base}/api/admin/checkin/sync"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let d = &r["data"];
+        println!(
+            "{label:<32} {:>7.0} ms  {} scans: accepted {} duplicates {} rejected {}",
+            t.elapsed().as_secs_f64() * 1000.0,
+            codes.len(),
+            d["accepted"],
+            d["duplicates"],
+            d["rejected"]
+        );
+    }
 }

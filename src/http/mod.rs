@@ -118,7 +118,13 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(checkin::check_in))
         .routes(routes!(checkin::undo))
         .routes(routes!(checkin::door_count))
-        .routes(routes!(door::pack))
+        // The pack is the one large download a steward makes, often on poor
+        // mobile data; compressed when the scanner accepts gzip.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(door::pack))
+                .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
+        )
         .routes(routes!(door::sync))
         .routes(routes!(health::healthz))
         .split_for_parts()

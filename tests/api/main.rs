@@ -12,6 +12,7 @@ mod architecture;
 mod catalog;
 mod checkin;
 mod door;
+mod door_props;
 mod identity;
 mod inventory_props;
 mod lifecycle;
