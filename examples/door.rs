@@ -279,7 +279,10 @@ async fn offline_door(client: &reqwest::Client, base: &str, token: &str, codes: 
         .json()
         .await
         .unwrap();
-    let event = events["data"]["items"][0]["id"].as_str().unwrap().to_string();
+    let event = events["data"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for encoding in ["identity", "gzip"] {
         let t = Instant::now();
         let pack = client

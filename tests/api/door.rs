@@ -164,15 +164,14 @@ async fn two_offline_devices_the_earliest_scan_wins_and_replays_change_nothing()
     assert!(!bytes.contains("ST1."), "no code prefix at all");
     assert_eq!(pack["tickets"][0]["contactName"], "张三");
     // Compressed for a scanner that accepts gzip.
-    let zipped = d
-        .t
-        .client
-        .get(d.t.url(&format!("/api/admin/events/{}/door-pack", d.tonight)))
-        .bearer_auth(&d.staff)
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let zipped =
+        d.t.client
+            .get(d.t.url(&format!("/api/admin/events/{}/door-pack", d.tonight)))
+            .bearer_auth(&d.staff)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
     assert_eq!(zipped.headers()["content-encoding"], "gzip");
     assert_eq!(zipped.headers()["etag"].to_str().unwrap(), etag);
     assert!(zipped.bytes().await.unwrap().len() < bytes.len());

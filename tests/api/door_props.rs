@@ -21,11 +21,25 @@ const ORDER_OF: [usize; TICKETS] = [0, 0, 1, 2];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Online { ticket: usize, device: usize },
-    Offline { ticket: usize, device: usize, minutes_ago: i64 },
-    Sync { device: usize, forget: bool },
-    Undo { ticket: usize },
-    Refund { order: usize },
+    Online {
+        ticket: usize,
+        device: usize,
+    },
+    Offline {
+        ticket: usize,
+        device: usize,
+        minutes_ago: i64,
+    },
+    Sync {
+        device: usize,
+        forget: bool,
+    },
+    Undo {
+        ticket: usize,
+    },
+    Refund {
+        order: usize,
+    },
     Expire,
 }
 
@@ -137,9 +151,8 @@ async fn step(d: &Door, c: &mut Case, op: &Op) {
                 .iter()
                 .map(|(code, at)| json!({"qrCode": code, "scannedAt": at}))
                 .collect();
-            let r = d
-                .t
-                .post(
+            let r =
+                d.t.post(
                     "/api/admin/checkin/sync",
                     Some(&d.staff),
                     json!({"deviceId": format!("cellar-{device}"), "eventId": c.event,
@@ -187,9 +200,8 @@ async fn step(d: &Door, c: &mut Case, op: &Op) {
             }
         }
         Op::Undo { ticket: i } => {
-            let r = d
-                .t
-                .post(
+            let r =
+                d.t.post(
                     "/api/admin/checkin/undo",
                     Some(&d.staff),
                     json!({"ticketId": c.tickets[i].0}),
@@ -208,9 +220,8 @@ async fn step(d: &Door, c: &mut Case, op: &Op) {
         }
         Op::Refund { order } => {
             let id = &c.orders[order];
-            let r = d
-                .t
-                .put(
+            let r =
+                d.t.put(
                     &format!("/api/admin/orders/{id}/refund"),
                     Some(&d.owner),
                     json!({"reason": "顾客来电"}),
