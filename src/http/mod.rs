@@ -7,6 +7,7 @@ pub mod admin_orders;
 pub mod admin_stats;
 pub mod catalog;
 pub mod checkin;
+pub mod content;
 pub mod door;
 pub mod envelope;
 pub mod extract;
@@ -126,6 +127,20 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
         )
         .routes(routes!(door::sync))
+        .routes(routes!(content::list_banners, content::create_banner))
+        .routes(routes!(
+            content::get_banner,
+            content::update_banner,
+            content::delete_banner
+        ))
+        .routes(routes!(content::reorder_banners))
+        .routes(routes!(content::list_merch, content::create_merch))
+        .routes(routes!(
+            content::get_merch,
+            content::update_merch,
+            content::delete_merch
+        ))
+        .routes(routes!(content::reorder_merch))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }

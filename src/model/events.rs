@@ -2,19 +2,21 @@
 //! validation, how a requested status becomes the stored one, and the sales
 //! figures the admin answers add to the spec's `Event`.
 
-use chrono::{DateTime, NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::Fen;
 use super::catalog::{ActiveStatus, EventStatus};
+pub use super::fields::{admin_reason, image_ref, instant, yuan};
+use super::fields::{in_range, optional_text, refuse, text};
 use super::time::{local_to_utc_ms, parse_date, parse_time};
-use crate::error::{Code, Rejection};
+use crate::error::Rejection;
 
 pub const MAX_OPTIONS: usize = 20;
 pub const MAX_COUNT: i64 = 100_000;
-pub const MAX_PRICE: Fen = Fen(10_000_000);
+pub use super::fields::MAX_PRICE;
 pub const MAX_LIMIT: i64 = 50;
 pub const MAX_LIST: usize = 20;
 
@@ -150,66 +152,6 @@ pub struct OptionDraft {
     pub status: ActiveStatus,
 }
 
-fn refuse(field: &str, what: impl std::fmt::Display) -> Rejection {
-    Rejection::new(Code::ValidationFailed, format!("{field}：{what}"))
-}
-
-/// Trimmed text of 1..=max characters without control characters
-/// (`multiline` lets newlines and tabs through).
-fn text(value: &str, field: &str, max: usize, multiline: bool) -> Result<String, Rejection> {
-    let v = value.trim();
-    let n = v.chars().count();
-    if n == 0 || n > max {
-        return Err(refuse(field, format!("须为 1-{max} 个字符")));
-    }
-    if v.chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\t')))
-    {
-        return Err(refuse(field, "不能包含控制字符"));
-    }
-    Ok(v.to_string())
-}
-
-fn optional_text(
-    value: Option<&str>,
-    field: &str,
-    max: usize,
-    multiline: bool,
-) -> Result<Option<String>, Rejection> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => text(v, field, max, multiline).map(Some),
-    }
-}
-
-/// The reason an admin gives for a cancellation or a refund (`what`):
-/// 1-200 characters on one line.
-pub fn admin_reason(value: &str, what: &str) -> Result<String, Rejection> {
-    text(value, "reason", 200, false).map_err(|_| {
-        refuse(
-            "reason",
-            format!("请填写{what}（1-200 个字符，不含控制字符）"),
-        )
-    })
-}
-
-/// An https URL or a path under `/static/` (an upload).
-pub fn image_ref(value: Option<&str>, field: &str) -> Result<Option<String>, Rejection> {
-    let Some(v) = optional_text(value, field, 500, false)? else {
-        return Ok(None);
-    };
-    let lower = v.to_ascii_lowercase();
-    let ok = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-        .map(|rest| !rest.is_empty() && !rest.starts_with('/'))
-        .unwrap_or_else(|| lower.starts_with("/static/") && !lower.contains(".."));
-    if !ok || v.chars().any(char::is_whitespace) {
-        return Err(refuse(field, "须为 https 地址或 /static/ 下的上传文件"));
-    }
-    Ok(Some(v))
-}
-
 fn list(values: &[String], field: &str, max_chars: usize) -> Result<Vec<String>, Rejection> {
     if values.len() > MAX_LIST {
         return Err(refuse(field, format!("最多 {MAX_LIST} 项")));
@@ -222,32 +164,6 @@ fn list(values: &[String], field: &str, max_chars: usize) -> Result<Vec<String>,
         }
     }
     Ok(out)
-}
-
-/// Yuan as a JSON number: at most two decimals, 0 to ¥100,000.
-pub fn yuan(n: &serde_json::Number, field: &str) -> Result<Fen, Rejection> {
-    match Fen::parse_yuan(&n.to_string()) {
-        Some(f) if (0..=MAX_PRICE.0).contains(&f.0) => Ok(f),
-        _ => Err(refuse(field, "须为 0-100000 元的金额，最多两位小数")),
-    }
-}
-
-/// An RFC 3339 instant as unix milliseconds.
-pub fn instant(value: Option<&str>, field: &str) -> Result<Option<i64>, Rejection> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => DateTime::parse_from_rfc3339(v)
-            .map(|t| Some(t.timestamp_millis()))
-            .map_err(|_| refuse(field, "须为 RFC 3339 时间，如 2026-12-01T10:00:00+08:00")),
-    }
-}
-
-fn in_range(v: i64, field: &str, lo: i64, hi: i64) -> Result<i64, Rejection> {
-    if (lo..=hi).contains(&v) {
-        Ok(v)
-    } else {
-        Err(refuse(field, format!("须在 {lo} 到 {hi} 之间")))
-    }
 }
 
 /// When the show starts, as the club's wall clock and as an instant.
@@ -427,6 +343,7 @@ pub fn refund_backoff_ms(base_ms: i64, attempts: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Code;
 
     fn body() -> EventInput {
         serde_json::from_value(body_json()).unwrap()

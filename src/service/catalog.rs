@@ -78,7 +78,7 @@ pub(crate) async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, App
             .read(move |c| {
                 let sections = q::home_sections(c, &scope, now_ms(), HOME_SECTION_LIMIT)?;
                 Ok(HomeData {
-                    banners: q::active_banners(c, &scope)?,
+                    banners: q::active_banners(c, &scope, now_ms())?,
                     upcoming: sections.upcoming,
                     recommended: sections.recommended,
                     upcoming_sale: sections.upcoming_sale,

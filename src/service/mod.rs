@@ -7,6 +7,7 @@ pub mod admin_orders;
 pub mod audit;
 pub mod catalog;
 pub mod checkin;
+pub mod content;
 pub mod demo;
 pub mod door;
 pub mod orders;

@@ -322,14 +322,20 @@ pub(crate) fn home_sections(
     })
 }
 
-pub(crate) fn active_banners(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<Banner>> {
-    let tenant_id = scope.id();
+/// The club's active banners whose window holds `now`, in order.
+pub(crate) fn active_banners(
+    conn: &Connection,
+    scope: &TenantScope,
+    now: i64,
+) -> StoreResult<Vec<Banner>> {
     Ok(conn
         .prepare_cached(
             "SELECT id, title, image, link, event_id, sort_order FROM banners
-             WHERE tenant_id = ?1 AND status = 'active' ORDER BY sort_order, id LIMIT 20",
+             WHERE tenant_id = ?1 AND status = 'active'
+               AND (starts_at IS NULL OR starts_at <= ?2) AND (ends_at IS NULL OR ends_at > ?2)
+             ORDER BY sort_order, id LIMIT 20",
         )?
-        .query_map([tenant_id], |r| {
+        .query_map(params![scope.id(), now], |r| {
             Ok(Banner {
                 id: r.get(0)?,
                 title: r.get(1)?,

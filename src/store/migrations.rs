@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_door_scans.sql",
         include_str!("../../migrations/0004_door_scans.sql"),
     ),
+    (
+        5,
+        "0005_club.sql",
+        include_str!("../../migrations/0005_club.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod audit;
 pub mod catalog;
 pub mod checkin;
+pub mod content;
 pub mod door;
 pub mod events;
 pub mod inventory;

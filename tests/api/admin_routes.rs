@@ -3,6 +3,7 @@
 use reqwest::Method;
 
 use serde_json::json;
+use standup_tickets::model::scope::TenantScope;
 
 use crate::common::admin::show_body;
 use crate::common::scenarios::{Actors, Allowed, Role, Route, run};
@@ -26,6 +27,43 @@ async fn every_admin_route_by_role() {
     }
     let [edit, delete, cancel] = [&ids[0], &ids[1], &ids[2]];
     let order = seed_paid_order(&t, "dt", edit).await;
+    let content = t
+        .write(|c| {
+            use standup_tickets::store::catalog::{
+                NewBanner, NewMerch, insert_banner, insert_merch,
+            };
+            let club = TenantScope::vouched("dt");
+            let banner = NewBanner {
+                title: "b".into(),
+                image: "/static/dt/b.png".into(),
+                link: None,
+                event_id: None,
+                sort_order: 0,
+            };
+            let merch = NewMerch {
+                name: "m".into(),
+                description: None,
+                image: None,
+                price: standup_tickets::model::Fen(100),
+                original_price: None,
+                link: None,
+                sort_order: 0,
+            };
+            Ok([
+                insert_banner(c, &club, &banner)?,
+                insert_banner(c, &club, &banner)?,
+                insert_merch(c, &club, &merch)?,
+                insert_merch(c, &club, &merch)?,
+            ])
+        })
+        .await;
+    let [banner, gone_banner, merch, gone_merch] =
+        [&content[0], &content[1], &content[2], &content[3]];
+    let banner_body = json!({"title": "t", "image": "/static/dt/t.png"});
+    let merch_body = json!({"name": "t", "price": 1});
+    let no_banner = |r: Route| r.answers(Role::OtherClub, 404, "BANNER_NOT_FOUND");
+    let no_merch = |r: Route| r.answers(Role::OtherClub, 404, "MERCH_NOT_FOUND");
+    let incomplete = |r: Route| r.answers(Role::OtherClub, 400, "VALIDATION_FAILED");
     let mut put_body = show_body(5);
     put_body["version"] = json!(1);
     let not_ours = |r: Route| r.answers(Role::OtherClub, 404, "EVENT_NOT_FOUND");
@@ -146,6 +184,55 @@ async fn every_admin_route_by_role() {
         )),
         Route::new(Method::POST, "/api/admin/checkin/sync", Allowed::Staff)
             .body(json!({"deviceId": "door", "scans": []})),
+        // Reordering names every item of the club: the other club has none.
+        incomplete(
+            Route::new(Method::PUT, "/api/admin/banners/order", Allowed::Owner)
+                .body(json!({"ids": [banner, gone_banner]})),
+        ),
+        incomplete(
+            Route::new(Method::PUT, "/api/admin/merch/order", Allowed::Owner)
+                .body(json!({"ids": [merch, gone_merch]})),
+        ),
+        Route::new(Method::GET, "/api/admin/banners", Allowed::Staff),
+        Route::new(Method::POST, "/api/admin/banners", Allowed::Owner).body(banner_body.clone()),
+        no_banner(Route::new(
+            Method::GET,
+            &format!("/api/admin/banners/{banner}"),
+            Allowed::Staff,
+        )),
+        no_banner(
+            Route::new(
+                Method::PUT,
+                &format!("/api/admin/banners/{banner}"),
+                Allowed::Owner,
+            )
+            .body(banner_body),
+        ),
+        no_banner(Route::new(
+            Method::DELETE,
+            &format!("/api/admin/banners/{gone_banner}"),
+            Allowed::Owner,
+        )),
+        Route::new(Method::GET, "/api/admin/merch", Allowed::Staff),
+        Route::new(Method::POST, "/api/admin/merch", Allowed::Owner).body(merch_body.clone()),
+        no_merch(Route::new(
+            Method::GET,
+            &format!("/api/admin/merch/{merch}"),
+            Allowed::Staff,
+        )),
+        no_merch(
+            Route::new(
+                Method::PUT,
+                &format!("/api/admin/merch/{merch}"),
+                Allowed::Owner,
+            )
+            .body(merch_body),
+        ),
+        no_merch(Route::new(
+            Method::DELETE,
+            &format!("/api/admin/merch/{gone_merch}"),
+            Allowed::Owner,
+        )),
         Route::new(Method::GET, "/api/admin/stats", Allowed::Owner),
         forbidden(Route::new(
             Method::GET,

@@ -17,7 +17,8 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
             "0001_init.sql",
             "0002_admin.sql",
             "0003_checkin.sql",
-            "0004_door_scans.sql"
+            "0004_door_scans.sql",
+            "0005_club.sql"
         ]
     );
     first.seed_tenant("dt").await;
@@ -35,7 +36,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?))
         .await
         .unwrap();
-    assert_eq!(recorded, 4);
+    assert_eq!(recorded, 5);
     second.stop().await;
 }
 

@@ -11,6 +11,7 @@ mod admin_routes;
 mod architecture;
 mod catalog;
 mod checkin;
+mod content;
 mod door;
 mod door_props;
 mod identity;

@@ -268,6 +268,10 @@ impl TestApp {
             .await
     }
 
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(reqwest::Method::DELETE, path, token, None).await
+    }
+
     pub async fn get_as(&self, path: &str, token: &str) -> Reply {
         self.call(reqwest::Method::GET, path, Some(token), None)
             .await
