@@ -413,7 +413,7 @@ pub const OPTIONS: &[Opt] = &[
         var: "REFUND_CUTOFF",
         default: Some("24h"),
         shown: "`24h`",
-        doc: "buyers may ask for a refund until this long before the show (`0` = until it starts)",
+        doc: "buyers may ask for a refund until this long before the show (`0` = until it starts), unless the club set its own (`PUT /api/admin/tenant`)",
     },
     Opt {
         var: "REFUND_RETRY_AFTER",

@@ -5,6 +5,7 @@ pub mod admin_audit;
 pub mod admin_events;
 pub mod admin_orders;
 pub mod admin_stats;
+pub mod admin_tenant;
 pub mod catalog;
 pub mod checkin;
 pub mod content;
@@ -141,6 +142,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             content::delete_merch
         ))
         .routes(routes!(content::reorder_merch))
+        .routes(routes!(admin_tenant::get, admin_tenant::save))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }

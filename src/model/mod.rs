@@ -15,6 +15,7 @@ pub mod rules;
 pub mod sales;
 pub mod scope;
 pub mod stats;
+pub mod tenants;
 pub mod tickets;
 pub mod time;
 

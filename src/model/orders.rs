@@ -173,7 +173,8 @@ pub struct OrderFilter {
 #[derive(Debug, Clone)]
 pub enum RefundActor {
     /// The buyer: own orders only, every ticket still valid, the show more
-    /// than `cutoff_ms` away.
+    /// than the club's cut-off away (`cutoff_ms`, the server's, where the
+    /// club set none).
     User { user_id: String, cutoff_ms: i64 },
     /// A club admin: no cut-off, own club only; an order with a ticket
     /// checked in needs `force`.

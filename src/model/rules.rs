@@ -134,10 +134,15 @@ pub fn check_tickets_unused(any_ticket_used: bool) -> Result<(), Rejection> {
 /// …and the show more than `cutoff_ms` away.
 pub fn check_refund_window(starts_at: i64, cutoff_ms: i64, now: i64) -> Result<(), Rejection> {
     if starts_at - now <= cutoff_ms {
-        let hours = cutoff_ms / 3_600_000;
+        let minutes = cutoff_ms / 60_000;
+        let span = if minutes % 60 == 0 {
+            format!("{} 小时", minutes / 60)
+        } else {
+            format!("{minutes} 分钟")
+        };
         return Err(Rejection::new(
             Code::RefundWindowClosed,
-            format!("演出开始前 {hours} 小时内不能退款"),
+            format!("演出开始前 {span}内不能退款"),
         ));
     }
     Ok(())

@@ -1,9 +1,14 @@
-//! Clubs as the operator on the server manages them (CLI, demo). Each change
-//! is audited as `cli` in the same transaction.
+//! Clubs as the operator on the server manages them (CLI, demo), each change
+//! audited as `cli`; and a club's own settings as its owner edits them.
 
 use crate::error::AppError;
 use crate::model::catalog::ActiveStatus;
+use crate::model::scope::TenantScope;
+use crate::model::tenants::{AdminTenant, TenantSettingsInput};
 use crate::model::time::now_ms;
+use crate::service::admin_events::AdminActor;
+use crate::service::catalog;
+use crate::state::AppState;
 use crate::store::audit::{AuditActor, Target, audit};
 use crate::store::{Store, tenants};
 
@@ -49,4 +54,36 @@ pub async fn set_status(store: &Store, id: &str, status: ActiveStatus) -> Result
             )
         })
         .await?)
+}
+
+fn default_cutoff_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.refund_cutoff.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// The club's settings, for its admins.
+pub(crate) async fn settings(
+    state: &AppState,
+    scope: &TenantScope,
+) -> Result<AdminTenant, AppError> {
+    let (scope, cutoff) = (scope.clone(), default_cutoff_ms(state));
+    state
+        .store
+        .read(move |c| tenants::admin_settings(c, &scope, cutoff))
+        .await?
+        .ok_or_else(AppError::tenant_not_found)
+}
+
+/// Saves the whole settings; the public config shows them at once.
+pub(crate) async fn save_settings(
+    state: &AppState,
+    admin: &AdminActor,
+    input: TenantSettingsInput,
+) -> Result<AdminTenant, AppError> {
+    let s = input.validate()?;
+    let a = admin.clone();
+    catalog::write(state, move |c| {
+        tenants::save_settings(c, &a.scope, &s, &a.id, now_ms())
+    })
+    .await?;
+    settings(state, &admin.scope).await
 }

@@ -142,7 +142,9 @@ pub fn begin_refund(
         let starts_at: i64 = conn
             .prepare_cached("SELECT starts_at FROM events WHERE id = ?1")?
             .query_row([&order.event_id], |r| r.get(0))?;
-        check_refund_window(starts_at, *cutoff_ms, now)?;
+        let cutoff =
+            super::tenants::refund_cutoff_ms(conn, &order.tenant_id)?.unwrap_or(*cutoff_ms);
+        check_refund_window(starts_at, cutoff, now)?;
     }
     let cause = match actor {
         RefundActor::User { .. } => RefundCause::Buyer,

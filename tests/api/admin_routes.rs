@@ -233,6 +233,9 @@ async fn every_admin_route_by_role() {
             &format!("/api/admin/merch/{gone_merch}"),
             Allowed::Owner,
         )),
+        Route::new(Method::GET, "/api/admin/tenant", Allowed::Staff),
+        Route::new(Method::PUT, "/api/admin/tenant", Allowed::Owner)
+            .body(json!({"name": "俱乐部"})),
         Route::new(Method::GET, "/api/admin/stats", Allowed::Owner),
         forbidden(Route::new(
             Method::GET,

@@ -21,5 +21,6 @@ mod orders;
 mod pay_crypto;
 mod payments;
 mod payments_dev;
+mod tenant_settings;
 mod wal;
 mod writer;
