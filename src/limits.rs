@@ -1,5 +1,6 @@
 //! Request-rate limits (governor, GCRA): per client IP for all of /api, stricter
-//! per IP for logins, per user for order creation. Keys that have gone quiet are
+//! per IP for logins (and per username for admin logins), per user for order
+//! creation. Keys that have gone quiet are
 //! swept every minute so memory stays bounded.
 
 use std::hash::Hash;
@@ -20,6 +21,9 @@ type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 pub struct Limits {
     api: Option<Keyed<IpAddr>>,
     login: Option<Keyed<IpAddr>>,
+    /// Admin logins per `<tenant>:<username>`, at the login rate: many
+    /// addresses guessing one password still go slowly.
+    admin_login: Option<Keyed<String>>,
     orders: Option<Keyed<String>>,
 }
 
@@ -50,6 +54,7 @@ impl Limits {
         Limits {
             api: keyed(config.api),
             login: keyed(config.login),
+            admin_login: keyed(config.login),
             orders: keyed(config.orders),
         }
     }
@@ -60,6 +65,21 @@ impl Limits {
 
     pub fn check_login(&self, ip: IpAddr) -> Result<(), AppError> {
         check(&self.login, &ip)
+    }
+
+    /// An admin login: per address, and per username in its club.
+    pub fn check_admin_login(
+        &self,
+        ip: IpAddr,
+        tenant: &str,
+        username: &str,
+    ) -> Result<(), AppError> {
+        check(&self.login, &ip)?;
+        if self.admin_login.is_none() {
+            return Ok(());
+        }
+        let key = format!("{tenant}:{}", username.trim().to_lowercase());
+        check(&self.admin_login, &key)
     }
 
     pub fn check_orders(&self, user_id: &str) -> Result<(), AppError> {
@@ -80,6 +100,7 @@ impl Limits {
         }
         forget(&self.api);
         forget(&self.login);
+        forget(&self.admin_login);
         forget(&self.orders);
     }
 }
@@ -111,5 +132,28 @@ mod tests {
         for _ in 0..1000 {
             limits.check_api(ip).unwrap();
         }
+    }
+
+    /// Many addresses guessing one admin's password are held back by the
+    /// per-username limit; another username is not.
+    #[test]
+    fn admin_logins_are_limited_per_username_too() {
+        let limits = Limits::new(&RateLimits {
+            api: None,
+            login: Some(Rate {
+                count: 3,
+                per: Duration::from_secs(60),
+            }),
+            orders: None,
+        });
+        for i in 0..3 {
+            let ip: IpAddr = format!("10.0.1.{i}").parse().unwrap();
+            limits.check_admin_login(ip, "dt", "boss").unwrap();
+        }
+        let fresh: IpAddr = "10.0.2.1".parse().unwrap();
+        let err = limits.check_admin_login(fresh, "dt", " BOSS ").unwrap_err();
+        assert_eq!(err.status(), 429);
+        limits.check_admin_login(fresh, "dt", "door").unwrap();
+        limits.check_admin_login(fresh, "xc", "boss").unwrap();
     }
 }

@@ -178,7 +178,9 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     J(body): J<AdminLoginBody>,
 ) -> Result<Response, AppError> {
-    state.limits.check_login(ip)?;
+    state
+        .limits
+        .check_admin_login(ip, &body.tenant_id, &body.username)?;
     let out =
         accounts::admin_login(&state, &body.tenant_id, &body.username, &body.password).await?;
     Ok(ok_with_message(

@@ -194,8 +194,9 @@ impl FromRequestParts<AppState> for CurrentAdmin {
         ) else {
             return Err(token_error(TokenError::Invalid));
         };
-        // The token's signature vouches for its club.
-        let admin = CurrentAdmin {
+        // The token's signature vouches for its club; the role is the
+        // current one (below), so a demotion does not wait for the token.
+        let mut admin = CurrentAdmin {
             id: claims.sub,
             scope: TenantScope::vouched(&tenant_id),
             role,
@@ -208,8 +209,9 @@ impl FromRequestParts<AppState> for CurrentAdmin {
                 }
             }
         }
-        if !accounts::admin_active(state, &admin.scope, &admin.id).await? {
-            return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用"));
+        match accounts::admin_role(state, &admin.scope, &admin.id).await? {
+            Some(current) => admin.role = current,
+            None => return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用")),
         }
         Ok(admin)
     }

@@ -6,6 +6,7 @@ pub mod admin_events;
 pub mod admin_orders;
 pub mod admin_stats;
 pub mod admin_tenant;
+pub mod admins;
 pub mod catalog;
 pub mod checkin;
 pub mod content;
@@ -143,6 +144,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(content::reorder_merch))
         .routes(routes!(admin_tenant::get, admin_tenant::save))
+        .routes(routes!(admins::list, admins::create))
+        .routes(routes!(admins::update))
+        .routes(routes!(admins::reset_password))
+        .routes(routes!(admins::change_own_password))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }

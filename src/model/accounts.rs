@@ -74,9 +74,16 @@ pub struct Admin {
     pub username: String,
     pub role: AdminRole,
     pub status: ActiveStatus,
+    /// How the console and the door name this person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_login_at: Option<Timestamp>,
+    /// Set while wrong passwords keep the username locked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub locked_until: Option<Timestamp>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -145,7 +152,7 @@ pub fn valid_username(value: &str) -> Result<String, Rejection> {
     }
 }
 
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Bounded so hashing a hostile multi-megabyte "password" costs nothing extra.
 pub const MAX_PASSWORD_BYTES: usize = 256;
 
@@ -210,8 +217,8 @@ mod tests {
         assert!(valid_username("ab").is_err());
         assert!(valid_username("a b c").is_err());
         assert!(valid_username("管理员").is_err());
-        assert!(valid_new_password("1234567").is_err());
-        assert!(valid_new_password("12345678").is_ok());
+        assert!(valid_new_password("123456789").is_err());
+        assert!(valid_new_password("1234567890").is_ok());
         assert!(valid_new_password(&"x".repeat(257)).is_err());
     }
 }

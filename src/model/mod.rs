@@ -1,6 +1,7 @@
 //! Pure rules and the shapes the API speaks; no I/O here.
 
 pub mod accounts;
+pub mod admins;
 pub mod audit;
 pub mod catalog;
 pub mod checkin;

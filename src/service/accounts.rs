@@ -11,8 +11,10 @@ use crate::model::accounts::{
     Admin, AdminRole, User, bounded_text, valid_new_password, valid_phone, valid_url,
     valid_username,
 };
+use crate::model::admins::locked;
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
+use crate::model::time::now_ms;
 use crate::state::AppState;
 use crate::store::users::ProfileUpdate;
 use crate::store::{Store, admins, users};
@@ -214,6 +216,16 @@ pub(crate) async fn admin_login(
             }
         })
         .await?;
+    // A locked username is refused even with the right password.
+    if let Some((admin, _)) = &found
+        && let Some(until) = admin.locked_until
+        && let Some((r, wait)) = locked(until.0, now_ms())
+    {
+        return Err(AppError {
+            retry_after: Some(wait),
+            ..r.into()
+        });
+    }
     let password = password.to_string();
     let hash = found.as_ref().map(|(_, h)| h.clone());
     let ok =
@@ -222,6 +234,20 @@ pub(crate) async fn admin_login(
             .map_err(AppError::internal)?;
     let admin = match (ok, found) {
         (true, Some((admin, _))) => admin,
+        (false, Some((admin, _))) => {
+            let (scope, id) = (TenantScope::vouched(&admin.tenant_id), admin.id.clone());
+            let lock = state
+                .store
+                .write(move |c| admins::login_failed(c, &scope, &id, now_ms()))
+                .await?;
+            return Err(match lock.and_then(|until| locked(until, now_ms())) {
+                Some((r, wait)) => AppError {
+                    retry_after: Some(wait),
+                    ..r.into()
+                },
+                None => bad_credentials(),
+            });
+        }
         _ => return Err(bad_credentials()),
     };
     if admin.status != ActiveStatus::Active {
@@ -275,7 +301,7 @@ pub async fn create_admin(
     let scope = scope.clone();
     Ok(store
         .write(move |c| {
-            let admin = admins::create(c, &scope, &username, role, &hash)?;
+            let admin = admins::create(c, &scope, &username, None, role, &hash)?;
             operator_audit(
                 c,
                 "admin_created",
@@ -360,7 +386,7 @@ pub(crate) async fn set_admin_status(
         .await?)
 }
 
-async fn hash_off_thread(password: &str) -> Result<String, AppError> {
+pub(crate) async fn hash_off_thread(password: &str) -> Result<String, AppError> {
     let p = password.to_string();
     tokio::task::spawn_blocking(move || tokens::hash_password(&p))
         .await
@@ -439,22 +465,23 @@ pub(crate) async fn user_active(state: &AppState, id: &str) -> Result<bool, AppE
         .await?)
 }
 
-/// Whether a signed-in admin (and its club) is still active, trusted for
-/// `ADMIN_CHECK_TTL` before the database is asked again.
-pub(crate) async fn admin_active(
+/// A signed-in admin's current role if the admin (and its club) is still
+/// active, trusted for `ADMIN_CHECK_TTL` before the database is asked
+/// again: disabling, or a change of role, takes effect within it.
+pub(crate) async fn admin_role(
     state: &AppState,
     scope: &TenantScope,
     id: &str,
-) -> Result<bool, AppError> {
+) -> Result<Option<AdminRole>, AppError> {
     let key = format!("{scope}:{id}");
-    if let Some(active) = state.caches.sessions.admins.get(&key).await {
-        return Ok(active);
+    if let Some(role) = state.caches.sessions.admins.get(&key).await {
+        return Ok(role);
     }
     let (t, i) = (scope.clone(), id.to_string());
-    let active = state
+    let role = state
         .store
-        .read(move |c| admins::is_active(c, &t, &i))
+        .read(move |c| admins::active_role(c, &t, &i))
         .await?;
-    state.caches.sessions.admins.insert(key, active).await;
-    Ok(active)
+    state.caches.sessions.admins.insert(key, role).await;
+    Ok(role)
 }

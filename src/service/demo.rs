@@ -335,6 +335,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
             c,
             &scope,
             DEMO_ADMIN,
+            Some("店主"),
             crate::model::accounts::AdminRole::Owner,
             &hash,
         )?;

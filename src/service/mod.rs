@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin_events;
 pub mod admin_orders;
+pub mod admins;
 pub mod audit;
 pub mod catalog;
 pub mod checkin;

@@ -4,16 +4,19 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreResult;
+use super::audit::{AuditActor, Target, audit};
 use crate::error::Code;
 use crate::error::Rejection;
 use crate::ids::new_id;
 use crate::model::Timestamp;
 use crate::model::accounts::{Admin, AdminRole};
+use crate::model::admins::{AdminChange, LOCK_AFTER_FAILURES, after_failure, keeps_an_owner};
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
 
-const ADMIN_COLS: &str = "id, tenant_id, username, role, status, last_login_at, created_at";
+const ADMIN_COLS: &str =
+    "id, tenant_id, username, role, status, last_login_at, created_at, display_name, locked_until";
 
 fn admin_from_row(r: &Row<'_>) -> rusqlite::Result<Admin> {
     let role: String = r.get(3)?;
@@ -26,6 +29,11 @@ fn admin_from_row(r: &Row<'_>) -> rusqlite::Result<Admin> {
         status: ActiveStatus::parse(&status).unwrap_or(ActiveStatus::Disabled),
         last_login_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
         created_at: Timestamp(r.get(6)?),
+        display_name: r.get(7)?,
+        locked_until: r
+            .get::<_, Option<i64>>(8)?
+            .filter(|&t| t > now_ms())
+            .map(Timestamp),
     })
 }
 
@@ -33,6 +41,7 @@ pub fn create(
     conn: &Connection,
     scope: &TenantScope,
     username: &str,
+    display_name: Option<&str>,
     role: AdminRole,
     password_hash: &str,
 ) -> StoreResult<Admin> {
@@ -43,10 +52,19 @@ pub fn create(
     let now = now_ms();
     let id = new_id();
     let n = conn.execute(
-        "INSERT INTO admins (id, tenant_id, username, password_hash, role, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?6)
+        "INSERT INTO admins (id, tenant_id, username, display_name, password_hash, role, status,
+             created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?7)
          ON CONFLICT(tenant_id, username) DO NOTHING",
-        params![id, tenant_id, username, password_hash, role.as_str(), now],
+        params![
+            id,
+            tenant_id,
+            username,
+            display_name,
+            password_hash,
+            role.as_str(),
+            now
+        ],
     )?;
     if n == 0 {
         return Err(Rejection::new(Code::AdminExists, format!("管理员 {username} 已存在")).into());
@@ -76,16 +94,180 @@ pub(crate) fn find_for_login(
             "SELECT {ADMIN_COLS}, password_hash FROM admins WHERE tenant_id = ?1 AND username = ?2"
         ))?
         .query_row([tenant_id, username], |r| {
-            Ok((admin_from_row(r)?, r.get(7)?))
+            Ok((admin_from_row(r)?, r.get(9)?))
         })
         .optional()?)
 }
 
+/// A good login: the failures in a row start over.
 pub(crate) fn touch_login(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<()> {
     let tenant_id = scope.id();
-    conn.prepare_cached("UPDATE admins SET last_login_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
-        .execute(params![tenant_id, id, now_ms()])?;
+    conn.prepare_cached(
+        "UPDATE admins SET last_login_at = ?3, failed_logins = 0, locked_until = NULL
+         WHERE tenant_id = ?1 AND id = ?2",
+    )?
+    .execute(params![tenant_id, id, now_ms()])?;
     Ok(())
+}
+
+/// A wrong password: counted, and at the fifth in a row the username is
+/// locked (audited). Returns the lock's end if this one locked it.
+pub(crate) fn login_failed(
+    conn: &Connection,
+    scope: &TenantScope,
+    id: &str,
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let before: Option<i64> = conn
+        .prepare_cached("SELECT failed_logins FROM admins WHERE tenant_id = ?1 AND id = ?2")?
+        .query_row([scope.id(), id], |r| r.get(0))
+        .optional()?;
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    let (failures, lock) = after_failure(before, now);
+    conn.prepare_cached(
+        "UPDATE admins SET failed_logins = ?3, locked_until = COALESCE(?4, locked_until)
+         WHERE tenant_id = ?1 AND id = ?2",
+    )?
+    .execute(params![scope.id(), id, failures, lock])?;
+    if let Some(until) = lock {
+        audit(
+            conn,
+            AuditActor::System,
+            "admin_locked",
+            Target {
+                tenant_id: scope.id(),
+                kind: "admin",
+                id,
+            },
+            &serde_json::json!({ "failures": LOCK_AFTER_FAILURES, "lockedUntil": Timestamp(until) }),
+            now,
+        )?;
+    }
+    Ok(lock)
+}
+
+/// The club's admins, oldest first.
+pub(crate) fn list(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<Admin>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ADMIN_COLS} FROM admins WHERE tenant_id = ?1 ORDER BY created_at, id"
+        ))?
+        .query_map([scope.id()], admin_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn not_found() -> super::StoreError {
+    Rejection::new(Code::AdminNotFound, "管理员不存在").into()
+}
+
+/// Changes an admin's name, role or status; never leaves the club without
+/// an active owner. Audited with before and after.
+pub(crate) fn update(
+    conn: &Connection,
+    scope: &TenantScope,
+    id: &str,
+    change: &AdminChange,
+    actor_id: &str,
+    now: i64,
+) -> StoreResult<Admin> {
+    let before = get(conn, scope, id)?.ok_or_else(not_found)?;
+    let role = change.role.unwrap_or(before.role);
+    let status = change.status.unwrap_or(before.status);
+    let display_name = match &change.display_name {
+        Some(d) => d.clone(),
+        None => before.display_name.clone(),
+    };
+    let was_active_owner = before.role == AdminRole::Owner && before.status == ActiveStatus::Active;
+    let stays_active_owner = role == AdminRole::Owner && status == ActiveStatus::Active;
+    if was_active_owner && !stays_active_owner {
+        let owners: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM admins WHERE tenant_id = ?1 AND role = 'owner'
+                 AND status = 'active'",
+            )?
+            .query_row([scope.id()], |r| r.get(0))?;
+        keeps_an_owner(owners - 1)?;
+    }
+    conn.prepare_cached(
+        "UPDATE admins SET display_name = ?3, role = ?4, status = ?5, updated_at = ?6
+         WHERE tenant_id = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        scope.id(),
+        id,
+        display_name,
+        role.as_str(),
+        status.as_str(),
+        now
+    ])?;
+    let after = get(conn, scope, id)?.ok_or_else(not_found)?;
+    audit(
+        conn,
+        AuditActor::Admin(actor_id),
+        "admin_updated",
+        Target {
+            tenant_id: scope.id(),
+            kind: "admin",
+            id,
+        },
+        &serde_json::json!({
+            "before": {"displayName": before.display_name, "role": before.role, "status": before.status},
+            "after": {"displayName": after.display_name, "role": after.role, "status": after.status},
+        }),
+        now,
+    )?;
+    Ok(after)
+}
+
+/// The stored password hash of one of the club's admins.
+pub(crate) fn password_hash(
+    conn: &Connection,
+    scope: &TenantScope,
+    id: &str,
+) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT password_hash FROM admins WHERE tenant_id = ?1 AND id = ?2")?
+        .query_row([scope.id(), id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Sets an admin's password (and lifts a lock), audited without the secret.
+pub(crate) fn reset_password(
+    conn: &Connection,
+    scope: &TenantScope,
+    id: &str,
+    password_hash: &str,
+    actor_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE admins SET password_hash = ?3, failed_logins = 0, locked_until = NULL,
+                 updated_at = ?4
+             WHERE tenant_id = ?1 AND id = ?2",
+        )?
+        .execute(params![scope.id(), id, password_hash, now])?;
+    if n == 0 {
+        return Err(not_found());
+    }
+    audit(
+        conn,
+        AuditActor::Admin(actor_id),
+        if actor_id == id {
+            "admin_password_changed"
+        } else {
+            "admin_password_reset"
+        },
+        Target {
+            tenant_id: scope.id(),
+            kind: "admin",
+            id,
+        },
+        &serde_json::json!({}),
+        now,
+    )
 }
 
 pub(crate) fn set_password(
@@ -122,13 +304,21 @@ pub fn set_status(
     Ok(())
 }
 
-/// Active and still in an active club: what every admin request checks.
-pub(crate) fn is_active(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<bool> {
+/// The role of an admin that is active and still in an active club (what
+/// every admin request checks); `None` otherwise.
+pub(crate) fn active_role(
+    conn: &Connection,
+    scope: &TenantScope,
+    id: &str,
+) -> StoreResult<Option<AdminRole>> {
     let tenant_id = scope.id();
-    Ok(conn
+    let role: Option<String> = conn
         .prepare_cached(
-            "SELECT 1 FROM admins a JOIN tenants t ON t.id = a.tenant_id AND t.status = 'active'
+            "SELECT a.role FROM admins a
+             JOIN tenants t ON t.id = a.tenant_id AND t.status = 'active'
              WHERE a.tenant_id = ?1 AND a.id = ?2 AND a.status = 'active'",
         )?
-        .exists([tenant_id, id])?)
+        .query_row([tenant_id, id], |r| r.get(0))
+        .optional()?;
+    Ok(role.as_deref().and_then(AdminRole::parse))
 }

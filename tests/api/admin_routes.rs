@@ -63,6 +63,23 @@ async fn every_admin_route_by_role() {
     let merch_body = json!({"name": "t", "price": 1});
     let no_banner = |r: Route| r.answers(Role::OtherClub, 404, "BANNER_NOT_FOUND");
     let no_merch = |r: Route| r.answers(Role::OtherClub, 404, "MERCH_NOT_FOUND");
+    let teammate = standup_tickets::service::accounts::create_admin(
+        t.store(),
+        &TenantScope::vouched("dt"),
+        "teammate",
+        standup_tickets::model::accounts::AdminRole::Staff,
+        "teammate-pass-1",
+    )
+    .await
+    .unwrap()
+    .id;
+    let no_admin = |r: Route| r.answers(Role::OtherClub, 404, "ADMIN_NOT_FOUND");
+    // A wrong old password: refused for everyone, so no token changes.
+    let wrong_old = |r: Route| {
+        r.answers(Role::Owner, 400, "VALIDATION_FAILED")
+            .answers(Role::Staff, 400, "VALIDATION_FAILED")
+            .answers(Role::OtherClub, 400, "VALIDATION_FAILED")
+    };
     let incomplete = |r: Route| r.answers(Role::OtherClub, 400, "VALIDATION_FAILED");
     let mut put_body = show_body(5);
     put_body["version"] = json!(1);
@@ -236,6 +253,29 @@ async fn every_admin_route_by_role() {
         Route::new(Method::GET, "/api/admin/tenant", Allowed::Staff),
         Route::new(Method::PUT, "/api/admin/tenant", Allowed::Owner)
             .body(json!({"name": "俱乐部"})),
+        Route::new(Method::GET, "/api/admin/admins", Allowed::Owner),
+        Route::new(Method::POST, "/api/admin/admins", Allowed::Owner)
+            .body(json!({"username": "newcomer", "role": "staff", "password": "newcomer-pass-1"})),
+        no_admin(
+            Route::new(
+                Method::PUT,
+                &format!("/api/admin/admins/{teammate}"),
+                Allowed::Owner,
+            )
+            .body(json!({"displayName": "队友"})),
+        ),
+        no_admin(
+            Route::new(
+                Method::POST,
+                &format!("/api/admin/admins/{teammate}/password"),
+                Allowed::Owner,
+            )
+            .body(json!({"password": "teammate-pass-2"})),
+        ),
+        wrong_old(
+            Route::new(Method::PUT, "/api/admin/me/password", Allowed::Staff)
+                .body(json!({"oldPassword": "not-my-password", "newPassword": "whatever-pass-1"})),
+        ),
         Route::new(Method::GET, "/api/admin/stats", Allowed::Owner),
         forbidden(Route::new(
             Method::GET,

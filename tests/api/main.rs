@@ -8,6 +8,7 @@ mod admin_cancel;
 mod admin_events;
 mod admin_orders;
 mod admin_routes;
+mod admins;
 mod architecture;
 mod catalog;
 mod checkin;

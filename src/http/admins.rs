@@ -1,0 +1,123 @@
+//! The club's team: the owner lists, adds and changes admins and resets
+//! their passwords; every admin changes their own password.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use super::extract::{J, P};
+use super::guards::{Owner, Staff};
+use crate::error::AppError;
+use crate::model::accounts::Admin;
+use crate::model::admins::{AdminUpdateInput, NewAdminInput, OwnPasswordInput, PasswordInput};
+use crate::service::admins;
+use crate::state::AppState;
+
+#[utoipa::path(
+    get, path = "/api/admin/admins", tag = "admin",
+    summary = "俱乐部的管理员（店主与员工），含停用与锁定状态",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ApiResponse<Vec<Admin>>),
+        (status = 401, body = ApiError),
+        (status = 403, description = "OWNER_ONLY / TOKEN_KIND_MISMATCH", body = ApiError),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Owner(admin): Owner,
+) -> Result<Response, AppError> {
+    Ok(ok(&admins::list(&state, &admin.scope).await?))
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/admins", tag = "admin",
+    summary = "新增管理员（role 为 owner 或 staff；密码至少 10 个字符）",
+    security(("bearer" = [])),
+    request_body = NewAdminInput,
+    responses(
+        (status = 200, description = "创建成功", body = ApiResponse<Admin>),
+        (status = 400, description = "VALIDATION_FAILED（message 以字段名开头）", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, description = "OWNER_ONLY / TOKEN_KIND_MISMATCH", body = ApiError),
+        (status = 409, description = "ADMIN_EXISTS", body = ApiError),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Owner(admin): Owner,
+    J(body): J<NewAdminInput>,
+) -> Result<Response, AppError> {
+    let created = admins::create(&state, &admin.actor(), body).await?;
+    Ok(ok_with_message("创建成功", &created))
+}
+
+#[utoipa::path(
+    put, path = "/api/admin/admins/{adminId}", tag = "admin",
+    summary = "修改管理员的显示名、角色或状态（停用后其登录在 1 秒内失效；不能停用或降级最后一个店主）",
+    security(("bearer" = [])),
+    params(("adminId" = String, Path)),
+    request_body = AdminUpdateInput,
+    responses(
+        (status = 200, description = "保存成功", body = ApiResponse<Admin>),
+        (status = 400, description = "VALIDATION_FAILED", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, description = "OWNER_ONLY / TOKEN_KIND_MISMATCH", body = ApiError),
+        (status = 404, description = "ADMIN_NOT_FOUND", body = ApiError),
+        (status = 409, description = "LAST_OWNER", body = ApiError),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Owner(admin): Owner,
+    P(id): P<String>,
+    J(body): J<AdminUpdateInput>,
+) -> Result<Response, AppError> {
+    let saved = admins::update(&state, &admin.actor(), &id, body).await?;
+    Ok(ok_with_message("保存成功", &saved))
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/admins/{adminId}/password", tag = "admin",
+    summary = "重设管理员密码（同时解除锁定）",
+    security(("bearer" = [])),
+    params(("adminId" = String, Path)),
+    request_body = PasswordInput,
+    responses(
+        (status = 200, description = "密码已重设", body = ApiResponse<Option<String>>),
+        (status = 400, description = "VALIDATION_FAILED", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, description = "OWNER_ONLY / TOKEN_KIND_MISMATCH", body = ApiError),
+        (status = 404, description = "ADMIN_NOT_FOUND", body = ApiError),
+    )
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Owner(admin): Owner,
+    P(id): P<String>,
+    J(body): J<PasswordInput>,
+) -> Result<Response, AppError> {
+    admins::reset_password(&state, &admin.actor(), &id, body).await?;
+    Ok(ok_with_message("密码已重设", &serde_json::Value::Null))
+}
+
+#[utoipa::path(
+    put, path = "/api/admin/me/password", tag = "admin",
+    summary = "修改自己的密码（须提供原密码）",
+    security(("bearer" = [])),
+    request_body = OwnPasswordInput,
+    responses(
+        (status = 200, description = "密码已修改", body = ApiResponse<Option<String>>),
+        (status = 400, description = "VALIDATION_FAILED（原密码不正确、新密码太短）", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, description = "TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
+    )
+)]
+pub async fn change_own_password(
+    State(state): State<AppState>,
+    Staff(admin): Staff,
+    J(body): J<OwnPasswordInput>,
+) -> Result<Response, AppError> {
+    admins::change_own_password(&state, &admin.actor(), body).await?;
+    Ok(ok_with_message("密码已修改", &serde_json::Value::Null))
+}
