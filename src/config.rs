@@ -26,6 +26,8 @@ pub struct Config {
     pub jwt_secret: Option<Secret>,
     pub upload_path: PathBuf,
     pub static_url: String,
+    /// The largest upload accepted.
+    pub upload_max_bytes: u64,
     /// Load the demo club into an empty database at `serve` (never in production).
     pub demo_on_empty: bool,
     /// Mini-program credentials; `None` outside production means dev mode.
@@ -184,6 +186,23 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     (secs > 0).then(|| Duration::from_secs(secs))
 }
 
+/// Parses a size in bytes: `5242880`, `800KB`, `5MB` (units of 1024).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let factor = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1024,
+        "M" | "MB" | "MIB" => 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|b| *b > 0)
+}
+
 /// Parses `50/s`, `10/min`, `600/h` (also `10/m`, `100/1s`-style is refused).
 pub fn parse_rate(text: &str) -> Option<Rate> {
     let (count, unit) = text.trim().split_once('/')?;
@@ -330,6 +349,12 @@ pub const OPTIONS: &[Opt] = &[
         default: Some("/static"),
         shown: "`/static`",
         doc: "public base URL of that folder, used in image links; set it to your https URL in production",
+    },
+    Opt {
+        var: "UPLOAD_MAX_BYTES",
+        default: Some("5MB"),
+        shown: "`5MB`",
+        doc: "largest image an admin may upload (`800KB`, `5MB`; at most `50MB`)",
     },
     Opt {
         var: "ORDER_PAYMENT_TIMEOUT",
@@ -516,6 +541,18 @@ impl Config {
             ));
         }
 
+        let upload_max_bytes = parse_size(&value("UPLOAD_MAX_BYTES"))
+            .filter(|b| (1024..=50 * 1024 * 1024).contains(b))
+            .ok_or_else(|| {
+                bad(
+                    "UPLOAD_MAX_BYTES",
+                    format!(
+                        "应为 800KB、5MB 这样的大小（1KB-50MB）: {:?}",
+                        value("UPLOAD_MAX_BYTES")
+                    ),
+                )
+            })?;
+
         let demo_on_empty = match value("DEMO_DATA").as_str() {
             "auto" | "on" => app_env != AppEnv::Production,
             "off" => false,
@@ -688,6 +725,7 @@ impl Config {
             log_level,
             jwt_secret,
             upload_path,
+            upload_max_bytes,
             static_url: static_url.trim_end_matches('/').to_string(),
         })
     }
@@ -912,6 +950,12 @@ mod tests {
 
     #[test]
     fn durations_and_rates() {
+        assert_eq!(parse_size("5MB"), Some(5 * 1024 * 1024));
+        assert_eq!(parse_size("800kb"), Some(800 * 1024));
+        assert_eq!(parse_size("1024"), Some(1024));
+        for bad in ["", "0", "5GB", "-1", "5 M B", "MB"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
         assert_eq!(parse_duration("7200"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));

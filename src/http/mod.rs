@@ -18,6 +18,7 @@ pub mod health;
 pub mod orders;
 pub mod payments;
 pub mod request_log;
+pub mod uploads;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -148,6 +149,13 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admins::update))
         .routes(routes!(admins::reset_password))
         .routes(routes!(admins::change_own_password))
+        // The upload route counts its own body limit (UPLOAD_MAX_BYTES).
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(uploads::create, uploads::list))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .routes(routes!(uploads::delete))
         .routes(routes!(health::healthz))
         .split_for_parts()
 }
@@ -173,10 +181,36 @@ pub fn router(state: AppState) -> Router {
             async move { ([(header::CONTENT_TYPE, "application/json")], body) }
         }),
     )
-    .nest_service("/static", uploads)
+    .nest_service("/static", static_files(uploads))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
+}
+
+/// Uploaded images: their type from the extension we gave them, never
+/// sniffed, and cached for a year (a file's name never changes meaning).
+fn static_files(
+    dir: ServeDir,
+) -> impl tower::Service<
+    axum::http::Request<axum::body::Body>,
+    Response = axum::response::Response<tower_http::services::fs::ServeFileSystemResponseBody>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
++ Send
++ Sync
++ 'static {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        .service(dir)
 }
 
 /// Serves the app until `shutdown` resolves, then lets in-flight requests finish.

@@ -19,6 +19,7 @@ pub mod stats;
 pub mod tenants;
 pub mod tickets;
 pub mod time;
+pub mod uploads;
 
 pub use money::Fen;
 pub use time::Timestamp;

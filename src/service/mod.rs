@@ -16,3 +16,4 @@ pub mod payments;
 pub mod stats;
 pub mod tenants;
 pub mod tickets;
+pub mod uploads;

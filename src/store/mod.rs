@@ -18,6 +18,7 @@ pub mod refunds;
 pub mod stats;
 pub mod tenants;
 pub mod tickets;
+pub mod uploads;
 pub mod users;
 #[allow(unsafe_code)]
 mod wal_vfs;

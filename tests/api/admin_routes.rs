@@ -276,6 +276,19 @@ async fn every_admin_route_by_role() {
             Route::new(Method::PUT, "/api/admin/me/password", Allowed::Staff)
                 .body(json!({"oldPassword": "not-my-password", "newPassword": "whatever-pass-1"})),
         ),
+        // JSON is not an upload: refused after the role check.
+        Route::new(Method::POST, "/api/admin/uploads", Allowed::Owner)
+            .body(json!({"file": "x"}))
+            .answers(Role::Owner, 400, "VALIDATION_FAILED")
+            .answers(Role::OtherClub, 400, "VALIDATION_FAILED"),
+        Route::new(Method::GET, "/api/admin/uploads", Allowed::Owner),
+        Route::new(
+            Method::DELETE,
+            "/api/admin/uploads/01NOSUCHUPLOAD000000000000",
+            Allowed::Owner,
+        )
+        .answers(Role::Owner, 404, "UPLOAD_NOT_FOUND")
+        .answers(Role::OtherClub, 404, "UPLOAD_NOT_FOUND"),
         Route::new(Method::GET, "/api/admin/stats", Allowed::Owner),
         forbidden(Route::new(
             Method::GET,

@@ -23,5 +23,6 @@ mod pay_crypto;
 mod payments;
 mod payments_dev;
 mod tenant_settings;
+mod uploads;
 mod wal;
 mod writer;
