@@ -251,6 +251,20 @@ async fn merch_with_prices_in_yuan() {
     assert_eq!(mug["originalPrice"], 45);
     let h = home(&t).await;
     assert_eq!(titles(&h["merch"], "name"), ["T恤", "杯子"]);
+    // A name full of markup is kept exactly, in the admin list and the home.
+    let mut odd = body(XSS, json!(1));
+    odd["sortOrder"] = json!(9);
+    let odd = t
+        .post("/api/admin/merch", Some(&owner), odd)
+        .await
+        .data()
+        .clone();
+    assert_eq!(odd["name"], XSS);
+    assert_eq!(home(&t).await["merch"][2]["name"], XSS);
+    let id = odd["id"].as_str().unwrap();
+    t.delete(&format!("/api/admin/merch/{id}"), Some(&owner))
+        .await
+        .data();
     assert_eq!(h["merch"][0]["price"], 88.5);
 
     let before = t.get_as("/api/admin/merch", &owner).await.data().clone();
