@@ -270,6 +270,7 @@ pub(crate) fn reset_password(
     )
 }
 
+/// The operator sets a password by username (CLI); a lock is lifted too.
 pub(crate) fn set_password(
     conn: &Connection,
     scope: &TenantScope,
@@ -278,7 +279,9 @@ pub(crate) fn set_password(
 ) -> StoreResult<()> {
     let tenant_id = scope.id();
     let n = conn.execute(
-        "UPDATE admins SET password_hash = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND username = ?2",
+        "UPDATE admins SET password_hash = ?3, failed_logins = 0, locked_until = NULL,
+             updated_at = ?4
+         WHERE tenant_id = ?1 AND username = ?2",
         params![tenant_id, username, password_hash, now_ms()],
     )?;
     if n == 0 {
