@@ -28,6 +28,8 @@ pub struct Config {
     pub static_url: String,
     /// The largest upload accepted.
     pub upload_max_bytes: u64,
+    /// Serve the web console at `/admin/`.
+    pub admin_console: bool,
     /// Load the demo club into an empty database at `serve` (never in production).
     pub demo_on_empty: bool,
     /// Mini-program credentials; `None` outside production means dev mode.
@@ -453,6 +455,12 @@ pub const OPTIONS: &[Opt] = &[
         doc: "unused tickets become `expired` this long after their show ends (the door then refuses them unless an owner forces)",
     },
     Opt {
+        var: "ADMIN_CONSOLE",
+        default: Some("on"),
+        shown: "`on`",
+        doc: "`on`: serve the web console at `/admin/`; `off`: no console (the admin API stays)",
+    },
+    Opt {
         var: "DEMO_DATA",
         default: Some("auto"),
         shown: "`auto`",
@@ -552,6 +560,12 @@ impl Config {
                     ),
                 )
             })?;
+
+        let admin_console = match value("ADMIN_CONSOLE").as_str() {
+            "on" => true,
+            "off" => false,
+            v => return Err(bad("ADMIN_CONSOLE", format!("应为 on 或 off: {v:?}"))),
+        };
 
         let demo_on_empty = match value("DEMO_DATA").as_str() {
             "auto" | "on" => app_env != AppEnv::Production,
@@ -717,6 +731,7 @@ impl Config {
             trust_proxy,
             rate_limits,
             demo_on_empty,
+            admin_console,
             host,
             port,
             data_dir,

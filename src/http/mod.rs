@@ -9,6 +9,7 @@ pub mod admin_tenant;
 pub mod admins;
 pub mod catalog;
 pub mod checkin;
+pub mod console;
 pub mod content;
 pub mod door;
 pub mod envelope;
@@ -174,6 +175,13 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Bytes::from(openapi.to_json().unwrap_or_default());
     let uploads = ServeDir::new(&state.config.upload_path);
 
+    let api = if state.config.admin_console {
+        api.route("/admin", get(console::redirect))
+            .route("/admin/", get(console::serve))
+            .route("/admin/{*path}", get(console::serve))
+    } else {
+        api
+    };
     api.route(
         "/api/openapi.json",
         get(move || {

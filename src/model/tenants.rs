@@ -135,6 +135,10 @@ pub struct AdminTenant {
     pub refund_cutoff_minutes: i64,
     /// True when the club has not set one and the server's applies.
     pub refund_cutoff_is_default: bool,
+    /// The club's time zone (the server's `TIMEZONE`): dates and times in
+    /// the admin API are meant in it.
+    #[schema(example = "Asia/Shanghai")]
+    pub timezone: String,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }

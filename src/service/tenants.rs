@@ -65,10 +65,14 @@ pub(crate) async fn settings(
     state: &AppState,
     scope: &TenantScope,
 ) -> Result<AdminTenant, AppError> {
-    let (scope, cutoff) = (scope.clone(), default_cutoff_ms(state));
+    let (scope, cutoff, tz) = (
+        scope.clone(),
+        default_cutoff_ms(state),
+        state.config.timezone.name(),
+    );
     state
         .store
-        .read(move |c| tenants::admin_settings(c, &scope, cutoff))
+        .read(move |c| tenants::admin_settings(c, &scope, cutoff, tz))
         .await?
         .ok_or_else(AppError::tenant_not_found)
 }

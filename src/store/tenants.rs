@@ -137,6 +137,7 @@ pub(crate) fn admin_settings(
     conn: &Connection,
     scope: &TenantScope,
     default_cutoff_ms: i64,
+    timezone: &str,
 ) -> StoreResult<Option<AdminTenant>> {
     Ok(conn
         .prepare_cached(
@@ -150,6 +151,7 @@ pub(crate) fn admin_settings(
                 config: config(config_row(r)?),
                 refund_cutoff_minutes: own.unwrap_or(default_cutoff_ms) / 60_000,
                 refund_cutoff_is_default: own.is_none(),
+                timezone: timezone.to_string(),
                 updated_at: Timestamp(r.get(7)?),
             })
         })
@@ -164,7 +166,7 @@ pub(crate) fn save_settings(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<()> {
-    let before = admin_settings(conn, scope, 0)?;
+    let before = admin_settings(conn, scope, 0, "")?;
     conn.prepare_cached(
         "UPDATE tenants SET name = ?2, logo = ?3, theme_config = ?4, features_config = ?5,
              contact_info = ?6, refund_cutoff_ms = ?7, updated_at = ?8

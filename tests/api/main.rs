@@ -12,6 +12,7 @@ mod admins;
 mod architecture;
 mod catalog;
 mod checkin;
+mod console;
 mod content;
 mod door;
 mod door_props;

@@ -36,6 +36,7 @@ async fn the_owner_saves_settings_and_the_mini_program_sees_them() {
     assert_eq!(before["id"], "dt");
     assert_eq!(before["refundCutoffMinutes"], 24 * 60);
     assert_eq!(before["refundCutoffIsDefault"], true);
+    assert_eq!(before["timezone"], "Asia/Shanghai");
     t.put("/api/admin/tenant", Some(&staff), settings())
         .await
         .expect(403, "OWNER_ONLY");

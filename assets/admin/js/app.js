@@ -1,0 +1,91 @@
+// The console's shell: who is signed in, the navigation, and a small
+// router over /admin/<page> (the server answers index.html for each).
+
+import { api, session, whenSignedOut } from './api.js?v=__BUILD__';
+import { h, mount, notice, setZone } from './dom.js?v=__BUILD__';
+import { loginPage } from './login.js?v=__BUILD__';
+import { overviewPage } from './overview.js?v=__BUILD__';
+
+const root = document.getElementById('app');
+
+/** Pages by path below /admin/, with who may open them. */
+const PAGES = [
+  { path: '', title: '概览', render: overviewPage, owner: true },
+];
+
+let flash = null;
+
+export function navigate(path, replace = false) {
+  const url = `/admin/${path}`;
+  if (replace) history.replaceState(null, '', url); else history.pushState(null, '', url);
+  render();
+}
+
+function currentPath() {
+  return location.pathname.replace(/^\/admin\/?/, '').replace(/\/$/, '');
+}
+
+function shell(club, admin, page) {
+  const nav = h('nav', { 'aria-label': '主导航' },
+    PAGES.filter((p) => !p.owner || admin.role === 'owner').map((p) => h('a', {
+      href: `/admin/${p.path}`,
+      'aria-current': p === page ? 'page' : null,
+      onclick: (e) => { e.preventDefault(); navigate(p.path); },
+    }, p.title)));
+  const out = h('button', {
+    class: 'secondary', type: 'button',
+    onclick: () => { session.clear(); flash = { kind: 'info', text: '已退出登录' }; navigate('login'); },
+  }, '退出');
+  const main = h('main', { class: 'page', id: 'main' });
+  mount(root,
+    h('header', { class: 'bar' },
+      h('span', { class: 'club' }, club),
+      nav,
+      h('span', { class: 'muted' }, admin.displayName || admin.username),
+      out),
+    main);
+  return main;
+}
+
+let settings = null;
+
+async function render() {
+  const path = currentPath();
+  if (path === 'login' || !session.token) {
+    if (path !== 'login') history.replaceState(null, '', '/admin/login');
+    const message = flash;
+    flash = null;
+    loginPage(root, message, () => { settings = null; navigate('', true); });
+    return;
+  }
+  const admin = session.admin || {};
+  if (!settings) {
+    try {
+      settings = await api('GET', '/api/admin/tenant');
+      setZone(settings.timezone);
+    } catch (e) {
+      if (!session.token) return;
+      mount(root, h('main', { class: 'page' }, notice('error', e.message)));
+      return;
+    }
+  }
+  const page = PAGES.find((p) => p.path === path && (!p.owner || admin.role === 'owner'));
+  if (!page) {
+    const main = shell(settings.name, admin, null);
+    mount(main, h('h1', {}, '页面不存在'), h('p', {},
+      h('a', { href: '/admin/', onclick: (e) => { e.preventDefault(); navigate(''); } }, '回到概览')));
+    return;
+  }
+  document.title = `${page.title} · ${settings.name}`;
+  const main = shell(settings.name, admin, page);
+  await page.render(main, { admin, settings });
+}
+
+whenSignedOut((message) => {
+  settings = null;
+  flash = { kind: 'error', text: message || '登录已过期，请重新登录' };
+  navigate('login', true);
+});
+
+window.addEventListener('popstate', render);
+render();

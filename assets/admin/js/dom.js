@@ -1,0 +1,75 @@
+// Building the page: every string becomes a text node, never HTML, so
+// nothing the API returns can run as markup.
+
+/** h('p', {class: 'x', onclick: fn, style: {width: '5%'}}, 'text', child, [more]) */
+export function h(tag, attrs, ...children) {
+  const el = tag.startsWith('svg:')
+    ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4))
+    : document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === 'style' && typeof value === 'object') {
+      // Through the CSSOM: the CSP refuses inline style attributes.
+      Object.assign(el.style, value);
+    } else if (value === true) {
+      el.setAttribute(key, '');
+    } else {
+      el.setAttribute(key, String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) {
+      append(el, child);
+    } else if (child instanceof Node) {
+      el.appendChild(child);
+    } else {
+      el.appendChild(document.createTextNode(String(child)));
+    }
+  }
+}
+
+/** Replaces the content of `el` with `children`. */
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/** Yuan as the API gives it (a number) → "¥88.50". */
+export function money(yuan) {
+  const n = Number(yuan || 0);
+  return '¥' + n.toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+let zone = 'Asia/Shanghai';
+
+/** The club's time zone, for every date and time shown. */
+export function setZone(tz) {
+  if (tz) zone = tz;
+}
+
+/** An RFC 3339 instant → "2026-12-02 20:05" in the club's zone. */
+export function dateTime(instant) {
+  if (!instant) return '';
+  const d = new Date(instant);
+  if (Number.isNaN(d.getTime())) return '';
+  const parts = new Intl.DateTimeFormat('zh-CN', {
+    timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(d);
+  const get = (type) => (parts.find((p) => p.type === type) || {}).value || '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;
+}
+
+/** A message box; `kind` is 'error' or 'info'. */
+export function notice(kind, text) {
+  return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+}
