@@ -1,0 +1,227 @@
+//! The web console in a real headless Chromium, driven over WebDriver
+//! (Debian's `chromium` and `chromium-driver`). Without them the test says
+//! how to install them and passes, unless `REQUIRE_BROWSER=1` (as `.ci/run`
+//! sets), which makes their absence a failure. Screenshots go to
+//! `target/screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use standup_tickets::model::accounts::AdminRole;
+
+use crate::common::admin::admin_token;
+use crate::common::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver's log endpoint: the page's console messages, failed
+/// requests included.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    shots: PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A headless Chromium, or `None` (skipped, with how to install it).
+pub async fn browser() -> Option<Browser> {
+    let required = std::env::var("REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    if !(std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists()) {
+        let how =
+            "the console's browser test needs Chromium: apt-get install chromium chromium-driver";
+        assert!(!required, "REQUIRE_BROWSER=1 but {how}");
+        eprintln!("skipped: {how}");
+        return None;
+    }
+    let port = free_port();
+    let driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1440,900", "--lang=zh-CN"],
+        },
+        "goog:loggingPrefs": {"browser": "ALL"},
+    });
+    let Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    standup_tickets::wechat::install_crypto_provider();
+    let client = ClientBuilder::rustls()
+        .expect("tls roots")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a browser session");
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    Some(Browser {
+        client,
+        driver,
+        shots,
+    })
+}
+
+impl Browser {
+    /// Console errors and failed requests since the last call.
+    pub async fn errors(&self) -> Vec<String> {
+        let log = self.client.issue_cmd(BrowserLog).await.unwrap_or_default();
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    pub async fn assert_clean(&self, what: &str) {
+        let errors = self.errors().await;
+        assert!(errors.is_empty(), "{what}: {errors:#?}");
+    }
+
+    pub async fn size(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+    }
+
+    pub async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Waits for `css` and returns its text.
+    pub async fn text(&self, css: &str) -> String {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        el.text().await.unwrap()
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let el = self.client.find(Locator::Css(css)).await.unwrap();
+        el.clear().await.unwrap();
+        el.send_keys(value).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_console_signs_in_and_shows_the_overview() {
+    let Some(b) = browser().await else {
+        return;
+    };
+    let t = TestApp::start().await;
+    t.seed_tenant("dt").await;
+    admin_token(&t, "dt", "boss", AdminRole::Owner).await;
+
+    b.client.goto(&t.url("/admin/")).await.unwrap();
+    assert_eq!(b.text("main.login h1").await, "俱乐部管理后台");
+    for (w, h) in [(375, 740), (1440, 900)] {
+        b.size(w, h).await;
+        b.shot(&format!("login-{w}")).await;
+    }
+    b.assert_clean("login page").await;
+
+    // A wrong password: the server's message, and still on the login page.
+    b.fill("#login-club", "dt").await;
+    b.fill("#login-user", "boss").await;
+    b.fill("#login-pass", "wrong-password").await;
+    b.click("#login-submit").await;
+    assert_eq!(b.text("#login-status .notice").await, "用户名或密码错误");
+    // The right one: the overview.
+    b.fill("#login-pass", "admin-pass-123").await;
+    b.click("#login-submit").await;
+    assert_eq!(b.text("main.page h1").await, "概览");
+    assert!(b.text(".cards .card .label").await.contains("收入"));
+    let url = b.client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/admin/");
+    for (w, h) in [(375, 740), (1440, 900)] {
+        b.size(w, h).await;
+        b.shot(&format!("overview-{w}")).await;
+    }
+    // The console's log may hold the refused login's 401: that is the test's.
+    let errors: Vec<String> = b
+        .errors()
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("/api/admin/auth/login"))
+        .collect();
+    assert!(errors.is_empty(), "overview: {errors:#?}");
+
+    // A revoked token returns to the login page with a message.
+    b.client
+        .execute(
+            "sessionStorage.setItem('st.token', 'revoked'); location.reload();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(b.text("#login-status .notice").await.contains("登录"));
+    b.client.clone().close().await.unwrap();
+    t.stop().await;
+}
