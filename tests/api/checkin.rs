@@ -28,19 +28,7 @@ pub(crate) async fn door() -> Door {
     body["priceOptions"][1]["totalCount"] = json!(1000);
     let e = create_show(&t, &owner, body).await;
     let tonight = e["id"].as_str().unwrap().to_string();
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .format("%Y-%m-%d")
-        .to_string();
-    let id = tonight.clone();
-    t.write(move |c| {
-        c.execute(
-            "UPDATE events SET event_date = ?2 WHERE id = ?1",
-            rusqlite::params![id, today],
-        )?;
-        Ok(())
-    })
-    .await;
+    crate::common::admin::date_today(&t, &tonight).await;
     Door {
         t: Arc::new(t),
         owner,
@@ -367,18 +355,9 @@ async fn tickets_expire_after_the_show_and_only_an_owner_forces_them_in() {
         e["id"].as_str().unwrap().to_string(),
         e["priceOptions"][0]["id"].as_str().unwrap().to_string(),
     );
-    let (tok, _) = t.login("late-comer", "dt").await;
-    let o = t
-        .post("/api/orders", Some(&tok), order_body(&event, &option, 2))
-        .await;
-    let oid = o.data()["id"].as_str().unwrap().to_string();
-    let paid = t
-        .post(&format!("/api/dev/payments/{oid}/confirm"), None, json!({}))
-        .await;
-    let code = paid.data()["tickets"][0]["qrCode"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (oid, codes) =
+        crate::common::admin::paid_order(&t, "late-comer", "dt", &event, &option, 2).await;
+    let code = codes[0].clone();
     // The show ended seven hours ago (the default expiry is six).
     let id = event.clone();
     t.write(move |c| {

@@ -67,21 +67,7 @@ async fn case(d: &Door) -> Case {
     let e = create_show(&d.t, &d.owner, show_body(3)).await;
     let event = e["id"].as_str().unwrap().to_string();
     let option = e["priceOptions"][1]["id"].as_str().unwrap().to_string();
-    let (id, today) = (
-        event.clone(),
-        chrono::Utc::now()
-            .with_timezone(&chrono_tz::Asia::Shanghai)
-            .format("%Y-%m-%d")
-            .to_string(),
-    );
-    d.t.write(move |c| {
-        c.execute(
-            "UPDATE events SET event_date = ?2 WHERE id = ?1",
-            rusqlite::params![id, today],
-        )?;
-        Ok(())
-    })
-    .await;
+    crate::common::admin::date_today(&d.t, &event).await;
     let mut orders = Vec::new();
     let mut tickets = Vec::new();
     for qty in [2, 1, 1] {

@@ -5,12 +5,14 @@ import { api, session, whenSignedOut } from './api.js?v=__BUILD__';
 import { h, mount, notice, setZone } from './dom.js?v=__BUILD__';
 import { loginPage } from './login.js?v=__BUILD__';
 import { overviewPage } from './overview.js?v=__BUILD__';
+import { doorPage } from './door.js?v=__BUILD__';
 
 const root = document.getElementById('app');
 
 /** Pages by path below /admin/, with who may open them. */
 const PAGES = [
   { path: '', title: '概览', render: overviewPage, owner: true },
+  { path: 'door', title: '检票', render: doorPage, owner: false },
 ];
 
 let flash = null;
@@ -68,6 +70,11 @@ async function render() {
       mount(root, h('main', { class: 'page' }, notice('error', e.message)));
       return;
     }
+  }
+  // Door staff start at the door.
+  if (path === '' && admin.role !== 'owner') {
+    navigate('door', true);
+    return;
   }
   const page = PAGES.find((p) => p.path === path && (!p.owner || admin.role === 'owner'));
   if (!page) {

@@ -97,3 +97,54 @@ pub async fn check_in_order(t: &TestApp, club: &str, order_id: &str) {
         assert_eq!(r.status, 200, "{}", r.text);
     }
 }
+
+/// Dates one of the club's shows today in the club's zone (the door only
+/// lets tonight's tickets in).
+pub async fn date_today(t: &TestApp, event_id: &str) {
+    let (id, today) = (
+        event_id.to_string(),
+        chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .format("%Y-%m-%d")
+            .to_string(),
+    );
+    t.write(move |c| {
+        c.execute(
+            "UPDATE events SET event_date = ?2 WHERE id = ?1",
+            rusqlite::params![id, today],
+        )?;
+        Ok(())
+    })
+    .await;
+}
+
+/// A paid order (dev payment) of `qty` tickets by the dev buyer `buyer`:
+/// the order id and its ticket codes.
+pub async fn paid_order(
+    t: &TestApp,
+    buyer: &str,
+    club: &str,
+    event: &str,
+    option: &str,
+    qty: i64,
+) -> (String, Vec<String>) {
+    let (token, _) = t.login(buyer, club).await;
+    let o = t
+        .post(
+            "/api/orders",
+            Some(&token),
+            super::order_body(event, option, qty),
+        )
+        .await;
+    let id = o.data()["id"].as_str().unwrap().to_string();
+    let paid = t
+        .post(&format!("/api/dev/payments/{id}/confirm"), None, json!({}))
+        .await;
+    let codes = paid.data()["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["qrCode"].as_str().unwrap().to_string())
+        .collect();
+    (id, codes)
+}
