@@ -266,6 +266,47 @@ async fn the_console_signs_in_and_shows_the_overview() {
     b.assert_clean("door", &["/api/admin/checkin - Failed to load resource: the server responded with a status of 409"])
         .await;
 
+    // 员工: a short password is refused next to its field; then added.
+    b.client.goto(&t.url("/admin/team")).await.unwrap();
+    assert_eq!(b.text("main.page h1").await, "员工");
+    b.text("#team-form").await;
+    b.fill("#team-username", "door.zhao").await;
+    b.fill("#team-display", "<img src=x onerror=alert(1)>")
+        .await;
+    b.fill("#team-password", "short").await;
+    b.click("#team-form button[type=submit]").await;
+    assert!(b.text("#team-password-error").await.contains("10"));
+    b.fill("#team-password", "long-enough-pass-1").await;
+    b.click("#team-form button[type=submit]").await;
+    assert_eq!(b.text("#team-status .notice").await, "已新增");
+    assert_eq!(
+        b.text("#team-password-error").await,
+        "",
+        "the error goes with the fix"
+    );
+    let table = b.text("main.page table").await;
+    assert!(
+        table.contains("door.zhao") && table.contains("<img src=x onerror=alert(1)>"),
+        "as text: {table}"
+    );
+    for (w, h) in [(375, 740), (1440, 900)] {
+        b.size(w, h).await;
+        b.shot(&format!("team-{w}")).await;
+    }
+    // 操作日志 lists it.
+    b.client.goto(&t.url("/admin/audit")).await.unwrap();
+    assert_eq!(b.text("main.page h1").await, "操作日志");
+    assert!(b.text("main.page table").await.contains("新增员工"));
+    for (w, h) in [(375, 740), (1440, 900)] {
+        b.size(w, h).await;
+        b.shot(&format!("audit-{w}")).await;
+    }
+    b.assert_clean(
+        "team and audit",
+        &["/api/admin/admins - Failed to load resource: the server responded with a status of 400"],
+    )
+    .await;
+
     // A revoked token returns to the login page with a message.
     b.client
         .execute(

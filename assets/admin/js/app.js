@@ -6,6 +6,8 @@ import { h, mount, notice, setZone } from './dom.js?v=__BUILD__';
 import { loginPage } from './login.js?v=__BUILD__';
 import { overviewPage } from './overview.js?v=__BUILD__';
 import { doorPage } from './door.js?v=__BUILD__';
+import { teamPage } from './team.js?v=__BUILD__';
+import { auditPage } from './audit.js?v=__BUILD__';
 
 const root = document.getElementById('app');
 
@@ -13,6 +15,8 @@ const root = document.getElementById('app');
 const PAGES = [
   { path: '', title: '概览', render: overviewPage, owner: true },
   { path: 'door', title: '检票', render: doorPage, owner: false },
+  { path: 'team', title: '员工', render: teamPage, owner: true },
+  { path: 'audit', title: '操作日志', render: auditPage, owner: true },
 ];
 
 let flash = null;

@@ -1,0 +1,104 @@
+// 员工 (owners only): the club's admins, adding one, changing a role or
+// status, resetting a password. Errors appear next to the field named.
+
+import { api, ApiError } from './api.js?v=__BUILD__';
+import { dateTime, h, mount, notice } from './dom.js?v=__BUILD__';
+
+const ROLES = { owner: '店主', staff: '员工' };
+
+function field(id, label, input) {
+  const error = h('span', { class: 'field-error', id: `${id}-error` });
+  input.id = id;
+  input.setAttribute('aria-describedby', error.id);
+  return { row: h('label', { for: id }, label, input, error), input, error };
+}
+
+function clearErrors(fields) {
+  for (const f of Object.values(fields)) {
+    f.error.textContent = '';
+    f.input.removeAttribute('aria-invalid');
+  }
+}
+
+/** Shows an API error by the field it names, or in `status`. */
+export function showError(err, fields, status) {
+  clearErrors(fields);
+  const f = err instanceof ApiError && err.field && fields[err.field];
+  if (f) {
+    f.error.textContent = err.message.slice(err.field.length + 1);
+    f.input.setAttribute('aria-invalid', 'true');
+    f.input.focus();
+  } else {
+    mount(status, notice('error', err.message));
+  }
+}
+
+export async function teamPage(main, { admin }) {
+  const list = h('div', { class: 'skeleton', 'aria-busy': 'true' });
+  const status = h('div', { id: 'team-status' });
+  const fields = {
+    username: field('team-username', '用户名', h('input', { autocomplete: 'off', autocapitalize: 'none' })),
+    displayName: field('team-display', '显示名', h('input', { autocomplete: 'off' })),
+    role: field('team-role', '角色', h('select', {},
+      h('option', { value: 'staff' }, '员工（检票、查订单）'), h('option', { value: 'owner' }, '店主（全部权限）'))),
+    password: field('team-password', '初始密码（至少 10 个字符）', h('input', { type: 'password', autocomplete: 'new-password' })),
+  };
+  const form = h('form', { class: 'stack card', id: 'team-form' },
+    h('h2', {}, '新增员工'), Object.values(fields).map((f) => f.row), status,
+    h('button', { type: 'submit' }, '新增'));
+
+  async function act(fn) {
+    mount(status);
+    try { await fn(); await load(); } catch (e) { mount(status, notice('error', e.message)); }
+  }
+
+  async function load() {
+    try {
+      const admins = await api('GET', '/api/admin/admins');
+      mount(list, h('div', { class: 'table-wrap' }, h('table', {},
+        h('thead', {}, h('tr', {}, h('th', {}, '用户名'), h('th', {}, '显示名'), h('th', {}, '角色'),
+          h('th', {}, '状态'), h('th', {}, '最近登录'), h('th', {}, '操作'))),
+        h('tbody', {}, admins.map((a) => h('tr', {},
+          h('td', {}, a.username),
+          h('td', {}, a.displayName || ''),
+          h('td', {}, ROLES[a.role] || a.role),
+          h('td', {}, a.status === 'active' ? (a.lockedUntil ? `已锁定至 ${dateTime(a.lockedUntil)}` : '启用') : '停用'),
+          h('td', {}, dateTime(a.lastLoginAt)),
+          h('td', {},
+            h('button', { type: 'button', class: 'secondary',
+              onclick: () => act(() => api('PUT', `/api/admin/admins/${a.id}`, { role: a.role === 'owner' ? 'staff' : 'owner' })) },
+            a.role === 'owner' ? '改为员工' : '设为店主'), ' ',
+            a.id === admin.id ? null : h('button', { type: 'button', class: 'secondary',
+              onclick: () => act(() => api('PUT', `/api/admin/admins/${a.id}`, { status: a.status === 'active' ? 'disabled' : 'active' })) },
+            a.status === 'active' ? '停用' : '启用'), ' ',
+            h('button', { type: 'button', class: 'secondary', onclick: () => {
+              const pw = window.prompt(`为 ${a.username} 设置新密码（至少 10 个字符）`);
+              if (pw) act(() => api('POST', `/api/admin/admins/${a.id}/password`, { password: pw }));
+            } }, '重设密码'))))))));
+    } catch (e) {
+      mount(list, notice('error', e.message));
+    }
+    list.removeAttribute('aria-busy');
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    mount(status);
+    try {
+      await api('POST', '/api/admin/admins', {
+        username: fields.username.input.value.trim(),
+        displayName: fields.displayName.input.value.trim() || undefined,
+        role: fields.role.input.value,
+        password: fields.password.input.value,
+      });
+      form.reset();
+      clearErrors(fields);
+      mount(status, notice('info', '已新增'));
+      await load();
+    } catch (err) {
+      showError(err, fields, status);
+    }
+  });
+  mount(main, h('h1', {}, '员工'), list, form);
+  await load();
+}
