@@ -8,6 +8,7 @@ import { overviewPage } from './overview.js?v=__BUILD__';
 import { doorPage } from './door.js?v=__BUILD__';
 import { teamPage } from './team.js?v=__BUILD__';
 import { auditPage } from './audit.js?v=__BUILD__';
+import { settingsPage } from './settings.js?v=__BUILD__';
 
 const root = document.getElementById('app');
 
@@ -16,6 +17,7 @@ const PAGES = [
   { path: '', title: '概览', render: overviewPage, owner: true },
   { path: 'door', title: '检票', render: doorPage, owner: false },
   { path: 'team', title: '员工', render: teamPage, owner: true },
+  { path: 'settings', title: '设置', render: settingsPage, owner: true },
   { path: 'audit', title: '操作日志', render: auditPage, owner: true },
 ];
 

@@ -1,37 +1,11 @@
 // 员工 (owners only): the club's admins, adding one, changing a role or
 // status, resetting a password. Errors appear next to the field named.
 
-import { api, ApiError } from './api.js?v=__BUILD__';
+import { api } from './api.js?v=__BUILD__';
 import { dateTime, h, mount, notice } from './dom.js?v=__BUILD__';
+import { clearErrors, field, showError } from './forms.js?v=__BUILD__';
 
 const ROLES = { owner: '店主', staff: '员工' };
-
-function field(id, label, input) {
-  const error = h('span', { class: 'field-error', id: `${id}-error` });
-  input.id = id;
-  input.setAttribute('aria-describedby', error.id);
-  return { row: h('label', { for: id }, label, input, error), input, error };
-}
-
-function clearErrors(fields) {
-  for (const f of Object.values(fields)) {
-    f.error.textContent = '';
-    f.input.removeAttribute('aria-invalid');
-  }
-}
-
-/** Shows an API error by the field it names, or in `status`. */
-export function showError(err, fields, status) {
-  clearErrors(fields);
-  const f = err instanceof ApiError && err.field && fields[err.field];
-  if (f) {
-    f.error.textContent = err.message.slice(err.field.length + 1);
-    f.input.setAttribute('aria-invalid', 'true');
-    f.input.focus();
-  } else {
-    mount(status, notice('error', err.message));
-  }
-}
 
 export async function teamPage(main, { admin }) {
   const list = h('div', { class: 'skeleton', 'aria-busy': 'true' });
