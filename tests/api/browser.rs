@@ -336,6 +336,7 @@ async fn the_console_signs_in_and_shows_the_overview() {
             .await
             .starts_with("已保存")
     );
+    assert_eq!(b.text(".bar .club").await, "笑声俱乐部", "the bar follows");
     let public = t.data("/api/tenants/dt").await;
     assert_eq!(public["name"], "笑声俱乐部");
     assert_eq!(public["theme"]["primary"], "#123456");

@@ -100,5 +100,12 @@ whenSignedOut((message) => {
   navigate('login', true);
 });
 
+// A save on 设置 renames the club in the bar at once.
+window.addEventListener('club-saved', (e) => {
+  settings = e.detail;
+  const club = document.querySelector('.bar .club');
+  if (club) club.textContent = settings.name;
+});
+
 window.addEventListener('popstate', render);
 render();

@@ -104,7 +104,8 @@ export async function settingsPage(main) {
       refundCutoffMinutes: useDefault.checked || cutoffInput.value === '' ? null : minutes,
     };
     try {
-      await api('PUT', '/api/admin/tenant', body);
+      const saved = await api('PUT', '/api/admin/tenant', body);
+      window.dispatchEvent(new CustomEvent('club-saved', { detail: saved }));
       clearErrors(fields);
       mount(status, notice('info', '已保存，小程序会立即显示新的设置'));
     } catch (err) {
