@@ -3,6 +3,8 @@
 //! an offline scan made before the ticket's recorded entry takes its place,
 //! and the later one becomes the duplicate.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -101,16 +103,15 @@ pub fn sync_verdict(
 ) -> SyncVerdict {
     let winner_at = (facts.ticket_status == "used").then(|| facts.used_at.unwrap_or(i64::MIN));
     let expired_since = facts.ticket_status == "expired" && scanned_at < expires_at;
-    let judged;
     let facts = if winner_at.is_some() || expired_since {
-        let mut f = facts.clone();
-        f.ticket_status = "valid".into();
-        judged = f;
-        &judged
+        Cow::Owned(TicketFacts {
+            ticket_status: "valid".into(),
+            ..facts.clone()
+        })
     } else {
-        facts
+        Cow::Borrowed(facts)
     };
-    if let Err(r) = check_in_outcome(facts, door) {
+    if let Err(r) = check_in_outcome(&facts, door) {
         return SyncVerdict::Refused(r);
     }
     match winner_at {

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use standup_tickets::model::accounts::AdminRole;
 
-use crate::common::admin::{admin_token, create_show, owner_token, show_body};
+use crate::common::admin::{admin_token, audit_actions, create_show, owner_token, show_body};
 use crate::common::*;
 
 const XSS: &str = "<script>alert('x')</script>\"'&";
@@ -25,13 +25,6 @@ fn titles(items: &Value, field: &str) -> Vec<String> {
         .iter()
         .map(|b| b[field].as_str().unwrap().to_string())
         .collect()
-}
-
-async fn audit_actions(t: &TestApp, owner: &str, kind: &str) -> Vec<String> {
-    let log = t
-        .get_as(&format!("/api/admin/audit-log?targetType={kind}"), owner)
-        .await;
-    titles(&log.data()["items"], "action")
 }
 
 #[tokio::test]

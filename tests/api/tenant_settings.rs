@@ -111,15 +111,7 @@ async fn the_owner_saves_settings_and_the_mini_program_sees_them() {
     assert_eq!(s["refundCutoffIsDefault"], true);
     assert_eq!(s["theme"]["primary"], before["theme"]["primary"]);
     assert!(s.get("contact").is_none());
-    let log = t
-        .get_as("/api/admin/audit-log?targetType=tenant", &owner)
-        .await;
-    let actions: Vec<&str> = log.data()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = crate::common::admin::audit_actions(&t, &owner, "tenant").await;
     assert_eq!(
         actions.iter().filter(|a| **a == "tenant_updated").count(),
         2

@@ -148,3 +148,16 @@ pub async fn paid_order(
         .collect();
     (id, codes)
 }
+
+/// The actions of the club's audit log about `kind` (event, admin, …).
+pub async fn audit_actions(t: &TestApp, owner: &str, kind: &str) -> Vec<String> {
+    let log = t
+        .get_as(&format!("/api/admin/audit-log?targetType={kind}"), owner)
+        .await;
+    log.data()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
