@@ -33,6 +33,9 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
                    frame-ancestors 'none'";
 
 const PLACEHOLDER: &str = "__BUILD__";
+/// In the service worker: the JSON list of every file it keeps for offline use.
+const SHELL_PLACEHOLDER: &str = "__SHELL__";
+const SERVICE_WORKER: &str = "sw.js";
 
 struct Asset {
     bytes: Bytes,
@@ -89,6 +92,15 @@ impl Console {
             }
         }
         let build = hex::encode(&bundle.finalize()[..8]);
+        let shell: Vec<String> = names
+            .iter()
+            .filter(|n| n.as_str() != SERVICE_WORKER)
+            .map(|n| match n.as_str() {
+                "index.html" => "/admin/".to_string(),
+                n => format!("/admin/{n}?v={build}"),
+            })
+            .collect();
+        let shell = serde_json::to_string(&shell).unwrap_or_else(|_| "[]".into());
         let mut files = HashMap::new();
         for name in names {
             let (Some(f), Some(ct)) = (Files::get(&name), content_type(&name)) else {
@@ -96,7 +108,9 @@ impl Console {
             };
             let mut bytes = f.data.into_owned();
             if is_text(ct) {
-                let text = String::from_utf8_lossy(&bytes).replace(PLACEHOLDER, &build);
+                let text = String::from_utf8_lossy(&bytes)
+                    .replace(PLACEHOLDER, &build)
+                    .replace(SHELL_PLACEHOLDER, &shell);
                 bytes = text.into_bytes();
             }
             let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));

@@ -175,11 +175,9 @@ fn the_console_files_keep_the_policy() {
                 !text.contains("innerHTML") && !text.contains("insertAdjacentHTML"),
                 "{name}: HTML from strings"
             );
-            for line in text
-                .lines()
-                .filter(|l| l.trim_start().starts_with("import "))
-            {
-                let spec = line.split(['\'', '"']).nth(1).unwrap_or("");
+            // Every static import, one line or several.
+            for tail in text.split(" from '").skip(1) {
+                let spec = tail.split('\'').next().unwrap_or("");
                 assert!(
                     spec.ends_with("?v=__BUILD__"),
                     "{name}: unversioned import {spec}"
@@ -192,4 +190,46 @@ fn the_console_files_keep_the_policy() {
             }
         }
     }
+}
+
+/// The service worker keeps every console file (listed by the server, so
+/// the list cannot fall behind), each at an address that serves it.
+#[tokio::test]
+async fn the_service_worker_keeps_every_console_file() {
+    let t = TestApp::start().await;
+    let res = get(&t, "/admin/sw.js", &[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        header(&res, "cache-control"),
+        "no-cache",
+        "updates are seen at once"
+    );
+    assert_eq!(
+        header(&res, "content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    let sw = res.text().await.unwrap();
+    assert!(!sw.contains("__SHELL__") && !sw.contains("__BUILD__"));
+    let list = sw
+        .split("const SHELL = ")
+        .nth(1)
+        .and_then(|r| r.split(";\n").next())
+        .unwrap();
+    let shell: Vec<String> = serde_json::from_str(list).unwrap();
+    assert!(shell.contains(&"/admin/".to_string()));
+    assert!(!shell.iter().any(|u| u.contains("sw.js")));
+    for e in std::fs::read_dir(format!("{ASSETS}/js")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        assert!(
+            shell
+                .iter()
+                .any(|u| u.starts_with(&format!("/admin/js/{name}?v="))),
+            "{name} is not kept offline"
+        );
+    }
+    for url in &shell {
+        let res = get(&t, url, &[]).await;
+        assert_eq!(res.status(), 200, "{url}");
+    }
+    t.stop().await;
 }

@@ -17,6 +17,7 @@ mod console;
 mod content;
 mod door;
 mod door_props;
+mod e2e;
 mod identity;
 mod inventory_props;
 mod lifecycle;

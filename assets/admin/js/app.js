@@ -9,13 +9,19 @@ import { doorPage } from './door.js?v=__BUILD__';
 import { teamPage } from './team.js?v=__BUILD__';
 import { auditPage } from './audit.js?v=__BUILD__';
 import { settingsPage } from './settings.js?v=__BUILD__';
+import { eventsPage } from './events.js?v=__BUILD__';
+import { ordersPage } from './orders.js?v=__BUILD__';
+import { contentPage } from './content.js?v=__BUILD__';
 
 const root = document.getElementById('app');
 
 /** Pages by path below /admin/, with who may open them. */
 const PAGES = [
   { path: '', title: '概览', render: overviewPage, owner: true },
+  { path: 'events', title: '演出', render: eventsPage, owner: false },
+  { path: 'orders', title: '订单', render: ordersPage, owner: false },
   { path: 'door', title: '检票', render: doorPage, owner: false },
+  { path: 'content', title: '首页内容', render: contentPage, owner: true },
   { path: 'team', title: '员工', render: teamPage, owner: true },
   { path: 'settings', title: '设置', render: settingsPage, owner: true },
   { path: 'audit', title: '操作日志', render: auditPage, owner: true },
@@ -56,6 +62,7 @@ function shell(club, admin, page) {
 }
 
 let settings = null;
+const SETTINGS = 'st.settings';
 
 async function render() {
   const path = currentPath();
@@ -70,19 +77,28 @@ async function render() {
   if (!settings) {
     try {
       settings = await api('GET', '/api/admin/tenant');
-      setZone(settings.timezone);
+      localStorage.setItem(SETTINGS, JSON.stringify(settings));
     } catch (e) {
       if (!session.token) return;
-      mount(root, h('main', { class: 'page' }, notice('error', e.message)));
-      return;
+      // Offline at the door: the club as last seen on this device.
+      const kept = e.code === 'NETWORK' && JSON.parse(localStorage.getItem(SETTINGS) || 'null');
+      if (!kept) {
+        mount(root, h('main', { class: 'page' }, notice('error', e.message)));
+        return;
+      }
+      settings = kept;
     }
+    setZone(settings.timezone);
   }
   // Door staff start at the door.
   if (path === '' && admin.role !== 'owner') {
     navigate('door', true);
     return;
   }
-  const page = PAGES.find((p) => p.path === path && (!p.owner || admin.role === 'owner'));
+  // "events/01J…" opens 演出 with "01J…" as its subpath.
+  const [top, ...rest] = path.split('/');
+  const sub = rest.join('/');
+  const page = PAGES.find((p) => p.path === top && (!p.owner || admin.role === 'owner'));
   if (!page) {
     const main = shell(settings.name, admin, null);
     mount(main, h('h1', {}, '页面不存在'), h('p', {},
@@ -91,7 +107,7 @@ async function render() {
   }
   document.title = `${page.title} · ${settings.name}`;
   const main = shell(settings.name, admin, page);
-  await page.render(main, { admin, settings });
+  await page.render(main, { admin, settings, sub, navigate });
 }
 
 whenSignedOut((message) => {
@@ -103,9 +119,17 @@ whenSignedOut((message) => {
 // A save on 设置 renames the club in the bar at once.
 window.addEventListener('club-saved', (e) => {
   settings = e.detail;
+  localStorage.setItem(SETTINGS, JSON.stringify(settings));
   const club = document.querySelector('.bar .club');
   if (club) club.textContent = settings.name;
 });
 
+window.addEventListener('console-navigate', (e) => navigate(e.detail));
 window.addEventListener('popstate', render);
 render();
+
+// Keeps the console's files for the door with no network (secure origins
+// only: https, or this machine).
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register('/admin/sw.js', { scope: '/admin/' }).catch(() => {});
+}

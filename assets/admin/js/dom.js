@@ -73,3 +73,62 @@ export function dateTime(instant) {
 export function notice(kind, text) {
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
 }
+
+/** The club's zone offset (ms east of UTC) at instant `ms`. */
+function offsetAt(ms) {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone, year: 'numeric', month: 'numeric', day: 'numeric',
+    hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23',
+  }).formatToParts(new Date(ms));
+  const n = (type) => Number((parts.find((p) => p.type === type) || {}).value);
+  const local = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
+  return local - Math.floor(ms / 1000) * 1000;
+}
+
+/** An RFC 3339 instant → "YYYY-MM-DDTHH:mm" in the club's zone (for datetime-local). */
+export function localInput(instant) {
+  if (!instant) return '';
+  const ms = new Date(instant).getTime();
+  if (Number.isNaN(ms)) return '';
+  return new Date(ms + offsetAt(ms)).toISOString().slice(0, 16);
+}
+
+/** "YYYY-MM-DDTHH:mm" read in the club's zone → an RFC 3339 instant, or null. */
+export function fromLocalInput(value) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(value || '');
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  const first = wall - offsetAt(wall);
+  return new Date(wall - offsetAt(first)).toISOString();
+}
+
+/** Today in the club's zone, "YYYY-MM-DD". */
+export function today() {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date());
+}
+
+/** A "YYYY-MM-DD" date `days` later. */
+export function addDays(date, days) {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** A table: `heads` as [label, className?], `rows` as arrays of cells. */
+export function table(heads, rows, rowAttrs = () => ({})) {
+  return h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, heads.map(([label, cls]) => h('th', { class: cls }, label)))),
+    h('tbody', {}, rows.map((cells, i) => h('tr', rowAttrs(i),
+      cells.map((c, j) => h('td', { class: heads[j] && heads[j][1] }, c)))))));
+}
+
+/** A link inside the console that does not reload the page. */
+export function link(path, text, attrs = {}) {
+  return h('a', {
+    href: `/admin/${path}`, ...attrs,
+    onclick: (e) => {
+      e.preventDefault();
+      window.dispatchEvent(new CustomEvent('console-navigate', { detail: path }));
+    },
+  }, text);
+}

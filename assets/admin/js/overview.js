@@ -64,7 +64,7 @@ export async function overviewPage(main, { settings }) {
       const s = await api('GET', `/api/admin/stats?period=${chosen}`);
       const p = s[s.period] || {};
       mount(body,
-        h('div', { class: 'cards' },
+        h('div', { class: 'cards', id: 'stats-cards' },
           card('收入', money(p.revenue), `累计 ${money(s.totalRevenue)}`),
           card('订单', String(p.orders ?? 0), `累计 ${s.totalOrders}`),
           card('购票观众', String(p.users ?? 0), `累计 ${s.totalUsers}`),

@@ -4,7 +4,7 @@
 
 import { api } from './api.js?v=__BUILD__';
 import { h, mount, notice } from './dom.js?v=__BUILD__';
-import { clearErrors, field, showError } from './forms.js?v=__BUILD__';
+import { clearErrors, field, imageField, showError } from './forms.js?v=__BUILD__';
 
 const COLOURS = [
   ['primary', '主色'], ['accent', '强调色'], ['bg', '背景'], ['text', '文字'], ['muted', '次要文字'],
@@ -26,25 +26,8 @@ export async function settingsPage(main) {
   const status = h('div', { id: 'settings-status' });
 
   const name = add('name', 'set-name', '俱乐部名称', h('input', { value: s.name }));
-  const logoInput = h('input', { value: s.logo || '', placeholder: 'https://… 或上传图片' });
-  const logo = add('logo', 'set-logo', 'Logo', logoInput);
-  const logoPreview = h('img', { class: 'logo-preview', alt: 'Logo 预览', hidden: !s.logo, src: s.logo || null });
-  const file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp', id: 'set-logo-file', 'aria-label': '上传 Logo' });
-  file.addEventListener('change', async () => {
-    if (!file.files[0]) return;
-    const form = new FormData();
-    form.append('file', file.files[0]);
-    try {
-      const up = await api('POST', '/api/admin/uploads', form);
-      logoInput.value = up.url;
-      logoPreview.src = up.url;
-      logoPreview.hidden = false;
-      clearErrors({ logo: fields.logo });
-    } catch (err) {
-      fields.logo.error.textContent = err.message;
-    }
-    file.value = '';
-  });
+  fields.logo = imageField('set-logo', 'Logo', s.logo);
+  const logoInput = fields.logo.input;
 
   const preview = h('div', { class: 'palette', 'aria-label': '小程序配色预览' },
     h('div', { class: 'palette-title' }, '今晚 20:00 · 脱口秀专场'),
@@ -80,7 +63,7 @@ export async function settingsPage(main) {
   const cutoff = add('refundCutoffMinutes', 'set-cutoff', '观众可退款至演出开始前（分钟）', cutoffInput);
 
   const form = h('form', { class: 'stack card settings', id: 'settings-form', novalidate: true },
-    name, logo, h('div', { class: 'logo-row' }, file, logoPreview),
+    name, fields.logo.rows,
     h('h2', {}, '主题色'), h('div', { class: 'colours' }, colours.map((c) => h('div', { class: 'colour' }, c.row, c.pick))),
     preview,
     h('h2', {}, '联系方式'), phone, address, email,
