@@ -171,20 +171,24 @@ impl Browser {
         el.text().await.unwrap()
     }
 
+    /// Waits for `css`.
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
+
     pub async fn fill(&self, css: &str, value: &str) {
-        let el = self.client.find(Locator::Css(css)).await.unwrap();
+        let el = self.find(css).await;
         el.clear().await.unwrap();
         el.send_keys(value).await.unwrap();
     }
 
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.find(css).await.click().await.unwrap();
     }
 }
 
@@ -238,7 +242,11 @@ async fn the_console_signs_in_and_shows_the_overview() {
         crate::common::admin::paid_order(&t, "door-buyer", "dt", &event, &option, 2).await;
     let code = &codes[0];
     b.client.goto(&t.url("/admin/door")).await.unwrap();
-    assert!(b.text("#door-count").await.contains("已售"));
+    b.until(
+        "the count",
+        "document.getElementById('door-count')?.textContent.includes('已售')",
+    )
+    .await;
     let focused = b
         .client
         .execute("return document.activeElement.id", vec![])

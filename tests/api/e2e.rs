@@ -22,6 +22,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_standup-tickets");
 const CLUB: &str = "night";
 const PASSWORD: &str = "a-long-door-password";
 const XSS: &str = "<img src=x onerror=alert(1)>";
+/// README's door-pack vector: a door key, a code, and its digest.
+const VECTOR_KEY: &str = "D1R0u3x5Abnj97FvluEKmh3BSJHqu0iFSHf3kUcOI48";
+const VECTOR_CODE: &str = "ST1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
+const VECTOR_DIGEST: &str = "-cz7qbQCwkiCT6gSo6tJlA";
 
 /// chromedriver's network emulation: offline, or back to normal.
 #[derive(Debug)]
@@ -210,7 +214,7 @@ impl Server {
             .post(
                 "/api/auth/wechat/login",
                 None,
-                json!({"code": who, "tenantId": CLUB}),
+                json!({"code": format!("dev-{phone}"), "tenantId": CLUB}),
             )
             .await;
         let token = login["token"].as_str().unwrap();
@@ -234,7 +238,7 @@ impl Browser {
     }
 
     /// Waits until the script `expr` is truthy; its value.
-    async fn until(&self, what: &str, expr: &str) -> Value {
+    pub async fn until(&self, what: &str, expr: &str) -> Value {
         let t0 = Instant::now();
         loop {
             let v = self
@@ -351,6 +355,19 @@ async fn a_club_runs_a_night_from_the_console() {
     b.click("#login-submit").await;
     assert_eq!(b.text("main.page h1").await, "概览");
     let before = b.text("#stats-cards").await;
+
+    // The door's own HMAC (crypto.subtle is missing on plain-http origins)
+    // gives README's test vector.
+    let digest = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             import('/admin/js/hmac.js').then((m) => done(m.doorDigest(arguments[0], arguments[1])));",
+            vec![json!(VECTOR_KEY), json!(VECTOR_CODE)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(digest, VECTOR_DIGEST);
 
     // 演出 → 新建: a missing city is refused next to its field.
     b.go(&base, "/admin/events").await;
@@ -607,6 +624,59 @@ async fn a_club_runs_a_night_from_the_console() {
         .await;
     assert_eq!(home["banners"][0]["title"], "周五夜场");
     b.both_widths("content", &[]).await;
+
+    // 复制到下周, 发布, then 取消演出: the confirmation counts the paid
+    // orders, and the page follows their refunds.
+    b.go(&base, &format!("/admin/events/{event}")).await;
+    b.click("#event-duplicate").await;
+    b.click("#dup-form button[type=submit]").await;
+    b.until("the copy's form", "location.pathname.endsWith('/edit')")
+        .await;
+    let url = b.client.current_url().await.unwrap();
+    let copy = url
+        .path()
+        .trim_start_matches("/admin/events/")
+        .trim_end_matches("/edit")
+        .to_string();
+    assert_ne!(copy, event);
+    b.go(&base, &format!("/admin/events/{copy}")).await;
+    assert_eq!(b.text(".title-row .badge").await, "草稿");
+    b.click("#event-publish").await;
+    b.until(
+        "published",
+        "document.querySelector('.title-row .badge')?.textContent === '售票中'",
+    )
+    .await;
+    let detail = s.get(&format!("/api/events/{copy}"), None).await;
+    let option = detail["priceOptions"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let next_week = s.buy("老张", "13900000003", &copy, &option, 2).await;
+    b.go(&base, &format!("/admin/events/{copy}")).await;
+    b.click("#event-cancel").await;
+    assert!(
+        b.text("#cancel-count").await.contains("1 个已支付订单"),
+        "the confirmation says what will happen"
+    );
+    b.fill("#cancel-reason", "演员生病，改期另行通知").await;
+    b.click("#cancel-confirm").await;
+    b.until(
+        "refunded",
+        "document.getElementById('event-refunds')?.textContent.includes('已退款 1 / 1')",
+    )
+    .await;
+    assert_eq!(b.text(".title-row .badge").await, "已取消");
+    b.both_widths("event-cancelled", &[]).await;
+    let o = s
+        .get(
+            &format!("/api/admin/orders/{}", next_week["id"].as_str().unwrap()),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(o["status"], "refunded");
+    let first = s.get(&format!("/api/events/{event}"), None).await;
+    assert_eq!(first["status"], "onSale", "the original show is untouched");
 
     // The rest of the pages at both widths.
     for (path, h1) in [

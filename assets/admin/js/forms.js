@@ -62,7 +62,7 @@ export function imageField(id, label, value) {
     preview.hidden = !v;
     if (v) preview.src = v;
   });
-  f.rows = [f.row, h('div', { class: 'logo-row' }, file, preview)];
+  f.rows = [f.row, h('div', { class: 'logo-row' }, h('label', { class: 'upload', for: file.id }, '上传图片', file), preview)];
   return f;
 }
 
