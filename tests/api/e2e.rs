@@ -459,6 +459,13 @@ async fn a_club_runs_a_night_from_the_console() {
         "document.querySelectorAll('#orders-list a.order-link').length === 1",
     )
     .await;
+    // 导出 CSV of this filter: fetched with the token, saved by the browser.
+    b.click("#orders-export").await;
+    b.until(
+        "exported",
+        "document.querySelector('#orders-status-line .notice')?.textContent.startsWith('已导出 orders-')",
+    )
+    .await;
     b.both_widths("orders", &[]).await;
     b.click("#orders-list a.order-link").await;
     assert!(b.text("main.page h1").await.contains(&refund_id));
