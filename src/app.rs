@@ -55,6 +55,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         limits,
         pay,
         qr_key,
+        backups: Default::default(),
     });
     Ok(state)
 }
@@ -131,6 +132,8 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningApp> {
 /// `standup-tickets serve`: runs until SIGTERM or Ctrl-C.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = (config.host, config.port);
+    // One server per data dir; a restore waits for it to stop.
+    let _lock = crate::service::backups::lock_data_dir(&config)?;
     let state = build_state(config).await?;
     prepare(&state).await?;
     let listener = TcpListener::bind(bind)

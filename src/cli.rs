@@ -1,6 +1,7 @@
 //! The `standup-tickets` command line: serve (default), migrate, demo, tenant,
 //! admin, tick. Commands call services, never the store.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::app;
@@ -38,6 +39,18 @@ enum Command {
     Tick {
         /// The job's name (`expire`, `reconcile`, `sales`, …).
         name: Option<String>,
+    },
+    /// Write a consistent copy of the database to FILE (safe while the
+    /// server runs).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the database with the backup FILE (the server must be
+    /// stopped; the current database is kept beside it).
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
     },
     /// Manage clubs.
     Tenant {
@@ -183,6 +196,30 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 None => println!("演示俱乐部 demo 已存在，未做修改"),
             }
             state.store.close().await;
+            Ok(())
+        }
+        Command::Backup { to } => {
+            let r = crate::service::backups::backup_to(&config, &to).await?;
+            println!(
+                "已备份到 {}（{:.1} MB，用时 {:.1} 秒）",
+                r.path.display(),
+                r.bytes as f64 / 1_048_576.0,
+                r.elapsed.as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let r = crate::service::backups::restore(&config, &from).await?;
+            println!(
+                "已从 {} 恢复：{} 个订单，{} 张票，数据库版本 {}",
+                from.display(),
+                r.facts.orders,
+                r.facts.tickets,
+                r.facts.schema_version
+            );
+            if let Some(kept) = r.kept {
+                println!("原数据库已保留为 {}", kept.display());
+            }
             Ok(())
         }
         Command::Tick { name } => {

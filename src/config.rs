@@ -60,6 +60,16 @@ pub struct Config {
     pub refund_retry_after: Duration,
     /// Unused tickets expire this long after their show ends.
     pub ticket_expire_after: Duration,
+    /// Scheduled backups (`BACKUP_DIR`); `None` = off.
+    pub backups: Option<BackupSchedule>,
+}
+
+/// Where scheduled backups go, how often, and how many are kept.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub every: Duration,
+    pub keep: usize,
 }
 
 /// Merchant configuration for WeChat Pay APIv3. Files are read (and keys
@@ -455,6 +465,24 @@ pub const OPTIONS: &[Opt] = &[
         doc: "unused tickets become `expired` this long after their show ends (the door then refuses them unless an owner forces)",
     },
     Opt {
+        var: "BACKUP_DIR",
+        default: None,
+        shown: "(none: off)",
+        doc: "scheduled backups: a consistent copy of the database is written here every `BACKUP_INTERVAL` (as `standup-tickets-<UTC time>.db`, through a temporary file and a rename); failures are logged and shown in `/healthz`",
+    },
+    Opt {
+        var: "BACKUP_INTERVAL",
+        default: Some("6h"),
+        shown: "`6h`",
+        doc: "how often a scheduled backup is made (`10m` to `7d`); counted from the newest file in `BACKUP_DIR`, so restarts neither skip nor repeat one",
+    },
+    Opt {
+        var: "BACKUP_KEEP",
+        default: Some("28"),
+        shown: "`28`",
+        doc: "scheduled backups kept in `BACKUP_DIR`; older ones are deleted (1-10000)",
+    },
+    Opt {
         var: "ADMIN_CONSOLE",
         default: Some("on"),
         shown: "`on`",
@@ -716,7 +744,31 @@ impl Config {
             "应为 30m、6h、1d 这样的时长（最长 30d）",
         )?;
 
+        let backups = match get("BACKUP_DIR") {
+            None => None,
+            Some(dir) => {
+                let every = duration(
+                    &value,
+                    "BACKUP_INTERVAL",
+                    |d| d.as_secs() >= 600 && d.as_secs() <= 7 * 86_400,
+                    "应为 10m、6h、1d 这样的时长（10 分钟到 7 天）",
+                )?;
+                let v = value("BACKUP_KEEP");
+                let keep = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=10_000).contains(n))
+                    .ok_or_else(|| bad("BACKUP_KEEP", format!("应为 1-10000 的整数: {v:?}")))?;
+                Some(BackupSchedule {
+                    dir: PathBuf::from(dir),
+                    every,
+                    keep,
+                })
+            }
+        };
+
         Ok(Config {
+            backups,
             pay,
             refund_retry_after,
             ticket_expire_after,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::service::{accounts, catalog, checkin, orders, payments};
+use crate::service::{accounts, backups, catalog, checkin, orders, payments};
 use crate::state::AppState;
 
 type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<usize>> + Send>>;
@@ -80,6 +80,13 @@ pub static JOBS: &[Job] = &[
         every: accounts::DISABLED_USERS_REFRESH,
         at_start: true,
         run: |s| Box::pin(async move { accounts::refresh_disabled_users(&s).await }),
+    },
+    Job {
+        name: "backup",
+        about: "到时间就备份数据库到 BACKUP_DIR，并删除超出 BACKUP_KEEP 的旧备份",
+        every: Duration::from_secs(60),
+        at_start: false,
+        run: |s| Box::pin(async move { backups::scheduled(&s).await }),
     },
     Job {
         name: "limits",

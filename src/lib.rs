@@ -16,7 +16,7 @@ pub mod config;
 pub mod error;
 pub(crate) mod http;
 pub mod ids;
-pub(crate) mod jobs;
+pub mod jobs;
 pub(crate) mod limits;
 pub(crate) mod logging;
 pub mod model;

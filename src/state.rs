@@ -29,6 +29,8 @@ pub struct AppInner {
     pub pay: PayProvider,
     /// Signs ticket QR codes; kept in the database.
     pub qr_key: QrKey,
+    /// How the scheduled backups are going.
+    pub backups: crate::service::backups::BackupStatus,
 }
 
 impl AppState {

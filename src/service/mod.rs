@@ -6,6 +6,7 @@ pub mod admin_events;
 pub mod admin_orders;
 pub mod admins;
 pub mod audit;
+pub mod backups;
 pub mod catalog;
 pub mod checkin;
 pub mod content;

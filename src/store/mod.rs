@@ -4,6 +4,7 @@
 
 pub mod admins;
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod checkin;
 pub mod content;
@@ -64,6 +65,9 @@ pub enum StoreError {
     Migration(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A backup or restore refused, in words for the operator.
+    #[error("{0}")]
+    Backup(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

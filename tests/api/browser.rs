@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use standup_tickets::model::accounts::AdminRole;
 
 use crate::common::admin::admin_token;
+use crate::common::binary::free_port;
 use crate::common::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -52,14 +53,6 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A headless Chromium, or `None` (skipped, with how to install it).

@@ -8,17 +8,15 @@
 //! Every page is loaded at 375 and 1440 px with no console error; the
 //! screenshots go to `target/screenshots/`. Skipped as `browser.rs` says.
 
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, browser, free_port};
+use crate::browser::{Browser, browser};
+use crate::common::binary::Binary;
 
-const BIN: &str = env!("CARGO_BIN_EXE_standup-tickets");
 const CLUB: &str = "night";
 const PASSWORD: &str = "a-long-door-password";
 const XSS: &str = "<img src=x onerror=alert(1)>";
@@ -57,21 +55,6 @@ impl WebDriverCompatibleCommand for Network {
     }
 }
 
-/// The real binary, serving a data dir prepared with its own commands.
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A zone where it is late morning now, so tonight's 20:00 show is today
 /// wherever and whenever the test runs.
 fn late_morning_zone() -> (String, chrono::FixedOffset) {
@@ -91,145 +74,6 @@ fn late_morning_zone() -> (String, chrono::FixedOffset) {
         e => format!("Etc/GMT+{}", -e),
     };
     (name, chrono::FixedOffset::east_opt(east * 3600).unwrap())
-}
-
-impl Server {
-    async fn start(zone: &str) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let env = |c: &mut Command| {
-            c.env("DATA_DIR", dir.path())
-                .env("APP_TIMEZONE", zone)
-                .env("APP_ENV", "development")
-                .env("DEMO_DATA", "off")
-                .env("LOG_LEVEL", "warn")
-                .env_remove("WECHAT_APP_ID")
-                .env_remove("WECHAT_MCH_ID");
-        };
-        let run = |args: &[&str], stdin: Option<&str>| {
-            let mut c = Command::new(BIN);
-            env(&mut c);
-            let mut child = c
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            if let Some(s) = stdin {
-                child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-            }
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        run(
-            &["tenant", "create", "--id", CLUB, "--name", "夜猫喜剧"],
-            None,
-        );
-        run(
-            &[
-                "admin",
-                "create",
-                "--tenant",
-                CLUB,
-                "--username",
-                "boss",
-                "--password-stdin",
-            ],
-            Some(&format!("{PASSWORD}\n")),
-        );
-        let port = free_port();
-        let mut c = Command::new(BIN);
-        env(&mut c);
-        let child = c
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
-            _dir: dir,
-        };
-        let t0 = Instant::now();
-        loop {
-            if let Ok(r) = server.http.get(server.url("/healthz")).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "the server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// A call that must succeed; the envelope's `data`.
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> Value {
-        let mut req = self.http.request(method, self.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let json: Value = res.json().await.unwrap();
-        assert!(status.is_success(), "{path}: {json}");
-        json["data"].clone()
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> Value {
-        self.call(reqwest::Method::GET, path, token, Value::Null)
-            .await
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, token, body).await
-    }
-
-    /// A buyer (dev-mode WeChat login) pays for `qty` seats; the order.
-    async fn buy(&self, who: &str, phone: &str, event: &str, option: &str, qty: i64) -> Value {
-        let login = self
-            .post(
-                "/api/auth/wechat/login",
-                None,
-                json!({"code": format!("dev-{phone}"), "tenantId": CLUB}),
-            )
-            .await;
-        let token = login["token"].as_str().unwrap();
-        let order = self
-            .post(
-                "/api/orders",
-                Some(token),
-                json!({"eventId": event, "priceOptionId": option, "quantity": qty,
-                       "userInfo": {"name": who, "phone": phone}}),
-            )
-            .await;
-        let id = order["id"].as_str().unwrap();
-        self.post(&format!("/api/dev/payments/{id}/confirm"), None, json!({}))
-            .await
-    }
 }
 
 impl Browser {
@@ -337,7 +181,9 @@ async fn a_club_runs_a_night_from_the_console() {
         return;
     };
     let (zone, offset) = late_morning_zone();
-    let s = Server::start(&zone).await;
+    let bin = Binary::new().env("APP_TIMEZONE", &zone);
+    bin.club(CLUB, "夜猫喜剧", PASSWORD);
+    let s = bin.serve().await;
     let base = s.base.clone();
     let today = chrono::Utc::now()
         .with_timezone(&offset)
@@ -436,8 +282,8 @@ async fn a_club_runs_a_night_from_the_console() {
     let normal = options[1]["id"].as_str().unwrap().to_string();
 
     // Two buyers pay: one ticket to refund, two to check in.
-    let refund_me = s.buy("小李", "13900000001", &event, &normal, 1).await;
-    let door = s.buy("小王", "13900000002", &event, &normal, 2).await;
+    let refund_me = s.buy(CLUB, "小李", "13900000001", &event, &normal, 1).await;
+    let door = s.buy(CLUB, "小王", "13900000002", &event, &normal, 2).await;
     let refund_id = refund_me["id"].as_str().unwrap().to_string();
     let codes: Vec<String> = door["tickets"]
         .as_array()
@@ -486,16 +332,7 @@ async fn a_club_runs_a_night_from_the_console() {
         &["/refund - Failed to load resource: the server responded with a status of 400"],
     )
     .await;
-    let owner = s
-        .post(
-            "/api/admin/auth/login",
-            None,
-            json!({"tenantId": CLUB, "username": "boss", "password": PASSWORD}),
-        )
-        .await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let owner = s.owner(CLUB, PASSWORD).await;
     let t0 = Instant::now();
     loop {
         let o = s
@@ -659,7 +496,7 @@ async fn a_club_runs_a_night_from_the_console() {
         .as_str()
         .unwrap()
         .to_string();
-    let next_week = s.buy("老张", "13900000003", &copy, &option, 2).await;
+    let next_week = s.buy(CLUB, "老张", "13900000003", &copy, &option, 2).await;
     b.go(&base, &format!("/admin/events/{copy}")).await;
     b.click("#event-cancel").await;
     assert!(

@@ -10,6 +10,7 @@ mod admin_orders;
 mod admin_routes;
 mod admins;
 mod architecture;
+mod backups;
 mod browser;
 mod catalog;
 mod checkin;

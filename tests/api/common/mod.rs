@@ -2,6 +2,7 @@
 //! to over HTTP. Fixtures are written through the app's own store functions.
 
 pub mod admin;
+pub mod binary;
 pub mod fake_pay;
 pub mod fake_wechat;
 pub mod scenarios;
