@@ -52,6 +52,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// Print the configuration in effect (secrets masked) and every
+    /// problem found; exit code 2 if there is any.
+    CheckConfig,
     /// Manage clubs.
     Tenant {
         #[command(subcommand)]
@@ -146,6 +149,9 @@ enum TenantCommand {
 #[tokio::main]
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::CheckConfig)) {
+        return check_config();
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -153,13 +159,59 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = crate::logging::init(&config.log_level);
+    let _log_guard = crate::logging::init(&config.log_level, config.log_json);
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("错误: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Whether the process can create files in `dir` (creating it if needed).
+fn writable(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let probe = dir.join(format!(".write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn check_config() -> ExitCode {
+    let report = crate::config::check(|k| std::env::var(k).ok());
+    let width = report.rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    println!("生效的配置（* 表示来自环境变量）：");
+    for (var, value, set) in &report.rows {
+        println!("{} {var:<width$}  {value}", if *set { "*" } else { " " });
+    }
+    let mut problems = report.problems;
+    if let Some(c) = &report.config {
+        let mut dirs = vec![
+            ("DATA_DIR", c.data_dir.clone()),
+            ("UPLOAD_PATH", c.upload_path.clone()),
+        ];
+        if let Some(b) = &c.backups {
+            dirs.push(("BACKUP_DIR", b.dir.clone()));
+        }
+        for (var, dir) in dirs {
+            if let Err(e) = writable(&dir) {
+                problems.push(format!("配置错误 {var}: 无法写入 {}: {e}", dir.display()));
+            }
+        }
+        if c.is_production() && !c.trust_proxy {
+            println!("\n提示：生产环境通常在 Caddy / nginx 之后运行，请确认是否需要 TRUST_PROXY=1");
+        }
+    }
+    if problems.is_empty() {
+        println!("\n配置没有问题");
+        ExitCode::SUCCESS
+    } else {
+        println!("\n发现 {} 个问题：", problems.len());
+        for p in &problems {
+            println!("  - {p}");
+        }
+        ExitCode::from(2)
     }
 }
 
@@ -198,6 +250,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             state.store.close().await;
             Ok(())
         }
+        // Answered in `main`, before the configuration must be valid.
+        Command::CheckConfig => Ok(()),
         Command::Backup { to } => {
             let r = crate::service::backups::backup_to(&config, &to).await?;
             println!(

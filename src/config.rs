@@ -23,6 +23,8 @@ pub struct Config {
     pub app_env: AppEnv,
     pub timezone: Tz,
     pub log_level: String,
+    /// `LOG_FORMAT=json`: one JSON object per log line.
+    pub log_json: bool,
     pub jwt_secret: Option<Secret>,
     pub upload_path: PathBuf,
     pub static_url: String,
@@ -291,6 +293,12 @@ pub const OPTIONS: &[Opt] = &[
         doc: "`error`/`warn`/`info`/`debug`/`trace`, or a tracing filter such as `info,access=warn`",
     },
     Opt {
+        var: "LOG_FORMAT",
+        default: Some("text"),
+        shown: "`text`",
+        doc: "`text` for people, `json` for log collectors (one JSON object per line, with the request fields)",
+    },
+    Opt {
         var: "JWT_SECRET",
         default: None,
         shown: "generated in dev",
@@ -496,6 +504,69 @@ pub const OPTIONS: &[Opt] = &[
     },
 ];
 
+/// Variables whose values `check-config` never prints.
+const SECRETS: &[&str] = &[
+    "JWT_SECRET",
+    "WECHAT_APP_SECRET",
+    "WECHAT_API_V3_KEY",
+    "WECHAT_MCH_KEY",
+];
+
+/// What `standup-tickets check-config` prints: every variable with the value
+/// in effect (secrets masked), and every problem found.
+pub struct ConfigCheck {
+    /// (variable, value shown, set in the environment)
+    pub rows: Vec<(&'static str, String, bool)>,
+    pub problems: Vec<String>,
+    /// The configuration, when it is valid.
+    pub config: Option<Config>,
+}
+
+/// Reads the configuration like the server, but goes on past the first
+/// mistake: each variable found wrong is reported, then read as unset, and
+/// the reading is tried again.
+pub fn check(lookup: impl Fn(&str) -> Option<String>) -> ConfigCheck {
+    let set = |k: &str| {
+        lookup(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let rows = OPTIONS
+        .iter()
+        .map(|o| match set(o.var) {
+            Some(v) if SECRETS.contains(&o.var) => {
+                (o.var, format!("***（{} 个字符）", v.chars().count()), true)
+            }
+            Some(v) => (o.var, v, true),
+            None => (
+                o.var,
+                o.default
+                    .map_or_else(|| "（未设置）".to_string(), |d| format!("{d}（默认）")),
+                false,
+            ),
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let mut unset: Vec<&'static str> = Vec::new();
+    let config = loop {
+        match Config::from_lookup(|k| if unset.contains(&k) { None } else { lookup(k) }) {
+            Ok(c) => break Some(c),
+            Err(e) => {
+                problems.push(e.to_string());
+                if unset.contains(&e.var) {
+                    break None;
+                }
+                unset.push(e.var);
+            }
+        }
+    };
+    ConfigCheck {
+        rows,
+        problems,
+        config: config.filter(|_| unset.is_empty()),
+    }
+}
+
 fn option(var: &str) -> &'static Opt {
     OPTIONS
         .iter()
@@ -562,6 +633,11 @@ impl Config {
                 format!("应为 error/warn/info/debug/trace 或过滤指令: {log_level:?}"),
             ));
         }
+        let log_json = match value("LOG_FORMAT").as_str() {
+            "text" => false,
+            "json" => true,
+            v => return Err(bad("LOG_FORMAT", format!("应为 text 或 json: {v:?}"))),
+        };
         let jwt_secret = get("JWT_SECRET").map(Secret);
         let upload_path = get("UPLOAD_PATH")
             .map(PathBuf::from)
@@ -790,6 +866,7 @@ impl Config {
             app_env,
             timezone,
             log_level,
+            log_json,
             jwt_secret,
             upload_path,
             upload_max_bytes,

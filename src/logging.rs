@@ -139,16 +139,19 @@ impl<'a> MakeWriter<'a> for BatchedStdout {
 }
 
 /// Installs the global subscriber. Keep the guard alive until exit.
-pub fn init(level: &str) -> FlushGuard {
+pub fn init(level: &str, json: bool) -> FlushGuard {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::builder()
         .parse(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (writer, guard) = BatchedStdout::start();
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_writer(writer)
-        .init();
+        .with_writer(writer);
+    if json {
+        builder.json().with_current_span(false).init();
+    } else {
+        builder.with_ansi(std::io::stdout().is_terminal()).init();
+    }
     guard
 }

@@ -2,56 +2,16 @@
 //! server runs), the scheduled ones (`BACKUP_DIR`), and restoring one
 //! (`standup-tickets restore --from FILE`, only with no server running).
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Duration;
-
 use crate::config::{BackupSchedule, Config};
 use crate::model::time::now_ms;
 use crate::state::AppState;
 use crate::store::backup::{self, BackupReport, DataDirLock, Inspection};
+use std::path::{Path, PathBuf};
+
+pub use crate::store::backup::BackupStatus;
 
 const PREFIX: &str = "standup-tickets-";
 const SUFFIX: &str = ".db";
-
-/// How the scheduled backups are going, for `/healthz`.
-#[derive(Debug, Default)]
-pub struct BackupStatus(Mutex<StatusInner>);
-
-#[derive(Debug, Default, Clone)]
-pub struct StatusInner {
-    /// Unix ms of the newest good backup, and its file.
-    pub last_ok_at: Option<i64>,
-    pub last_file: Option<PathBuf>,
-    pub last_bytes: u64,
-    pub last_took: Duration,
-    /// The newest failure, if it came after the newest success.
-    pub last_error: Option<(i64, String)>,
-    pub failures: u64,
-}
-
-impl BackupStatus {
-    pub fn get(&self) -> StatusInner {
-        self.0.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn ok(&self, r: &BackupReport, at: i64) {
-        if let Ok(mut s) = self.0.lock() {
-            s.last_ok_at = Some(at);
-            s.last_file = Some(r.path.clone());
-            s.last_bytes = r.bytes;
-            s.last_took = r.elapsed;
-            s.last_error = None;
-        }
-    }
-
-    fn failed(&self, e: &str, at: i64) {
-        if let Ok(mut s) = self.0.lock() {
-            s.last_error = Some((at, e.to_string()));
-            s.failures += 1;
-        }
-    }
-}
 
 /// A backup of the running (or stopped) database to `to`.
 pub async fn backup_to(config: &Config, to: &Path) -> anyhow::Result<BackupReport> {

@@ -9,6 +9,7 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rusqlite::backup::{Backup, StepResult};
@@ -225,6 +226,45 @@ impl DataDirLock {
                 dir.display()
             ))),
             Err(fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+}
+
+/// How the scheduled backups are going, for `/healthz`.
+#[derive(Debug, Default)]
+pub struct BackupStatus(Mutex<StatusInner>);
+
+#[derive(Debug, Default, Clone)]
+pub struct StatusInner {
+    /// Unix ms of the newest good backup, and its file.
+    pub last_ok_at: Option<i64>,
+    pub last_file: Option<PathBuf>,
+    pub last_bytes: u64,
+    pub last_took: Duration,
+    /// The newest failure, if it came after the newest success.
+    pub last_error: Option<(i64, String)>,
+    pub failures: u64,
+}
+
+impl BackupStatus {
+    pub fn get(&self) -> StatusInner {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn ok(&self, r: &BackupReport, at: i64) {
+        if let Ok(mut s) = self.0.lock() {
+            s.last_ok_at = Some(at);
+            s.last_file = Some(r.path.clone());
+            s.last_bytes = r.bytes;
+            s.last_took = r.elapsed;
+            s.last_error = None;
+        }
+    }
+
+    pub(crate) fn failed(&self, e: &str, at: i64) {
+        if let Ok(mut s) = self.0.lock() {
+            s.last_error = Some((at, e.to_string()));
+            s.failures += 1;
         }
     }
 }

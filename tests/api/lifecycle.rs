@@ -237,6 +237,7 @@ async fn cli_created_tenant_is_served() {
 
 #[tokio::test]
 async fn serve_binary_starts_and_stops_on_sigterm() {
+    standup_tickets::wechat::install_crypto_provider();
     let tmp = tempfile::tempdir().unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

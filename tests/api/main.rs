@@ -22,6 +22,7 @@ mod e2e;
 mod identity;
 mod inventory_props;
 mod lifecycle;
+mod operations;
 mod orders;
 mod pay_crypto;
 mod payments;

@@ -119,13 +119,18 @@ impl Binary {
 
     /// The server, once `/healthz` answers.
     pub async fn serve(&self) -> Server {
+        self.serve_with(Stdio::null()).await
+    }
+
+    /// As [`Binary::serve`], its log written to `stdout`.
+    pub async fn serve_with(&self, stdout: Stdio) -> Server {
         standup_tickets::wechat::install_crypto_provider();
         let port = free_port();
         let child = self
             .command()
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
@@ -262,10 +267,20 @@ impl Server {
             .await
     }
 
-    /// Asks the server to stop (SIGTERM) and waits for it to exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// Asks the server to stop, as systemd and Docker do (SIGTERM).
+    pub fn signal_term(&self) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait(mut self) -> std::process::ExitStatus {
         self.child.wait().unwrap()
+    }
+
+    /// SIGTERM, then the exit.
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.signal_term();
+        self.wait()
     }
 }
