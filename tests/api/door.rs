@@ -181,8 +181,20 @@ async fn two_offline_devices_the_earliest_scan_wins_and_replays_change_nothing()
     assert!(again.text().await.unwrap().is_empty());
 
     // Offline: A scans X at 20:00, B at 20:05 (a copied ticket), each one more.
-    let t0 = now_ms() - 30 * 60_000;
-    let (a_at, b_at) = (t0, t0 + 5 * 60_000);
+    // Earlier tonight, but never before the club's midnight: a scan dated
+    // yesterday would be for another night's show.
+    let now = now_ms();
+    let midnight = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(chrono_tz::Asia::Shanghai)
+        .unwrap()
+        .timestamp_millis();
+    let t0 = (now - 30 * 60_000).max(midnight + 1_000);
+    let gap = ((now - t0) / 3).min(5 * 60_000);
+    let (a_at, b_at) = (t0, t0 + gap);
     let a_scans = [(x.1.as_str(), a_at), (y.1.as_str(), a_at + 1_000)];
     let b_scans = [(x.1.as_str(), b_at), (z.1.as_str(), b_at + 1_000)];
 
