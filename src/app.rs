@@ -23,6 +23,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let opts = StoreOptions {
         max_batch: config.writer_max_batch,
         wal_coalesce: config.wal_coalesce,
+        own_checkpoints: !config.litestream,
         ..StoreOptions::default()
     };
     let store = tokio::task::spawn_blocking(move || Store::open_with(&path, opts))

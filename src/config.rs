@@ -50,6 +50,9 @@ pub struct Config {
     /// The writer's WAL written one commit per write (`WAL_COALESCE`, on by
     /// default; `off` falls back to SQLite's own VFS).
     pub wal_coalesce: bool,
+    /// Litestream replicates the database and runs its checkpoints
+    /// (`LITESTREAM=1`); the server then runs none of its own.
+    pub litestream: bool,
     /// WeChat Pay merchant settings; `None` outside production means the dev
     /// mock provider.
     pub pay: Option<PayConfig>,
@@ -393,6 +396,12 @@ pub const OPTIONS: &[Opt] = &[
         default: Some("on"),
         shown: "`on`",
         doc: "`off` writes the WAL through SQLite's own VFS instead of one write per commit (`store/wal_vfs.rs`); for ruling the VFS out when diagnosing",
+    },
+    Opt {
+        var: "LITESTREAM",
+        default: Some("0"),
+        shown: "`0`",
+        doc: "`1` when Litestream replicates the database: the server then leaves every WAL checkpoint to Litestream (see \"Continuous replication with Litestream\")",
     },
     Opt {
         var: "WECHAT_MCH_ID",
@@ -779,6 +788,12 @@ impl Config {
             v => return Err(bad("WAL_COALESCE", format!("应为 on 或 off: {v:?}"))),
         };
 
+        let litestream = match value("LITESTREAM").as_str() {
+            "1" | "on" | "true" => true,
+            "0" | "off" | "false" => false,
+            v => return Err(bad("LITESTREAM", format!("应为 1 或 0: {v:?}"))),
+        };
+
         let pay = pay_config(&get)?;
         if pay.is_some() && wechat.is_none() {
             return Err(bad(
@@ -853,6 +868,7 @@ impl Config {
             order_payment_timeout,
             writer_max_batch,
             wal_coalesce,
+            litestream,
             wechat,
             wechat_api_base_url,
             jwt_expires_in,

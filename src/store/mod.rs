@@ -141,7 +141,7 @@ impl Checkpointer {
 pub struct StoreInfo {
     /// Migrations applied by this start (empty when the schema was current).
     pub applied_migrations: Vec<String>,
-    checkpointer: Checkpointer,
+    checkpointer: Option<Checkpointer>,
 }
 
 /// Pragmas every connection needs. `busy_timeout` only matters for a second
@@ -159,6 +159,19 @@ fn common_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// When Litestream owns checkpoints, even the one SQLite runs as the last
+/// connection closes is left to it: the WAL stays on disk for Litestream
+/// to read when it next starts, and the next opener replays it.
+fn leave_checkpoints(conn: &Connection, own_checkpoints: bool) -> rusqlite::Result<()> {
+    if !own_checkpoints {
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
+    }
+    Ok(())
+}
+
 /// How the writer runs; the defaults are what the server uses.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
@@ -169,6 +182,11 @@ pub struct StoreOptions {
     pub wal_restart_frames: i64,
     /// Each commit goes to the WAL in one write (`wal_vfs`).
     pub wal_coalesce: bool,
+    /// Whether this process checkpoints the WAL. Off when Litestream runs
+    /// beside it (`LITESTREAM=1`): Litestream must see every frame before it
+    /// is copied back and the log starts over, so it holds a read
+    /// transaction and runs the checkpoints itself; ours would race it.
+    pub own_checkpoints: bool,
 }
 
 impl Default for StoreOptions {
@@ -177,6 +195,7 @@ impl Default for StoreOptions {
             max_batch: writer::DEFAULT_MAX_BATCH,
             wal_restart_frames: WAL_RESTART_FRAMES,
             wal_coalesce: true,
+            own_checkpoints: true,
         }
     }
 }
@@ -201,6 +220,7 @@ impl Store {
             max_batch,
             wal_restart_frames,
             wal_coalesce,
+            own_checkpoints,
         } = opts;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -218,6 +238,7 @@ impl Store {
             Connection::open(path)?
         };
         common_pragmas(&conn)?;
+        leave_checkpoints(&conn, own_checkpoints)?;
         // Only takes effect when the file is created. Small pages: at an on-sale
         // peak each order dirties a leaf of every user-keyed index at a random
         // spot, and each dirty page goes whole into the WAL and through fsync
@@ -241,8 +262,9 @@ impl Store {
         ))?;
         let applied_migrations = migrations::apply(&mut conn)?;
 
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
             common_pragmas(c)?;
+            leave_checkpoints(c, own_checkpoints)?;
             // Writes from a pooled connection would bypass the writer's ordering.
             c.execute_batch("PRAGMA query_only = 1;")
         });
@@ -253,7 +275,13 @@ impl Store {
             .build(manager)?;
         let catch_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writer = Writer::start(conn, max_batch, catch_up.clone())?;
-        let checkpointer = Checkpointer::start(path, wal_restart_frames, catch_up)?;
+        // Without our checkpointer nothing raises `catch_up`, so the writer
+        // never checkpoints either.
+        let checkpointer = if own_checkpoints {
+            Some(Checkpointer::start(path, wal_restart_frames, catch_up)?)
+        } else {
+            None
+        };
         Ok(Store {
             reads,
             writer,
@@ -308,7 +336,12 @@ impl Store {
     pub async fn close(&self) {
         self.writer.close().await;
         let info = self.inner.clone();
-        let _ = tokio::task::spawn_blocking(move || info.checkpointer.stop()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(c) = &info.checkpointer {
+                c.stop()
+            }
+        })
+        .await;
     }
 }
 

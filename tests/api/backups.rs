@@ -5,29 +5,16 @@
 //! scheduled backups written, pruned and shown in `/healthz`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use standup_tickets::config::BackupSchedule;
 
 use crate::common::TestApp;
-use crate::common::admin::show_body;
-use crate::common::binary::{Binary, Server};
+use crate::common::binary::{Binary, Load};
 
 const CLUB: &str = "bk";
 const PASSWORD: &str = "backup-owner-password";
-
-/// A show with room for every order the test places; (show, option).
-async fn big_show(s: &Server, owner: &str) -> (String, String) {
-    let mut body = show_body(3);
-    body["priceOptions"] = json!([{"name": "普通", "price": 50, "totalCount": 100000}]);
-    let show = s.post("/api/admin/events", Some(owner), body).await;
-    (
-        show["id"].as_str().unwrap().to_string(),
-        show["priceOptions"][0]["id"].as_str().unwrap().to_string(),
-    )
-}
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -39,36 +26,12 @@ async fn a_backup_under_load_restores_every_order_acknowledged_before_it() {
     bin.club(CLUB, "备份俱乐部", PASSWORD);
     let s = Arc::new(bin.serve().await);
     let owner = s.owner(CLUB, PASSWORD).await;
-    let (event, option) = big_show(&s, &owner).await;
+    let (event, option) = s.big_show(&owner, 100_000).await;
 
     // Buyers keep paying on two connections while the backup runs.
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let mut load = Vec::new();
-    for worker in 0..2 {
-        let (s, stop, acked, event, option) = (
-            s.clone(),
-            stop.clone(),
-            acked.clone(),
-            event.clone(),
-            option.clone(),
-        );
-        load.push(tokio::spawn(async move {
-            let mut i = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let phone = format!("139{worker:02}{i:06}");
-                let o = s.buy(CLUB, "观众", &phone, &event, &option, 1).await;
-                assert_eq!(o["status"], "paid");
-                acked
-                    .lock()
-                    .unwrap()
-                    .push(o["id"].as_str().unwrap().to_string());
-                i += 1;
-            }
-        }));
-    }
+    let load = Load::start(&s, CLUB, &event, &option, 2);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let before: Vec<String> = acked.lock().unwrap().clone();
+    let before = load.acked();
     assert!(!before.is_empty());
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("under-load.db");
@@ -81,11 +44,7 @@ async fn a_backup_under_load_restores_every_order_acknowledged_before_it() {
     };
     assert!(out.contains("已备份到"), "{out}");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    stop.store(true, Ordering::Relaxed);
-    for l in load {
-        l.await.unwrap();
-    }
-    let total = acked.lock().unwrap().len();
+    let total = load.stop().await.len();
     assert!(
         total > before.len(),
         "buyers were served during and after the backup"
@@ -132,7 +91,7 @@ async fn restore_is_refused_while_serving_and_for_bad_files() {
     bin.club(CLUB, "备份俱乐部", PASSWORD);
     let s = bin.serve().await;
     let owner = s.owner(CLUB, PASSWORD).await;
-    let (event, option) = big_show(&s, &owner).await;
+    let (event, option) = s.big_show(&owner, 100_000).await;
     let first = s.buy(CLUB, "甲", "13900000001", &event, &option, 1).await;
     let files = tempfile::tempdir().unwrap();
     let good = files.path().join("good.db");

@@ -22,6 +22,7 @@ mod e2e;
 mod identity;
 mod inventory_props;
 mod lifecycle;
+mod litestream;
 mod operations;
 mod orders;
 mod pay_crypto;

@@ -67,6 +67,7 @@ async fn every_commit_is_whole_on_disk(wal_coalesce: bool) {
             max_batch: 64,
             wal_restart_frames: 256,
             wal_coalesce,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -192,4 +193,58 @@ fn bundled_sqlite_is_the_one_wal_vfs_was_checked_against() {
         "3.53.2",
         "the bundled SQLite changed: re-read wal.c and os_unix.c against store/wal_vfs.rs"
     );
+}
+
+/// Frames in the log and frames copied back so far, from the WAL index
+/// header in `-shm` (native byte order, as SQLite writes it).
+fn wal_index(db: &Path) -> (u32, u32) {
+    let shm = std::fs::read(format!("{}-shm", db.display())).unwrap();
+    let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().unwrap());
+    (word(16), word(96))
+}
+
+/// With `LITESTREAM=1` the store checkpoints nothing, not even as it
+/// closes: Litestream must read every frame before it is copied back.
+/// Our own checkpointer, on otherwise, copies the log back within moments.
+#[tokio::test]
+async fn without_own_checkpoints_the_log_is_left_to_litestream() {
+    for own_checkpoints in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("w.db");
+        let store = Store::open_with(
+            &db,
+            StoreOptions {
+                own_checkpoints,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let tenant = NewTenant {
+            id: "w".into(),
+            name: "W".into(),
+            ..Default::default()
+        };
+        store
+            .write(move |c| tenants::insert(c, &tenant))
+            .await
+            .unwrap();
+        for i in 0..50 {
+            store
+                .write(move |c| Ok(insert(c, &format!("l{i}"), "x").map(|_| ())?))
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let (frames, copied) = wal_index(&db);
+        assert!(frames > 0);
+        if own_checkpoints {
+            assert_eq!(copied, frames, "our checkpointer copied the log back");
+        } else {
+            assert_eq!(copied, 0, "nothing checkpointed with LITESTREAM=1");
+            store.close().await;
+            drop(store);
+            let wal = std::fs::metadata(format!("{}-wal", db.display())).unwrap();
+            assert!(wal.len() > 0, "the log is kept for Litestream on close");
+        }
+    }
 }

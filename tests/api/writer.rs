@@ -239,6 +239,7 @@ async fn the_wal_starts_over_under_sustained_writes() {
             max_batch: 64,
             wal_restart_frames: 300,
             wal_coalesce: true,
+            ..Default::default()
         },
     )
     .unwrap();

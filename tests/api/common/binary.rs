@@ -284,3 +284,77 @@ impl Server {
         self.wait()
     }
 }
+
+impl Server {
+    /// A published show with `seats` seats at ¥0.50; (show, option).
+    pub async fn big_show(&self, owner: &str, seats: i64) -> (String, String) {
+        let mut body = crate::common::admin::show_body(3);
+        body["priceOptions"] = json!([{"name": "普通", "price": 50, "totalCount": seats}]);
+        let show = self.post("/api/admin/events", Some(owner), body).await;
+        (
+            show["id"].as_str().unwrap().to_string(),
+            show["priceOptions"][0]["id"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+/// Buyers paying one seat each on `workers` connections until stopped; the
+/// ids of the orders the server acknowledged as paid, in order.
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    acked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    pub fn start(
+        s: &std::sync::Arc<Server>,
+        club: &str,
+        event: &str,
+        option: &str,
+        workers: usize,
+    ) -> Load {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let workers = (0..workers)
+            .map(|w| {
+                let (s, stop, acked) = (s.clone(), stop.clone(), acked.clone());
+                let (club, event, option) =
+                    (club.to_string(), event.to_string(), option.to_string());
+                tokio::spawn(async move {
+                    let mut i = 0;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let phone = format!("139{w:02}{i:06}");
+                        let o = s.buy(&club, "观众", &phone, &event, &option, 1).await;
+                        assert_eq!(o["status"], "paid");
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push(o["id"].as_str().unwrap().to_string());
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            acked,
+            workers,
+        }
+    }
+
+    /// The orders acknowledged so far.
+    pub fn acked(&self) -> Vec<String> {
+        self.acked.lock().unwrap().clone()
+    }
+
+    /// Stops the buyers once their calls in flight are answered; every
+    /// acknowledged order.
+    pub async fn stop(self) -> Vec<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for w in self.workers {
+            w.await.unwrap();
+        }
+        self.acked.lock().unwrap().clone()
+    }
+}
