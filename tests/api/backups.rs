@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use standup_tickets::config::BackupSchedule;
 
 use crate::common::TestApp;

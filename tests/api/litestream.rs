@@ -49,7 +49,6 @@ fn litestream() -> Option<PathBuf> {
 /// `litestream replicate` for `db` into `replica`; killed when dropped.
 struct Replicator {
     child: Child,
-    config: PathBuf,
     socket: PathBuf,
 }
 
@@ -91,11 +90,7 @@ impl Replicator {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Replicator {
-            child,
-            config,
-            socket,
-        }
+        Replicator { child, socket }
     }
 
     /// Blocks until everything committed so far is in the replica.
