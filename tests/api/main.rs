@@ -16,6 +16,7 @@ mod catalog;
 mod checkin;
 mod console;
 mod content;
+mod crash;
 mod door;
 mod door_props;
 mod e2e;

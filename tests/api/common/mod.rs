@@ -495,22 +495,28 @@ pub async fn stock(t: &TestApp, option_id: &str) -> Stock {
 /// DESIGN.md §4's invariants, and every fen paid either kept or refunded
 /// (never more refunded than paid, a refunded order refunded in full).
 pub async fn assert_invariants(t: &TestApp) {
+    assert_store_invariants(t.store()).await
+}
+
+/// As [`assert_invariants`], on a store opened by the test itself (the data
+/// dir of a real binary, once it has stopped).
+pub async fn assert_store_invariants(store: &Store) {
     use standup_tickets::store::orders::check_invariants;
     use standup_tickets::store::payments::money_by_order;
     assert_eq!(
-        t.store().read(check_invariants).await.unwrap(),
+        store.read(check_invariants).await.unwrap(),
         Ok(()),
         "database invariants"
     );
     assert_eq!(
-        t.store()
+        store
             .read(standup_tickets::store::checkin::check_door_invariants)
             .await
             .unwrap(),
         Ok(()),
         "door invariants"
     );
-    for (id, status, paid, refunded) in t.store().read(money_by_order).await.unwrap() {
+    for (id, status, paid, refunded) in store.read(money_by_order).await.unwrap() {
         assert!(
             refunded <= paid,
             "order {id}: refunded {refunded} > paid {paid}"
