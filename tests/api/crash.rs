@@ -80,18 +80,26 @@ async fn notify(http: &reqwest::Client, base: &str, pay: &FakePay, order: &str) 
     req.send().await.ok().map(|r| r.status().as_u16())
 }
 
-/// One buyer: WeChat login, an order, and (if `pays`) prepay, payment at
-/// WeChat and its notify; stops at the first failed call.
-async fn buyer(
+/// Where the buyers buy: the server, the show and the fake WeChat Pay.
+#[derive(Clone)]
+struct Sale {
     http: reqwest::Client,
     base: String,
     pay: Arc<FakePay>,
-    code: String,
     event: String,
     option: String,
-    qty: i64,
-    pays: bool,
-) -> Told {
+}
+
+/// One buyer: WeChat login, an order, and (if `pays`) prepay, payment at
+/// WeChat and its notify; stops at the first failed call.
+async fn buyer(sale: Sale, code: String, qty: i64, pays: bool) -> Told {
+    let Sale {
+        http,
+        base,
+        pay,
+        event,
+        option,
+    } = sale;
     let mut told = Told::default();
     let call = |path: &str, token: Option<&str>, body: Value| {
         let mut req = http.post(format!("{base}{path}")).json(&body);
@@ -183,6 +191,13 @@ async fn sigkill_in_an_on_sale_race_loses_nothing_acknowledged() {
     let owner = s.owner(CLUB, PASSWORD).await;
     let (event, option) = s.big_show(&owner, SEATS).await;
     let mut server = Some(s);
+    let sale = |s: &Server| Sale {
+        http: http.clone(),
+        base: s.base.clone(),
+        pay: pay.clone(),
+        event: event.clone(),
+        option: option.clone(),
+    };
 
     let mut all: Vec<Told> = Vec::new();
     let mut delays = Vec::new();
@@ -191,12 +206,8 @@ async fn sigkill_in_an_on_sale_race_loses_nothing_acknowledged() {
         let buyers: Vec<_> = (0..BUYERS)
             .map(|i| {
                 tokio::spawn(buyer(
-                    http.clone(),
-                    s.base.clone(),
-                    pay.clone(),
+                    sale(&s),
                     format!("r{round}b{i}-1"),
-                    event.clone(),
-                    option.clone(),
                     1 + (i % 2) as i64,
                     i % 3 != 0,
                 ))
@@ -249,17 +260,7 @@ async fn sigkill_in_an_on_sale_race_loses_nothing_acknowledged() {
     let last: Vec<(String, i64)> = {
         let mut held = Vec::new();
         for i in 0..20 {
-            let t = buyer(
-                http.clone(),
-                s.base.clone(),
-                pay.clone(),
-                format!("last{i}-1"),
-                event.clone(),
-                option.clone(),
-                1,
-                false,
-            )
-            .await;
+            let t = buyer(sale(&s), format!("last{i}-1"), 1, false).await;
             if let Some(o) = t.order {
                 held.push(o);
             }
