@@ -55,6 +55,10 @@ enum Command {
     /// Print the configuration in effect (secrets masked) and every
     /// problem found; exit code 2 if there is any.
     CheckConfig,
+    /// Ask the server on this box (`HOST`/`PORT`) for `/healthz`; exit 0 if
+    /// it answers 200, 1 otherwise. For Docker's HEALTHCHECK, which has no
+    /// curl in the image.
+    Healthcheck,
     /// Manage clubs.
     Tenant {
         #[command(subcommand)]
@@ -149,8 +153,10 @@ enum TenantCommand {
 #[tokio::main]
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Some(Command::CheckConfig)) {
-        return check_config();
+    match cli.command {
+        Some(Command::CheckConfig) => return check_config(),
+        Some(Command::Healthcheck) => return healthcheck(),
+        _ => {}
     }
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -215,6 +221,63 @@ fn check_config() -> ExitCode {
     }
 }
 
+/// One plain HTTP/1.1 request to the local server's `/healthz`: the
+/// listener on `HOST` (the loopback when it listens on every address).
+fn healthcheck() -> ExitCode {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+    let var = |k: &str, default: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let port: u16 = match var("PORT", "3000").trim().parse() {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!("PORT 不是端口号");
+            return ExitCode::FAILURE;
+        }
+    };
+    let host: IpAddr = var("HOST", "0.0.0.0")
+        .trim()
+        .parse()
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let host = if host.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        host
+    };
+    let timeout = std::time::Duration::from_secs(5);
+    let status = (|| -> std::io::Result<String> {
+        let mut conn = TcpStream::connect_timeout(&SocketAddr::new(host, port), timeout)?;
+        conn.set_read_timeout(Some(timeout))?;
+        conn.set_write_timeout(Some(timeout))?;
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut head = [0u8; 64];
+        let n = conn.read(&mut head)?;
+        Ok(String::from_utf8_lossy(&head[..n])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string())
+    })();
+    match status {
+        Ok(line) if line.split_whitespace().nth(1) == Some("200") => {
+            println!("ok");
+            ExitCode::SUCCESS
+        }
+        Ok(line) => {
+            eprintln!("服务不健康: {line}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("无法连接 {host}:{port}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.database_path();
     Ok(tokio::task::spawn_blocking(move || Store::open(&path)).await??)
@@ -251,7 +314,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         // Answered in `main`, before the configuration must be valid.
-        Command::CheckConfig => Ok(()),
+        Command::CheckConfig | Command::Healthcheck => Ok(()),
         Command::Backup { to } => {
             let r = crate::service::backups::backup_to(&config, &to).await?;
             println!(

@@ -149,3 +149,26 @@ async fn sigterm_in_a_rush_keeps_every_acknowledged_order() {
         "every held seat belongs to an order"
     );
 }
+
+/// `healthcheck` (Docker's HEALTHCHECK) exits 0 against a serving server on
+/// `PORT` and 1 when nothing answers there.
+#[tokio::test]
+async fn healthcheck_answers_for_the_local_server() {
+    let bin = Binary::new();
+    let s = bin.serve().await;
+    let port = s.base.rsplit(':').next().unwrap().to_string();
+    let run = |port: &str| {
+        std::process::Command::new(crate::common::binary::BIN)
+            .arg("healthcheck")
+            .env("PORT", port)
+            .env("HOST", "0.0.0.0")
+            .output()
+            .unwrap()
+    };
+    let up = run(&port);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    drop(s);
+    let down = run(&port);
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("无法连接"));
+}
