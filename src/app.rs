@@ -47,10 +47,29 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let limits = Limits::new(&config.rate_limits);
     let pay = PayProvider::from_config(&config)?;
     let qr_key = crate::service::payments::load_qr_key(&store).await?;
+    let caches = Caches::default();
+    let mut metrics = crate::metrics::Metrics::new();
+    let writer = store.writer_metrics();
+    metrics.register(
+        "writer_batch_size",
+        "Write commands per SQLite transaction",
+        writer.batch_size.clone(),
+    );
+    metrics.register(
+        "writer_commit_seconds",
+        "Time from BEGIN to COMMIT of one batch (the WAL sync is pipelined)",
+        writer.commit_seconds.clone(),
+    );
+    metrics.register(
+        "cache_lookups",
+        "Lookups of the answer caches by result (hit, miss)",
+        caches.lookups.clone(),
+    );
     let state = AppState::new(AppInner {
         config,
         store,
-        caches: Caches::default(),
+        caches,
+        metrics,
         tokens,
         wechat,
         limits,

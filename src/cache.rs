@@ -33,21 +33,23 @@ pub struct Caches {
     pub sessions: SessionCache,
     /// The admin stats answers by club and period ([`STATS_TTL`]), emptied by
     /// every payment and refund (`service::catalog::write`).
-    pub stats: Cache<String, Cached>,
+    pub stats: Counted,
     /// Orders whose payment state was asked of WeChat in the last few seconds
     /// (a buyer polling an order must not turn into a query per poll).
     pub payment_polls: Cache<String, ()>,
+    /// Hits and misses of the counted caches.
+    pub lookups: Lookups,
 }
 
 /// The public catalogue's answers (see the module's contract).
 #[derive(Clone)]
 pub struct CatalogCache {
     /// Tenant config by tenant id.
-    pub tenants: Cache<String, Cached>,
+    pub tenants: Counted,
     /// Event detail by event id.
-    pub events: Cache<String, Cached>,
+    pub events: Counted,
     /// Home, calendar and list pages, keyed by tenant and query.
-    pub pages: Cache<String, Cached>,
+    pub pages: Counted,
 }
 
 /// Who is signed in and still allowed.
@@ -91,24 +93,74 @@ pub const ADMIN_CHECK_TTL: Duration = Duration::from_secs(1);
 /// buyers seen once.
 pub const ACTIVE_USER_TTL: Duration = Duration::from_secs(3600);
 
-fn build(max_bytes: u64) -> Cache<String, Cached> {
-    Cache::builder()
+/// A cache of answers that counts its hits and misses (for `/metrics`).
+#[derive(Clone)]
+pub struct Counted {
+    pub name: &'static str,
+    cache: Cache<String, Cached>,
+    pub hits: prometheus_client::metrics::counter::Counter,
+    pub misses: prometheus_client::metrics::counter::Counter,
+}
+
+impl std::ops::Deref for Counted {
+    type Target = Cache<String, Cached>;
+    fn deref(&self) -> &Cache<String, Cached> {
+        &self.cache
+    }
+}
+
+/// `cache_lookups_total{cache, result}`: one series per cache and result.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct CacheLookup {
+    pub cache: &'static str,
+    /// hit · miss
+    pub result: &'static str,
+}
+
+pub type Lookups = prometheus_client::metrics::family::Family<
+    CacheLookup,
+    prometheus_client::metrics::counter::Counter,
+>;
+
+impl Counted {
+    /// Its counters are the family's own series (a counter clone shares its
+    /// value), so a lookup costs one atomic add.
+    fn new(name: &'static str, cache: Cache<String, Cached>, lookups: &Lookups) -> Counted {
+        let series = |result| {
+            lookups.get_or_create_owned(&CacheLookup {
+                cache: name,
+                result,
+            })
+        };
+        Counted {
+            name,
+            cache,
+            hits: series("hit"),
+            misses: series("miss"),
+        }
+    }
+}
+
+fn build(name: &'static str, max_bytes: u64, lookups: &Lookups) -> Counted {
+    let cache = Cache::builder()
         .time_to_live(TTL)
         .weigher(|k: &String, v: &Cached| {
             let size = k.len() + v.as_ref().map_or(0, |b| b.len()) + 64;
             u32::try_from(size).unwrap_or(u32::MAX)
         })
         .max_capacity(max_bytes)
-        .build()
+        .build();
+    Counted::new(name, cache, lookups)
 }
 
 impl Default for Caches {
     fn default() -> Self {
+        let lookups = Lookups::default();
         Caches {
             catalog: CatalogCache {
-                tenants: build(4 << 20),
-                events: build(32 << 20),
-                pages: build(32 << 20),
+                tenants: build("tenants", 4 << 20, &lookups),
+                events: build("events", 32 << 20, &lookups),
+                pages: build("pages", 32 << 20, &lookups),
             },
             sessions: SessionCache {
                 admins: Cache::builder()
@@ -122,14 +174,19 @@ impl Default for Caches {
                     .build(),
                 disabled_users: Arc::default(),
             },
-            stats: Cache::builder()
-                .time_to_live(STATS_TTL)
-                .max_capacity(1_000)
-                .build(),
+            stats: Counted::new(
+                "stats",
+                Cache::builder()
+                    .time_to_live(STATS_TTL)
+                    .max_capacity(1_000)
+                    .build(),
+                &lookups,
+            ),
             payment_polls: Cache::builder()
                 .time_to_live(Duration::from_secs(5))
                 .max_capacity(100_000)
                 .build(),
+            lookups,
         }
     }
 }
@@ -182,18 +239,16 @@ impl SessionCache {
 
 /// Returns the cached value or loads it once: concurrent misses for the same key
 /// wait for one load instead of stampeding the database at an on-sale peak.
-pub async fn get_or_load<F>(
-    cache: &Cache<String, Cached>,
-    key: &str,
-    load: F,
-) -> Result<Cached, AppError>
+pub async fn get_or_load<F>(cache: &Counted, key: &str, load: F) -> Result<Cached, AppError>
 where
     F: Future<Output = Result<Cached, AppError>>,
 {
     // Fast path: a plain lookup, no key allocation, no loader bookkeeping.
     if let Some(hit) = cache.get(key).await {
+        cache.hits.inc();
         return Ok(hit);
     }
+    cache.misses.inc();
     cache
         .try_get_with(key.to_owned(), load)
         .await

@@ -32,6 +32,12 @@ pub struct Config {
     pub upload_max_bytes: u64,
     /// Serve the web console at `/admin/`.
     pub admin_console: bool,
+    /// Bearer token `/metrics` asks for; without one it is open outside
+    /// production and refused in production.
+    pub metrics_token: Option<Secret>,
+    /// Browser origins allowed to call the API cross-origin (CORS); none by
+    /// default (the mini-program and the console need none).
+    pub cors_origins: Vec<String>,
     /// Load the demo club into an empty database at `serve` (never in production).
     pub demo_on_empty: bool,
     /// Mini-program credentials; `None` outside production means dev mode.
@@ -511,11 +517,24 @@ pub const OPTIONS: &[Opt] = &[
         shown: "`auto`",
         doc: "`auto`: load the demo club into an empty database outside production; `off`: never",
     },
+    Opt {
+        var: "METRICS_TOKEN",
+        default: None,
+        shown: "(none)",
+        doc: "bearer token for `GET /metrics` (Prometheus). Without one, `/metrics` is open outside production and refused in production",
+    },
+    Opt {
+        var: "CORS_ORIGINS",
+        default: None,
+        shown: "(none)",
+        doc: "comma-separated browser origins (`https://club.example.com`) allowed to call the API cross-origin; none by default (the mini-program and the console need none)",
+    },
 ];
 
 /// Variables whose values `check-config` never prints.
 const SECRETS: &[&str] = &[
     "JWT_SECRET",
+    "METRICS_TOKEN",
     "WECHAT_APP_SECRET",
     "WECHAT_API_V3_KEY",
     "WECHAT_MCH_KEY",
@@ -678,6 +697,35 @@ impl Config {
             "on" => true,
             "off" => false,
             v => return Err(bad("ADMIN_CONSOLE", format!("应为 on 或 off: {v:?}"))),
+        };
+
+        let metrics_token = get("METRICS_TOKEN").map(Secret);
+        if let Some(t) = &metrics_token
+            && t.0.len() < 16
+        {
+            return Err(bad("METRICS_TOKEN", "至少 16 个字符"));
+        }
+        let cors_origins = match get("CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| {
+                    // An origin is scheme://host[:port], nothing after it.
+                    let ok = o.split_once("://").is_some_and(|(scheme, host)| {
+                        matches!(scheme, "http" | "https")
+                            && !host.is_empty()
+                            && !host.contains(['/', ' ', '*'])
+                    });
+                    ok.then(|| o.to_string()).ok_or_else(|| {
+                        bad(
+                            "CORS_ORIGINS",
+                            format!("应为以逗号分隔的来源，如 https://club.example.com: {o:?}"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
         };
 
         let demo_on_empty = match value("DEMO_DATA").as_str() {
@@ -884,6 +932,8 @@ impl Config {
             log_level,
             log_json,
             jwt_secret,
+            metrics_token,
+            cors_origins,
             upload_path,
             upload_max_bytes,
             static_url: static_url.trim_end_matches('/').to_string(),

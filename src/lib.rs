@@ -19,6 +19,7 @@ pub mod ids;
 pub mod jobs;
 pub(crate) mod limits;
 pub(crate) mod logging;
+pub mod metrics;
 pub mod model;
 pub mod service;
 pub(crate) mod state;

@@ -31,6 +31,8 @@ pub struct AppInner {
     pub qr_key: QrKey,
     /// How the scheduled backups are going.
     pub backups: crate::store::backup::BackupStatus,
+    /// What `/metrics` exposes.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {

@@ -81,3 +81,66 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Response, AppError
         backup: backup_health(&state),
     }))
 }
+
+/// `METRICS_TOKEN` as a bearer token; without one configured, open outside
+/// production and refused in production.
+fn metrics_allowed(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), AppError> {
+    use crate::error::Code;
+    use subtle::ConstantTimeEq;
+    let Some(token) = &state.config.metrics_token else {
+        return if state.config.is_production() {
+            Err(Code::MetricsDisabled.into())
+        } else {
+            Ok(())
+        };
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(token.0.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::TokenInvalid, "监控令牌无效"))
+    }
+}
+
+#[utoipa::path(
+    get, path = "/metrics", tag = "ops",
+    summary = "Prometheus 监控指标（文本格式）",
+    description = "请求数与延迟（按路由模板与状态码）、订单、支付、退款、支付通知、检票、写入队列、\
+        批量提交、WAL 大小、缓存命中与备份状态。设置 METRICS_TOKEN 时须带 `Authorization: Bearer <令牌>`；\
+        生产环境未设置 METRICS_TOKEN 时不开放。",
+    security(("bearer" = []), ()),
+    responses(
+        (status = 200, description = "Prometheus / OpenMetrics 文本", content_type = "application/openmetrics-text", body = String),
+        (status = 401, description = "TOKEN_INVALID：令牌不对", body = ApiError),
+        (status = 403, description = "METRICS_DISABLED：生产环境未设置 METRICS_TOKEN", body = ApiError),
+    )
+)]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    use axum::response::IntoResponse;
+    metrics_allowed(&state, &headers)?;
+    let m = &state.metrics;
+    m.writer_queue.set(state.store.writer_queue() as i64);
+    let wal = format!("{}-wal", state.config.database_path().display());
+    m.wal_bytes
+        .set(std::fs::metadata(wal).map_or(0, |md| md.len() as i64));
+    if let Some(b) = backup_health(&state) {
+        m.backup_age_seconds.set(b.age_seconds.unwrap_or(-1));
+        m.backup_failing.set(i64::from(b.status == "failing"));
+        m.backup_failures.set(b.failures as i64);
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        m.encode(),
+    )
+        .into_response())
+}

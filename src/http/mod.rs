@@ -158,6 +158,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         )
         .routes(routes!(uploads::delete))
         .routes(routes!(health::healthz))
+        .routes(routes!(health::metrics))
         .split_for_parts()
 }
 
@@ -230,7 +231,16 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = request_log::RequestLogLayer::new(state.clone()).layer(router(state));
+    let (_, openapi) = routes();
+    let templates =
+        request_log::RouteTemplates::new(openapi.paths.paths.keys().map(String::as_str).chain([
+            "/admin",
+            "/admin/",
+            "/admin/{*path}",
+            "/api/openapi.json",
+            "/static/{*path}",
+        ]));
+    let app = request_log::RequestLogLayer::new(state.clone(), templates).layer(router(state));
     axum::serve(listener, WithPeerAddr(app))
         .with_graceful_shutdown(shutdown)
         .await

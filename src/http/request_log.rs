@@ -11,8 +11,8 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -54,16 +54,68 @@ fn sane_incoming(v: &HeaderValue) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
 }
 
-/// Holds the app state for the per-IP `/api` rate limit; `None` (unit tests)
-/// means no limit.
+/// The router's path templates, so metrics can name a request by its route
+/// (`/api/events/{id}`) from out here, before axum has routed it. A lookup
+/// is far cheaper than a route layer (which boxes every route's service).
+#[derive(Clone, Default)]
+pub struct RouteTemplates(Arc<matchit::Router<&'static str>>);
+
+impl RouteTemplates {
+    pub fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> RouteTemplates {
+        let mut router = matchit::Router::new();
+        for t in templates {
+            // A template given twice (or overlapping) keeps its first entry.
+            let _ = router.insert(t, intern(t));
+        }
+        RouteTemplates(Arc::new(router))
+    }
+
+    pub fn name(&self, path: &str) -> &'static str {
+        self.0.at(path).map_or("unmatched", |m| *m.value)
+    }
+}
+
+/// Templates live as long as the process and are few (one per route), so
+/// each distinct one is leaked once and shared by every app started here.
+fn intern(t: &str) -> &'static str {
+    static SEEN: LazyLock<std::sync::Mutex<std::collections::HashSet<&'static str>>> =
+        LazyLock::new(Default::default);
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = seen.get(t) {
+        return s;
+    }
+    let s: &'static str = Box::leak(t.to_owned().into_boxed_str());
+    seen.insert(s);
+    s
+}
+
+fn method_name(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// Holds the app state for the per-IP `/api` rate limit and the metrics;
+/// `None` (unit tests) means neither.
 #[derive(Clone, Default)]
 pub struct RequestLogLayer {
     state: Option<AppState>,
+    routes: RouteTemplates,
 }
 
 impl RequestLogLayer {
-    pub fn new(state: AppState) -> Self {
-        RequestLogLayer { state: Some(state) }
+    pub fn new(state: AppState, routes: RouteTemplates) -> Self {
+        RequestLogLayer {
+            state: Some(state),
+            routes,
+        }
     }
 }
 
@@ -73,6 +125,7 @@ impl<S> Layer<S> for RequestLogLayer {
         RequestLog {
             inner,
             state: self.state.clone(),
+            routes: self.routes.clone(),
         }
     }
 }
@@ -81,6 +134,15 @@ impl<S> Layer<S> for RequestLogLayer {
 pub struct RequestLog<S> {
     inner: S,
     state: Option<AppState>,
+    routes: RouteTemplates,
+}
+
+/// What the metrics need of a request once its answer is known.
+struct Measured {
+    state: AppState,
+    at: Instant,
+    method: &'static str,
+    route: &'static str,
 }
 
 struct Started {
@@ -116,6 +178,12 @@ where
             method: req.method().clone(),
             path: req.uri().path().to_owned(),
         });
+        let measured = self.state.as_ref().map(|state| Measured {
+            state: state.clone(),
+            at: Instant::now(),
+            method: method_name(req.method()),
+            route: self.routes.name(req.uri().path()),
+        });
         let limited = self.state.as_ref().and_then(|state| {
             let path = req.uri().path();
             // WeChat Pay's notifies come from a few WeChat addresses, hundreds
@@ -138,6 +206,7 @@ where
             },
             id,
             started,
+            measured,
         }
     }
 }
@@ -148,6 +217,7 @@ pin_project_lite::pin_project! {
         inner: Inner<F>,
         id: HeaderValue,
         started: Option<Started>,
+        measured: Option<Measured>,
     }
 }
 
@@ -190,6 +260,14 @@ where
         };
         res.headers_mut()
             .insert(X_REQUEST_ID.clone(), this.id.clone());
+        if let Some(m) = this.measured.take() {
+            m.state.metrics.request(
+                m.method,
+                m.route,
+                res.status().as_u16(),
+                m.at.elapsed().as_secs_f64(),
+            );
+        }
         if let Some(s) = this.started.take() {
             let status = res.status().as_u16();
             let us = s.at.elapsed().as_micros() as u64;

@@ -35,6 +35,20 @@ pub(crate) async fn check_in(
     is_owner: bool,
     scan: Scan,
 ) -> Result<CheckinResult, AppError> {
+    let result = decide(state, admin, is_owner, scan).await;
+    state.metrics.checkin(match &result {
+        Ok(_) => "admitted",
+        Err(e) => e.code.as_str(),
+    });
+    result
+}
+
+async fn decide(
+    state: &AppState,
+    admin: &AdminActor,
+    is_owner: bool,
+    scan: Scan,
+) -> Result<CheckinResult, AppError> {
     if scan.force && !is_owner {
         return Err(AppError::new(Code::OwnerOnly, "只有店主可以强制放行"));
     }

@@ -172,5 +172,13 @@ pub(crate) async fn sync(
         .store
         .read(move |c| q::superseded(c, &scope, &dev, since))
         .await?;
-    Ok(SyncReport::new(device_id, results, superseded))
+    let report = SyncReport::new(device_id, results, superseded);
+    for (outcome, n) in [
+        ("offline_accepted", report.accepted),
+        ("offline_duplicate", report.duplicates),
+        ("offline_rejected", report.rejected),
+    ] {
+        state.metrics.checkins_by(outcome, n as u64);
+    }
+    Ok(report)
 }

@@ -59,10 +59,20 @@ pub async fn create(
     };
     // `now` is taken on the writer thread, at the moment the rules are checked.
     // `create` checks everything before its first write: no savepoint needed.
-    Ok(state
+    let created: Result<Order, AppError> = state
         .store
         .write_checked(move |c| q::create(c, &order, now_ms()))
-        .await?)
+        .await
+        .map_err(AppError::from);
+    state.metrics.order(
+        match &created {
+            Ok(_) => "created",
+            Err(e) if matches!(e.code, Code::SoldOut | Code::InsufficientStock) => "sold_out",
+            Err(_) => "refused",
+        },
+        1,
+    );
+    created
 }
 
 pub(crate) async fn get(
@@ -154,6 +164,7 @@ pub async fn expire(state: &AppState, due: Vec<String>) -> anyhow::Result<usize>
         .await?;
     if n > 0 {
         tracing::info!(expired = n, "released stock of unpaid orders");
+        state.metrics.order("expired", n as u64);
     }
     Ok(n)
 }

@@ -34,6 +34,7 @@ use rusqlite::Connection;
 
 use crate::error::Rejection;
 pub(crate) use writer::Writer;
+pub use writer::WriterMetrics;
 
 pub(crate) type ReadPool = r2d2::Pool<SqliteConnectionManager>;
 
@@ -294,6 +295,16 @@ impl Store {
 
     pub fn info(&self) -> &StoreInfo {
         &self.inner
+    }
+
+    /// The writer's batch-size and commit-time histograms.
+    pub fn writer_metrics(&self) -> &WriterMetrics {
+        &self.writer.metrics
+    }
+
+    /// Write commands waiting for the writer thread.
+    pub fn writer_queue(&self) -> usize {
+        self.writer.queued()
     }
 
     /// Runs a read on a pooled connection, off the async workers.

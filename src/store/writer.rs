@@ -61,6 +61,29 @@ enum Msg {
 pub(crate) struct Writer {
     tx: mpsc::Sender<Msg>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    pub(crate) metrics: WriterMetrics,
+}
+
+/// What the writer measures of itself, for `/metrics`.
+#[derive(Clone)]
+pub struct WriterMetrics {
+    /// Commands per transaction.
+    pub batch_size: prometheus_client::metrics::histogram::Histogram,
+    /// From `BEGIN` to `COMMIT` returning (the WAL sync after it is
+    /// pipelined and not included).
+    pub commit_seconds: prometheus_client::metrics::histogram::Histogram,
+}
+
+impl WriterMetrics {
+    fn new() -> WriterMetrics {
+        use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+        WriterMetrics {
+            // 1 … 1024 commands.
+            batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
+            // 50 µs … about 1.6 s.
+            commit_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
+        }
+    }
 }
 
 impl Writer {
@@ -84,13 +107,21 @@ impl Writer {
         } else {
             Durability::start(&conn)?
         };
+        let metrics = WriterMetrics::new();
+        let measured = metrics.clone();
         let handle = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch, durability, &catch_up))?;
+            .spawn(move || run(conn, rx, max_batch, durability, &catch_up, &measured))?;
         Ok(Writer {
             tx,
             thread: Arc::new(Mutex::new(Some(handle))),
+            metrics,
         })
+    }
+
+    /// Commands queued and not yet taken by the writer thread.
+    pub fn queued(&self) -> usize {
+        QUEUE_DEPTH - self.tx.capacity()
     }
 
     /// Runs `f` in its own savepoint inside the next batch's transaction.
@@ -253,6 +284,7 @@ fn run(
     max_batch: usize,
     durability: Durability,
     catch_up: &AtomicBool,
+    metrics: &WriterMetrics,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut closing: Option<oneshot::Sender<()>> = None;
@@ -270,7 +302,12 @@ fn run(
             }
         }
         if !batch.is_empty() {
+            let started = std::time::Instant::now();
+            metrics.batch_size.observe(batch.len() as f64);
             commit_batch(&conn, &mut batch, &durability);
+            metrics
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
         if catch_up.swap(false, Ordering::Relaxed) {
             // Outside any transaction: copies what the checkpointer has not

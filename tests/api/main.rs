@@ -24,6 +24,7 @@ mod identity;
 mod inventory_props;
 mod lifecycle;
 mod litestream;
+mod metrics;
 mod operations;
 mod orders;
 mod pay_crypto;

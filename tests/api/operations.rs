@@ -166,7 +166,11 @@ async fn healthcheck_answers_for_the_local_server() {
             .unwrap()
     };
     let up = run(&port);
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     drop(s);
     let down = run(&port);
     assert_eq!(down.status.code(), Some(1));

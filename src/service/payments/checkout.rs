@@ -102,6 +102,12 @@ pub(crate) async fn settle(state: &AppState, payment: Payment) -> Result<Settlem
         q::settle_payment(c, &payment, &key, now_ms())
     })
     .await?;
+    state.metrics.payment(match &settlement {
+        Settlement::Paid(_) => "paid",
+        Settlement::AlreadySettled => "duplicate",
+        Settlement::Recovered(_) => "recovered",
+        Settlement::MustRefund(_) => "must_refund",
+    });
     if let Settlement::MustRefund(req) = &settlement {
         // The notify must be answered within 5 s; the refund goes on its own.
         let (state, req) = (state.clone(), req.clone());

@@ -30,6 +30,9 @@ impl Received<'_> {
         notify_id: Option<String>,
         verdict: String,
     ) {
+        self.state
+            .metrics
+            .notify(notify_outcome(verified, processed, &verdict));
         let (kind, raw, headers) = (self.kind, self.raw.clone(), self.headers.clone());
         let r = self
             .state
@@ -231,6 +234,21 @@ pub(crate) async fn notify_v3(
             record(true, false, order_id, notify_id, verdict).await;
             Err(refusal)
         }
+    }
+}
+
+/// A notify's verdict as one of a few words, for the metrics.
+fn notify_outcome(verified: bool, processed: bool, verdict: &str) -> &'static str {
+    match (verified, processed) {
+        (false, _) => "unverified",
+        (true, false) => "refused",
+        (true, true) => match verdict {
+            "paid" => "paid",
+            "duplicate" => "duplicate",
+            v if v.starts_with("paid after cancellation: seats") => "recovered",
+            v if v.starts_with("paid after cancellation: refund") => "late_refund",
+            _ => "processed",
+        },
     }
 }
 

@@ -29,6 +29,13 @@ pub(crate) async fn send_refund(state: &AppState, req: &RefundRequest) -> Option
             .map(|info| RefundOutcome::from_wechat(info.state(), info.refund_id.clone()))
             .map_err(|e| e.to_string()),
     };
+    state.metrics.refund(match &sent {
+        Ok(RefundOutcome::Success { .. }) => "succeeded",
+        Ok(RefundOutcome::Processing) => "processing",
+        Ok(RefundOutcome::Closed) => "closed",
+        Ok(RefundOutcome::Abnormal) => "abnormal",
+        Err(_) => "error",
+    });
     if let Err(e) = &sent {
         // Safe to repeat: WeChat keys a refund by its out_refund_no.
         tracing::warn!(error = %e, refund = %req.out_refund_no, "refund not taken by WeChat; will retry");
