@@ -66,6 +66,9 @@ pub struct Config {
     pub wechat_pay_base_url: String,
     /// Buyers may ask for a refund until this long before the show.
     pub refund_cutoff: Duration,
+    /// A request must be answered (its response head) within this, or it
+    /// gets `408 REQUEST_TIMEOUT`; a body dribbled in slowly counts.
+    pub request_timeout: Duration,
     /// The first retry of a refund WeChat refused or never answered; each
     /// next one waits twice as long, up to an hour.
     pub refund_retry_after: Duration,
@@ -518,6 +521,12 @@ pub const OPTIONS: &[Opt] = &[
         doc: "`auto`: load the demo club into an empty database outside production; `off`: never",
     },
     Opt {
+        var: "REQUEST_TIMEOUT",
+        default: Some("60s"),
+        shown: "`60s`",
+        doc: "a request not answered within this (its body still arriving, or the server busy) gets `408 REQUEST_TIMEOUT`; a request head has 30 s, fixed",
+    },
+    Opt {
         var: "METRICS_TOKEN",
         default: None,
         shown: "(none)",
@@ -869,6 +878,12 @@ impl Config {
             |d| d.as_secs() <= 365 * 86_400,
             "应为 0、2h、24h、3d 这样的时长",
         )?;
+        let request_timeout = duration(
+            &value,
+            "REQUEST_TIMEOUT",
+            |d| d.as_secs() >= 1 && d.as_secs() <= 600,
+            "应为 30s、1m 这样的时长（1 秒到 10 分钟）",
+        )?;
         let refund_retry_after = duration(
             &value,
             "REFUND_RETRY_AFTER",
@@ -934,6 +949,7 @@ impl Config {
             jwt_secret,
             metrics_token,
             cors_origins,
+            request_timeout,
             upload_path,
             upload_max_bytes,
             static_url: static_url.trim_end_matches('/').to_string(),

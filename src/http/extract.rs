@@ -46,6 +46,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for P<T> {
 pub struct J<T>(pub T);
 
 fn body_error(e: axum::extract::rejection::JsonRejection) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return AppError::new(
+            crate::error::Code::BodyTooLarge,
+            "请求内容过大（JSON 最多 64 KB，离线检票同步最多 1 MB）",
+        );
+    }
     AppError::validation(format!("请求体格式错误: {}", e.body_text()))
 }
 

@@ -19,22 +19,18 @@ pub mod health;
 pub mod orders;
 pub mod payments;
 pub mod request_log;
+pub mod server;
 pub mod uploads;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::task::{Context, Poll};
 
-use axum::extract::ConnectInfo;
-use axum::serve::IncomingStream;
 use tokio::net::TcpListener;
-use tower_http::add_extension::AddExtension;
 
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
 use bytes::Bytes;
-use tower::Layer;
+use tower::ServiceExt;
 use tower_http::services::ServeDir;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -130,7 +126,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(door::pack))
                 .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
         )
-        .routes(routes!(door::sync))
+        // Up to 5,000 offline scans in one upload.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(door::sync))
+                .layer(axum::extract::DefaultBodyLimit::max(DOOR_SYNC_BODY_LIMIT)),
+        )
         .routes(routes!(content::list_banners, content::create_banner))
         .routes(routes!(
             content::get_banner,
@@ -222,10 +223,18 @@ fn static_files(
         .service(dir)
 }
 
+/// JSON bodies above this are refused with `413 BODY_TOO_LARGE` (routes
+/// that take more say so: door sync, uploads).
+pub const JSON_BODY_LIMIT: usize = 64 << 10;
+/// A door device's upload of offline scans (5,000 at most, ~120 bytes each).
+pub const DOOR_SYNC_BODY_LIMIT: usize = 1 << 20;
+
 /// Serves the app until `shutdown` resolves, then lets in-flight requests finish.
 ///
 /// The middleware wraps the router as a whole rather than through
 /// `Router::layer`, which would box and clone it per route and per request.
+/// The body limit set out here is a default: a route's own
+/// `DefaultBodyLimit` runs later and replaces it.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -240,30 +249,41 @@ pub async fn serve(
             "/api/openapi.json",
             "/static/{*path}",
         ]));
-    let app = request_log::RequestLogLayer::new(state.clone(), templates).layer(router(state));
-    axum::serve(listener, WithPeerAddr(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let cors = cors(&state.config.cors_origins);
+    let app = tower::ServiceBuilder::new()
+        .layer(request_log::RequestLogLayer::new(state.clone(), templates))
+        .option_layer(cors)
+        .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .service(router(state));
+    server::serve(listener, app.map_response(|r| r.map(axum::body::Body::new)), shutdown).await
 }
 
-/// Per connection: hands the router the peer address as axum's `ConnectInfo`
-/// (what the rate limiter keys on).
-#[derive(Clone)]
-struct WithPeerAddr<S>(S);
-
-impl<'a, S: Clone> tower::Service<IncomingStream<'a, TcpListener>> for WithPeerAddr<S> {
-    type Response = AddExtension<S, ConnectInfo<SocketAddr>>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+/// `CORS_ORIGINS`: only those origins, only what the API uses; `None`
+/// (no CORS headers at all, so browsers refuse cross-origin calls) when
+/// the list is empty.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
     }
-
-    fn call(&mut self, conn: IncomingStream<'a, TcpListener>) -> Self::Future {
-        let peer = ConnectInfo(*conn.remote_addr());
-        std::future::ready(Ok(AddExtension::new(self.0.clone(), peer)))
-    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([HeaderName::from_static("x-request-id")])
+            .max_age(std::time::Duration::from_secs(3600)),
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Payment routes (spec §支付相关接口), WeChat's notify endpoints, ticket QR
 //! images and the dev-mode payment confirmation.
 
+use axum::extract::rejection::BytesRejection;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -148,8 +149,11 @@ pub async fn notify(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let Ok(body) = body else {
+        return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
+    };
     if body.len() > MAX_NOTIFY_BYTES {
         return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
     }
@@ -195,8 +199,11 @@ pub async fn refund_notify(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let Ok(body) = body else {
+        return fail(StatusCode::PAYLOAD_TOO_LARGE, "通知过大");
+    };
     v3_notify(&state, ip, &headers, &body, true).await
 }
 

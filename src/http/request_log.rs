@@ -22,7 +22,7 @@ use axum::response::IntoResponse;
 use tower::{Layer, Service};
 
 use super::guards::client_ip;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::state::AppState;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -99,6 +99,63 @@ fn method_name(m: &Method) -> &'static str {
         Method::HEAD => "HEAD",
         Method::OPTIONS => "OPTIONS",
         _ => "OTHER",
+    }
+}
+
+/// Longest URL (path and query) we take; the catalogue's longest is a few
+/// hundred bytes.
+pub const MAX_URI_BYTES: usize = 8 << 10;
+/// Most header bytes (names and values) we take; a browser sends 1–2 KB.
+pub const MAX_HEADER_BYTES: usize = 32 << 10;
+
+/// A request refused before the app sees it for its size, as our envelope.
+fn oversized(req: &Request<Body>) -> Option<AppError> {
+    if req.uri().path_and_query().map_or(0, |p| p.as_str().len()) > MAX_URI_BYTES {
+        return Some(AppError::new(Code::UriTooLong, "请求地址过长（最多 8 KB）"));
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    (headers > MAX_HEADER_BYTES)
+        .then(|| AppError::new(Code::HeadersTooLarge, "请求头过大（最多 32 KB）"))
+}
+
+/// On every response, unless the handler set its own (the console sets a
+/// stricter CSP for its pages). JSON never runs as a page: no framing, no
+/// sniffing, no scripts. The camera is allowed for the door scanner.
+fn security_headers(h: &mut axum::http::HeaderMap, hsts: bool) {
+    use axum::http::header;
+    let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
+        h.entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    };
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    );
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(self), microphone=(), geolocation=()",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if hsts {
+        // Only when the proxy says the buyer came over HTTPS.
+        set(
+            h,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
     }
 }
 
@@ -184,7 +241,7 @@ where
             method: method_name(req.method()),
             route: self.routes.name(req.uri().path()),
         });
-        let limited = self.state.as_ref().and_then(|state| {
+        let limited = oversized(&req).or_else(|| self.state.as_ref().and_then(|state| {
             let path = req.uri().path();
             // WeChat Pay's notifies come from a few WeChat addresses, hundreds
             // a second at an on-sale peak: refusing them would only delay
@@ -194,11 +251,21 @@ where
             }
             let ip = client_ip(req.headers(), req.extensions(), state.config.trust_proxy);
             state.limits.check_api(ip).err()
-        });
+        }));
+        let hsts = self.state.as_ref().is_some_and(|s| s.config.trust_proxy)
+            && req
+                .headers()
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+        let deadline = self
+            .state
+            .as_ref()
+            .map(|s| tokio::time::sleep(s.config.request_timeout));
         RequestLogFuture {
             inner: match limited {
                 None => Inner::Call {
                     fut: self.inner.call(req),
+                    deadline,
                 },
                 Some(err) => Inner::Refused {
                     res: Some(err.into_response()),
@@ -207,6 +274,7 @@ where
             id,
             started,
             measured,
+            hsts,
         }
     }
 }
@@ -218,6 +286,7 @@ pin_project_lite::pin_project! {
         id: HeaderValue,
         started: Option<Started>,
         measured: Option<Measured>,
+        hsts: bool,
     }
 }
 
@@ -226,7 +295,7 @@ pin_project_lite::pin_project! {
     /// (rate limit) that never reaches the app.
     #[project = InnerProj]
     enum Inner<F> {
-        Call { #[pin] fut: F },
+        Call { #[pin] fut: F, #[pin] deadline: Option<tokio::time::Sleep> },
         Refused { res: Option<Response<Body>> },
     }
 }
@@ -240,7 +309,21 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let polled = match this.inner.as_mut().project() {
-            InnerProj::Call { fut } => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
+            InnerProj::Call { fut, deadline } => {
+                match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+                    Ok(Poll::Pending) => match deadline.as_pin_mut().map(|d| d.poll(cx)) {
+                        // The handler's future is dropped with this one: what
+                        // it already handed the writer still commits.
+                        Some(Poll::Ready(())) => Ok(Poll::Ready(Ok(AppError::new(
+                            Code::RequestTimeout,
+                            "请求超时，请稍后重试",
+                        )
+                        .into_response()))),
+                        _ => Ok(Poll::Pending),
+                    },
+                    other => other,
+                }
+            }
             InnerProj::Refused { res } => Ok(Poll::Ready(Ok(res
                 .take()
                 .unwrap_or_else(|| Response::new(Body::empty()))))),
@@ -260,6 +343,7 @@ where
         };
         res.headers_mut()
             .insert(X_REQUEST_ID.clone(), this.id.clone());
+        security_headers(res.headers_mut(), *this.hsts);
         if let Some(m) = this.measured.take() {
             m.state.metrics.request(
                 m.method,
