@@ -255,7 +255,12 @@ pub async fn serve(
         .option_layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .service(router(state));
-    server::serve(listener, app.map_response(|r| r.map(axum::body::Body::new)), shutdown).await
+    server::serve(
+        listener,
+        app.map_response(|r| r.map(axum::body::Body::new)),
+        shutdown,
+    )
+    .await
 }
 
 /// `CORS_ORIGINS`: only those origins, only what the API uses; `None`

@@ -1,9 +1,9 @@
 //! Payment routes (spec §支付相关接口), WeChat's notify endpoints, ticket QR
 //! images and the dev-mode payment confirmation.
 
-use axum::extract::rejection::BytesRejection;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;

@@ -133,7 +133,11 @@ fn security_headers(h: &mut axum::http::HeaderMap, hsts: bool) {
     };
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+    set(
+        h,
+        header::REFERRER_POLICY,
+        "strict-origin-when-cross-origin",
+    );
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
@@ -241,17 +245,19 @@ where
             method: method_name(req.method()),
             route: self.routes.name(req.uri().path()),
         });
-        let limited = oversized(&req).or_else(|| self.state.as_ref().and_then(|state| {
-            let path = req.uri().path();
-            // WeChat Pay's notifies come from a few WeChat addresses, hundreds
-            // a second at an on-sale peak: refusing them would only delay
-            // payments (they are verified by signature instead).
-            if !path.starts_with("/api/") || path.starts_with("/api/payments/wechat/") {
-                return None;
-            }
-            let ip = client_ip(req.headers(), req.extensions(), state.config.trust_proxy);
-            state.limits.check_api(ip).err()
-        }));
+        let limited = oversized(&req).or_else(|| {
+            self.state.as_ref().and_then(|state| {
+                let path = req.uri().path();
+                // WeChat Pay's notifies come from a few WeChat addresses, hundreds
+                // a second at an on-sale peak: refusing them would only delay
+                // payments (they are verified by signature instead).
+                if !path.starts_with("/api/") || path.starts_with("/api/payments/wechat/") {
+                    return None;
+                }
+                let ip = client_ip(req.headers(), req.extensions(), state.config.trust_proxy);
+                state.limits.check_api(ip).err()
+            })
+        });
         let hsts = self.state.as_ref().is_some_and(|s| s.config.trust_proxy)
             && req
                 .headers()

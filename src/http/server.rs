@@ -69,12 +69,10 @@ where
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let svc = app
-            .clone()
-            .map_request(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req.map(Body::new)
-            });
+        let svc = app.clone().map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req.map(Body::new)
+        });
         let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {

@@ -20,6 +20,7 @@ mod crash;
 mod door;
 mod door_props;
 mod e2e;
+mod hostile;
 mod identity;
 mod inventory_props;
 mod lifecycle;
