@@ -56,9 +56,72 @@ use crate::state::AppState;
         (name = "admin", description = "管理后台"),
         (name = "ops", description = "运维"),
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &OutsideRouter)
 )]
 struct ApiDoc;
+
+/// The routes served beside the handlers' own: the console, uploaded
+/// files and this document. Described by hand so the document lists every
+/// path the server answers.
+struct OutsideRouter;
+
+impl utoipa::Modify for OutsideRouter {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let get = |summary: &str, ok: serde_json::Value, param: Option<&str>| {
+            let mut op = serde_json::json!({
+                "tags": ["ops"],
+                "summary": summary,
+                "responses": {
+                    "200": ok,
+                    "404": {"description": "NOT_FOUND", "content": {"application/json":
+                        {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
+                }
+            });
+            if let Some(name) = param {
+                op["parameters"] = serde_json::json!([{"name": name, "in": "path",
+                    "required": true, "schema": {"type": "string"}}]);
+            }
+            serde_json::from_value::<utoipa::openapi::path::PathItem>(
+                serde_json::json!({"get": op}),
+            )
+            .expect("a well-formed path item")
+        };
+        let html = serde_json::json!({"description": "控制台页面", "content": {"text/html": {}}});
+        for (path, item) in [
+            (
+                "/admin",
+                get(
+                    "管理控制台（跳转到 /admin/）",
+                    serde_json::json!({"description": "跳转"}),
+                    None,
+                ),
+            ),
+            ("/admin/", get("管理控制台", html.clone(), None)),
+            (
+                "/admin/{path}",
+                get("管理控制台的页面与静态文件", html, Some("path")),
+            ),
+            (
+                "/static/{path}",
+                get(
+                    "上传的图片（按扩展名给出类型，缓存一年）",
+                    serde_json::json!({"description": "图片", "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}),
+                    Some("path"),
+                ),
+            ),
+            (
+                "/api/openapi.json",
+                get(
+                    "本 OpenAPI 文档",
+                    serde_json::json!({"description": "OpenAPI 3.1", "content": {"application/json": {}}}),
+                    None,
+                ),
+            ),
+        ] {
+            doc.paths.paths.insert(path.to_string(), item);
+        }
+    }
+}
 
 /// Declares the `bearer` scheme the authenticated routes name.
 struct BearerAuth;
@@ -81,7 +144,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI description, generated from the same handlers.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(catalog::get_tenant))
         .routes(routes!(catalog::home))
         .routes(routes!(catalog::calendar))
@@ -160,7 +223,51 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(uploads::delete))
         .routes(routes!(health::healthz))
         .routes(routes!(health::metrics))
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    unique_operation_ids(&mut doc);
+    (router, doc)
+}
+
+/// utoipa names an operation after its handler, and several modules have a
+/// `list` or a `get`; OpenAPI wants each id once (client generators name
+/// their methods after them). A shared name becomes its path's words and
+/// the method: `admin_events_get`.
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    use std::collections::HashMap;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for item in doc.paths.paths.values() {
+        for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = &op.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let words: Vec<&str> = path
+            .split('/')
+            .filter(|w| !w.is_empty() && *w != "api" && !w.starts_with('{'))
+            .collect();
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+        ] {
+            let Some(op) = op else { continue };
+            if op.operation_id.as_ref().is_some_and(|id| seen[id] > 1) {
+                let mut id = words.join("_").replace(['-', '.'], "_");
+                if path.ends_with('}') {
+                    id.push_str("_item");
+                }
+                op.operation_id = Some(format!("{id}_{method}"));
+            }
+        }
+    }
 }
 
 async fn not_found() -> AppError {
@@ -241,14 +348,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (_, openapi) = routes();
-    let templates =
-        request_log::RouteTemplates::new(openapi.paths.paths.keys().map(String::as_str).chain([
-            "/admin",
-            "/admin/",
-            "/admin/{*path}",
-            "/api/openapi.json",
-            "/static/{*path}",
-        ]));
+    // The wildcard routes first: the document spells them `{path}`.
+    let templates = request_log::RouteTemplates::new(
+        ["/admin/{*path}", "/static/{*path}"]
+            .into_iter()
+            .chain(openapi.paths.paths.keys().map(String::as_str))
+            .filter(|t| !matches!(*t, "/admin/{path}" | "/static/{path}")),
+    );
     let cors = cors(&state.config.cors_origins);
     let app = tower::ServiceBuilder::new()
         .layer(request_log::RequestLogLayer::new(state.clone(), templates))

@@ -26,6 +26,7 @@ mod inventory_props;
 mod lifecycle;
 mod litestream;
 mod metrics;
+mod openapi;
 mod operations;
 mod orders;
 mod pay_crypto;

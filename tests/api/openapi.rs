@@ -1,0 +1,173 @@
+//! `/api/openapi.json` is a valid OpenAPI 3.1 document (read by the `oas3`
+//! crate, every `$ref` resolving) that describes every route the server
+//! answers: each one with a summary, its path parameters, a success
+//! response, error envelopes and its security; and every path it lists is
+//! one the router really serves.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Every `$ref` in `v`.
+fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("$ref", Value::String(r)) => out.push(r),
+                    _ => refs(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+/// Paths the router adds itself (not through a documented handler), read
+/// from its source, as the document spells them.
+fn routed_by_hand() -> Vec<String> {
+    let src = include_str!("../../src/http/mod.rs");
+    let mut out = Vec::new();
+    for (marker, suffix) in [(".route(\"", ""), (".nest_service(\"", "/{path}")] {
+        for piece in src.split(marker).skip(1) {
+            let path = piece.split('"').next().unwrap();
+            out.push(format!("{path}{suffix}").replace("{*path}", "{path}"));
+        }
+    }
+    out
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_describes_every_route() {
+    let t = TestApp::start().await;
+    let text = t
+        .client
+        .get(t.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
+    assert!(spec.validate_version().is_ok(), "{}", spec.openapi);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+
+    // Every reference points at something defined.
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 50);
+    for r in all {
+        let pointer = r.strip_prefix('#').expect("local references only");
+        assert!(doc.pointer(pointer).is_some(), "{r} resolves");
+    }
+
+    let paths = doc["paths"].as_object().unwrap();
+    for hand in routed_by_hand() {
+        assert!(
+            paths.contains_key(&hand),
+            "{hand} is routed but not documented"
+        );
+    }
+    let mut ids = HashSet::new();
+    for (path, item) in paths {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let at = format!("{} {path}", method.to_uppercase());
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{at}: summary"
+            );
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{at}: tag"
+            );
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ids.insert(id.to_string()), "{at}: operationId {id} twice");
+            }
+            // Path parameters named in the template are declared.
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .filter_map(|p| p["name"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for seg in path.split('/') {
+                if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    assert!(declared.contains(&name), "{at}: path parameter {name}");
+                }
+            }
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(
+                responses
+                    .keys()
+                    .any(|s| s.starts_with('2') || s.starts_with('3')),
+                "{at}: a success response"
+            );
+            // Errors are the envelope, except WeChat Pay's notify answers
+            // (WeChat's own `{code: FAIL}` shape).
+            if path.starts_with("/api/") && !path.contains("notify") {
+                for (status, r) in responses {
+                    if !(status.starts_with('4') || status.starts_with('5')) {
+                        continue;
+                    }
+                    if let Some(json) = r["content"].get("application/json") {
+                        assert_eq!(
+                            json["schema"]["$ref"], "#/components/schemas/ApiError",
+                            "{at} {status}: the error envelope"
+                        );
+                    }
+                }
+                assert!(
+                    responses
+                        .keys()
+                        .any(|s| s.starts_with('4') || s.starts_with('5')),
+                    "{at}: its errors are described"
+                );
+            }
+            // Signed-in routes say so.
+            let needs_token = (path.starts_with("/api/admin/") && path != "/api/admin/auth/login")
+                || path.starts_with("/api/users/")
+                || path.starts_with("/api/orders")
+                || path == "/api/payments/wechat"
+                || path == "/api/payments/refund";
+            if needs_token {
+                let security = op["security"]
+                    .as_array()
+                    .map(|s| s.to_vec())
+                    .unwrap_or_default();
+                assert!(
+                    security.iter().any(|s| s.get("bearer").is_some()),
+                    "{at}: bearer security"
+                );
+            }
+
+            // And the router answers it: never "no such route".
+            let concrete: String = path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let res = t
+                .client
+                .request(method.to_uppercase().parse().unwrap(), t.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            assert!(
+                !(status == 404 && body["error"] == "NOT_FOUND") && status != 405,
+                "{at}: documented but not routed ({status} {body})"
+            );
+        }
+    }
+}
