@@ -15,24 +15,17 @@
 //!  4. buyers ordering with and without exports and stats running beside
 //!     them: orders/s and p99 for both.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveTime, TimeZone, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
-use standup_tickets::model::Fen;
-use standup_tickets::model::accounts::AdminRole;
-use standup_tickets::model::scope::TenantScope;
-use standup_tickets::model::tickets::QrKey;
-use standup_tickets::store::Store;
-use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
-use standup_tickets::store::orders::{NewOrder, create};
-use standup_tickets::store::payments::{Payment, settle_payment};
-use standup_tickets::store::tenants::{self, NewTenant};
-use standup_tickets::store::users;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{SHOWS, buyer_tokens, buyers, free_port, pct, seed, start_server};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -65,158 +58,6 @@ fn args() -> Args {
     a
 }
 
-const SHOWS: usize = 52;
-
-/// A year of weekly shows with `orders` paid orders among them, each paid
-/// in the week before its show; plus one show on sale next week for the
-/// buyers of part 4. Returns (a past show's id, the on-sale show and option).
-async fn seed(db: &Path, orders: usize) -> (String, String, String) {
-    let store = Store::open(db).unwrap();
-    let out = store
-        .write(move |c| {
-            tenants::insert(
-                c,
-                &NewTenant {
-                    id: "bench".into(),
-                    name: "压测俱乐部".into(),
-                    ..Default::default()
-                },
-            )?;
-            let tz = chrono_tz::Asia::Shanghai;
-            let club = TenantScope::vouched("bench");
-            let today = Utc::now().with_timezone(&tz).date_naive();
-            let per_show = orders.div_ceil(SHOWS);
-            let people = (per_show + 1).max(100);
-            let mut user_ids = Vec::with_capacity(people);
-            for i in 0..people {
-                user_ids.push(users::login(c, &club, &format!("bench-{i}"), None, None)?.id);
-            }
-            let key = QrKey::generate();
-            let mut made = 0;
-            let mut a_show = String::new();
-            for w in 0..SHOWS {
-                let date = today - chrono::Duration::days(7 * (SHOWS - w) as i64);
-                let show = insert_event(
-                    c,
-                    &club,
-                    tz,
-                    &NewEvent {
-                        max_per_user: 50,
-                        max_per_order: 6,
-                        ..NewEvent::on_sale(
-                            &format!("第 {w} 周开放麦"),
-                            date,
-                            NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
-                            vec![
-                                NewPriceOption::active("前排", Fen(12_000), 3 * per_show as i64, 0),
-                                NewPriceOption::active("普通", Fen(8_850), 3 * per_show as i64, 1),
-                            ],
-                        )
-                    },
-                )?;
-                a_show = show.id.clone();
-                let starts = tz
-                    .from_local_datetime(&date.and_hms_opt(20, 0, 0).unwrap())
-                    .unwrap()
-                    .timestamp_millis();
-                let n = per_show.min(orders - made);
-                for (i, user_id) in user_ids.iter().enumerate().take(n) {
-                    // Spread over the six days before the show.
-                    let at = starts - 6 * 86_400_000 + (i as i64 * 6 * 86_400_000) / n as i64;
-                    let o = create(
-                        c,
-                        &NewOrder {
-                            user_id: user_id.clone(),
-                            event_id: show.id.clone(),
-                            price_option_id: show.option_ids[i % 2].clone(),
-                            quantity: 1 + (i % 3) as i64,
-                            user_name: format!("观众{i}"),
-                            user_phone: format!("139{:08}", i),
-                            idempotency_key: None,
-                            hold_ms: 900_000,
-                        },
-                        at,
-                    )?;
-                    settle_payment(
-                        c,
-                        &Payment {
-                            order_id: o.id.clone(),
-                            transaction_id: format!("tx{}", o.id),
-                            amount: o.total_amount.0,
-                        },
-                        &key,
-                        at + 30_000,
-                    )?;
-                }
-                made += n;
-            }
-            let sale = insert_event(
-                c,
-                &club,
-                tz,
-                &NewEvent {
-                    max_per_user: 1_000_000,
-                    ..NewEvent::on_sale(
-                        "下周加座专场",
-                        today + chrono::Duration::days(7),
-                        NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
-                        vec![NewPriceOption::active("内场", Fen(28_800), 10_000_000, 0)],
-                    )
-                },
-            )?;
-            Ok((a_show, sale.id, sale.option_ids[0].clone()))
-        })
-        .await
-        .unwrap();
-    standup_tickets::service::accounts::create_admin(
-        &store,
-        &TenantScope::vouched("bench"),
-        "owner",
-        AdminRole::Owner,
-        "bench-password-1",
-    )
-    .await
-    .unwrap();
-    store.close().await;
-    out
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_server(a: &Args, dir: &Path, port: u16) -> Child {
-    let child = Command::new(&a.bin)
-        .env("DATA_DIR", dir)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env("LOG_LEVEL", "warn")
-        .env("DEMO_DATA", "off")
-        .env("RATE_LIMITS", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {}: {e} (cargo build --release)",
-                a.bin.display()
-            )
-        });
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child
-}
-
 fn heap_mb(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
@@ -226,14 +67,6 @@ fn heap_mb(pid: u32) -> f64 {
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(0.0)
         / 1024.0
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
 }
 
 async fn get(client: &reqwest::Client, url: &str, token: &str) -> (Duration, Value) {
@@ -260,56 +93,6 @@ async fn export(client: &reqwest::Client, base: &str, token: &str) -> (usize, f6
     (lines.saturating_sub(1), t0.elapsed().as_secs_f64())
 }
 
-/// Buyers ordering one seat each, `n` orders at `concurrency`; returns
-/// (orders/s, p99 ms).
-async fn buyers(
-    client: &reqwest::Client,
-    base: &str,
-    tokens: &[String],
-    (event, option): (&str, &str),
-    n: usize,
-    concurrency: usize,
-) -> (f64, f64) {
-    let next = Arc::new(AtomicUsize::new(0));
-    let t0 = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, base, next) = (client.clone(), base.to_string(), next.clone());
-        let tokens = tokens.to_vec();
-        let (event, option) = (event.to_string(), option.to_string());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    return lat;
-                }
-                let s = Instant::now();
-                let r = client
-                    .post(format!("{base}/api/orders"))
-                    .bearer_auth(&tokens[i % tokens.len()])
-                    .json(
-                        &json!({"eventId": event, "priceOptionId": option, "quantity": 1,
-                                  "userInfo": {"name": "张三", "phone": "13800138000"}}),
-                    )
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(r.status().is_success(), "order: {}", r.status());
-                r.bytes().await.unwrap();
-                lat.push(s.elapsed());
-            }
-        }));
-    }
-    let mut lat = Vec::new();
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
-    let secs = t0.elapsed().as_secs_f64();
-    lat.sort();
-    (n as f64 / secs, pct(&lat, 0.99))
-}
-
 #[tokio::main]
 async fn main() {
     standup_tickets::wechat::install_crypto_provider();
@@ -324,7 +107,7 @@ async fn main() {
         t0.elapsed().as_secs_f64()
     );
     let port = free_port();
-    let mut server = start_server(&a, dir.path(), port);
+    let mut server = start_server(&a.bin, dir.path(), port);
     let pid = server.id();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
@@ -462,19 +245,7 @@ async fn main() {
     }
 
     // 4. Buyers, alone and beside exports and stats.
-    let mut tokens = Vec::with_capacity(a.buyers);
-    for i in 0..a.buyers {
-        let v: Value = client
-            .post(format!("{base}/api/auth/wechat/login"))
-            .json(&json!({"code": format!("buyer-{i}"), "tenantId": "bench"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        tokens.push(v["data"]["token"].as_str().unwrap().to_string());
-    }
+    let tokens = buyer_tokens(&client, &base, a.buyers).await;
     let n = 20_000;
     println!("\n4. buyers: {n} orders at concurrency {}:", a.concurrency);
     let alone = buyers(

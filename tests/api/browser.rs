@@ -109,6 +109,26 @@ pub async fn browser() -> Option<Browser> {
 }
 
 impl Browser {
+    /// Waits until the script `expr` is truthy; its value.
+    pub async fn until(&self, what: &str, expr: &str) -> Value {
+        let t0 = Instant::now();
+        loop {
+            let v = self
+                .client
+                .execute(&format!("return {expr}"), vec![])
+                .await
+                .unwrap();
+            if !(v.is_null() || v == false || v == "" || v == 0) {
+                return v;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "{what}: {expr} → {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Console errors and failed requests since the last call.
     pub async fn errors(&self) -> Vec<String> {
         let log = self.client.issue_cmd(BrowserLog).await.unwrap_or_default();

@@ -81,26 +81,6 @@ impl Browser {
         self.client.goto(&format!("{base}{path}")).await.unwrap();
     }
 
-    /// Waits until the script `expr` is truthy; its value.
-    pub async fn until(&self, what: &str, expr: &str) -> Value {
-        let t0 = Instant::now();
-        loop {
-            let v = self
-                .client
-                .execute(&format!("return {expr}"), vec![])
-                .await
-                .unwrap();
-            if !(v.is_null() || v == false || v == "" || v == 0) {
-                return v;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(15),
-                "{what}: {expr} → {v}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     async fn set(&self, css: &str, value: &str) {
         self.client
             .execute(
