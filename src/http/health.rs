@@ -116,7 +116,7 @@ fn metrics_allowed(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
     responses(
         (status = 200, description = "Prometheus / OpenMetrics 文本", content_type = "application/openmetrics-text", body = String),
         (status = 401, description = "TOKEN_INVALID：令牌不对", body = ApiError),
-        (status = 403, description = "METRICS_DISABLED：生产环境未设置 METRICS_TOKEN", body = ApiError),
+        (status = 403, description = "METRICS_DISABLED：生产环境未设置监控令牌", body = ApiError),
     )
 )]
 pub async fn metrics(
