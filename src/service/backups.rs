@@ -59,6 +59,7 @@ pub async fn scheduled(state: &AppState) -> anyhow::Result<usize> {
     let Some(s) = state.config.backups.clone() else {
         return Ok(0);
     };
+    let _one = state.backups.one_at_a_time().await;
     let now = now_ms();
     if !due(&s, now) {
         return Ok(0);

@@ -183,14 +183,25 @@ where
     T: Send + 'static,
 {
     let out = state.store.write(f).await;
+    empty_caches(state);
+    out
+}
+
+fn empty_caches(state: &AppState) {
     state.caches.catalog.invalidate();
     state.caches.stats.invalidate_all();
-    out
 }
 
 /// The `sales` job: `upcoming → onSale` at `sale_start_at`.
 pub(crate) async fn open_due_sales(state: &AppState) -> anyhow::Result<usize> {
-    let n = write(state, |c| q::open_due_sales(c, now_ms())).await?;
+    // Every second: the catalogue is emptied only when a sale opened, or an
+    // on-sale rush would reload it from the database each tick.
+    // (A failed write may still have committed: that empties it too.)
+    let opened = state.store.write(|c| q::open_due_sales(c, now_ms())).await;
+    if !matches!(opened, Ok(0)) {
+        empty_caches(state);
+    }
+    let n = opened?;
     if n > 0 {
         tracing::info!(opened = n, "sales opened");
     }

@@ -54,9 +54,14 @@ fn read_only(path: &Path) -> StoreResult<Connection> {
     Ok(conn)
 }
 
+/// A scratch name no other backup uses, even one to the same destination
+/// from this process: two copies sharing a scratch file would unlink each
+/// other's.
 fn tmp_path(dest: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut name = dest.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
+    name.push(format!(".tmp-{}-{n}", std::process::id()));
     dest.with_file_name(name)
 }
 
@@ -246,9 +251,11 @@ impl DataDirLock {
     }
 }
 
-/// How the scheduled backups are going, for `/healthz`.
+/// How the scheduled backups are going, for `/healthz`, and the lock that
+/// lets one scheduled backup run at a time (the job's own tick and a
+/// `tick backup` run, or a run by hand, never copy side by side).
 #[derive(Debug, Default)]
-pub struct BackupStatus(Mutex<StatusInner>);
+pub struct BackupStatus(Mutex<StatusInner>, tokio::sync::Mutex<()>);
 
 #[derive(Debug, Default, Clone)]
 pub struct StatusInner {
@@ -275,6 +282,11 @@ impl BackupStatus {
             s.last_took = r.elapsed;
             s.last_error = None;
         }
+    }
+
+    /// Waits for a scheduled backup in progress to finish.
+    pub(crate) async fn one_at_a_time(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.1.lock().await
     }
 
     pub(crate) fn failed(&self, e: &str, at: i64) {
