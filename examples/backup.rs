@@ -2,6 +2,7 @@
 //!
 //!   cargo build --release
 //!   cargo run --release --example backup -- --orders 1800000
+//!   (`--bin FILE` the server, `--backup-bin FILE` what runs the backup)
 //!
 //! Seeds `--orders` paid orders (about 1 GB at 1.8 million) through the
 //! store's own functions, starts the release binary on the data dir, then:
@@ -29,6 +30,8 @@ struct Args {
     concurrency: usize,
     seconds: u64,
     bin: PathBuf,
+    /// What runs `backup --to` (default: `bin`), e.g. a wrapper that nices it.
+    backup_bin: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -37,6 +40,7 @@ fn args() -> Args {
         concurrency: 16,
         seconds: 10,
         bin: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/standup-tickets"),
+        backup_bin: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +50,7 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency C"),
             "--seconds" => a.seconds = v.parse().expect("--seconds S"),
             "--bin" => a.bin = PathBuf::from(v),
+            "--backup-bin" => a.backup_bin = Some(PathBuf::from(v)),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -177,7 +182,7 @@ async fn main() {
     let running = Arc::new(AtomicBool::new(true));
     let backup = {
         let (bin, dir, file, running) = (
-            a.bin.clone(),
+            a.backup_bin.clone().unwrap_or_else(|| a.bin.clone()),
             dir.path().to_path_buf(),
             file.clone(),
             running.clone(),
@@ -185,6 +190,9 @@ async fn main() {
         tokio::task::spawn_blocking(move || {
             // Let the buyers get going first.
             std::thread::sleep(Duration::from_millis(500));
+            let wal = dir.join("standup-tickets.db-wal");
+            let wal_mb = || std::fs::metadata(&wal).map_or(0, |m| m.len()) / 1_048_576;
+            let wal_before = wal_mb();
             let t0 = Instant::now();
             let out = std::process::Command::new(&bin)
                 .args(["backup", "--to"])
@@ -194,6 +202,12 @@ async fn main() {
                 .output()
                 .unwrap();
             let took = t0.elapsed();
+            // The copy's snapshot keeps checkpoints from restarting the log,
+            // so it grows by what buyers commit meanwhile.
+            println!(
+                "WAL: {wal_before} MB before the backup, {} MB at its end",
+                wal_mb()
+            );
             std::thread::sleep(Duration::from_millis(500));
             running.store(false, Ordering::Relaxed);
             assert!(
