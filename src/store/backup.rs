@@ -4,8 +4,9 @@
 //! A backup copies the database with SQLite's online backup API from a
 //! read-only connection of its own, inside one read transaction: WAL gives
 //! that transaction a fixed snapshot, so the copy is consistent, and readers
-//! never block the writer, so buyers keep committing while it runs (the log
-//! only grows a little, since a checkpoint cannot pass an open snapshot).
+//! never block the writer, so buyers keep committing while it runs. The log
+//! grows meanwhile by everything they commit, since a checkpoint cannot
+//! restart it past an open snapshot.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -19,11 +20,9 @@ use super::migrations::MIGRATIONS;
 use super::{StoreError, StoreResult};
 
 /// Pages per backup step (1 MB at our 1 KB pages). Steps follow each other
-/// without a pause: buyers lose the same share of orders whether the copy
-/// pauses between steps, rests as long as each step took or runs niced, so
-/// it is not the copy's CPU that slows them. What grows with the backup's
-/// length is the log, which no checkpoint can restart past the copy's
-/// snapshot: the shortest backup is the kindest (docs/PERFORMANCE.md).
+/// without a pause: what slows buyers during a backup is the log growing
+/// past the copy's snapshot, not the copy's CPU, so the shortest backup is
+/// the kindest (docs/PERFORMANCE.md).
 const STEP_PAGES: std::ffi::c_int = 1024;
 /// Steps between two flushes of the copy (4 MB of 1 KB pages).
 const SYNC_EVERY_STEPS: u32 = 4;
