@@ -55,9 +55,10 @@ pub struct CatalogCache {
 /// Who is signed in and still allowed.
 #[derive(Clone)]
 pub struct SessionCache {
-    /// "Is this admin still active (and its club), and in which role?",
-    /// keyed `<tenant>:<id>`; `None` when not active.
-    pub admins: Cache<String, Option<crate::model::accounts::AdminRole>>,
+    /// "Is this admin still active (and its club), in which role, and which
+    /// session epoch do its tokens need?", keyed `<tenant>:<id>`; `None`
+    /// when not active.
+    pub admins: Cache<String, Option<crate::model::accounts::Standing>>,
     /// Buyer tokens already verified, by the exact token string, with whom
     /// they name and when they expire: a buyer's next requests skip the
     /// signature check and the database. Only a token whose signature held

@@ -51,6 +51,7 @@ catalogue! {
     InvalidCredentials = (401, "INVALID_CREDENTIALS", "用户名或密码错误"),
     TokenExpired = (401, "TOKEN_EXPIRED", "登录已过期，请重新登录"),
     TokenInvalid = (401, "TOKEN_INVALID", "登录凭证无效，请重新登录"),
+    TokenRevoked = (401, "TOKEN_REVOKED", "登录已失效（密码、角色或账号已变更，或已退出所有设备），请重新登录"),
     Unauthorized = (401, "UNAUTHORIZED", "请先登录"),
     AdminDisabled = (403, "ADMIN_DISABLED", "该管理员账号已停用"),
     MetricsDisabled = (403, "METRICS_DISABLED", "生产环境须设置 METRICS_TOKEN 才能读取监控指标"),

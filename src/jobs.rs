@@ -89,6 +89,13 @@ pub static JOBS: &[Job] = &[
         run: |s| Box::pin(async move { backups::scheduled(&s).await }),
     },
     Job {
+        name: "logins",
+        about: "清理一天前的登录失败记录和 90 天未用的登录地址",
+        every: Duration::from_secs(3600),
+        at_start: false,
+        run: |s| Box::pin(async move { accounts::prune_logins(&s).await }),
+    },
+    Job {
         name: "limits",
         about: "清理已恢复的限流记录",
         every: Duration::from_secs(60),

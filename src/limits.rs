@@ -1,11 +1,13 @@
 //! Request-rate limits (governor, GCRA): per client IP for all of /api, stricter
-//! per IP for logins (and per username for admin logins), per user for order
-//! creation. Keys that have gone quiet are
-//! swept every minute so memory stays bounded.
+//! per IP for logins, per user for order creation; and, always on, the wrong
+//! passwords each admin username had from all addresses (`Guesses`). Keys
+//! that have gone quiet are swept every minute so memory stays bounded.
 
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -15,16 +17,21 @@ use governor::{Quota, RateLimiter};
 use crate::config::{Rate, RateLimits};
 use crate::error::AppError;
 use crate::error::Code;
+use crate::model::admins::{Guesses, slowed};
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 
 pub struct Limits {
     api: Option<Keyed<IpAddr>>,
     login: Option<Keyed<IpAddr>>,
-    /// Admin logins per `<tenant>:<username>`, at the login rate: many
-    /// addresses guessing one password still go slowly.
-    admin_login: Option<Keyed<String>>,
+    /// Wrong passwords per `<tenant>:<username>` from every address: only
+    /// failures count, so nobody can use it up for the admin.
+    guesses: Mutex<HashMap<String, Guesses>>,
     orders: Option<Keyed<String>>,
+}
+
+fn guess_key(tenant: &str, username: &str) -> String {
+    format!("{tenant}:{}", username.trim())
 }
 
 fn keyed<K: Hash + Eq + Clone>(rate: Option<Rate>) -> Option<Keyed<K>> {
@@ -54,7 +61,7 @@ impl Limits {
         Limits {
             api: keyed(config.api),
             login: keyed(config.login),
-            admin_login: keyed(config.login),
+            guesses: Mutex::default(),
             orders: keyed(config.orders),
         }
     }
@@ -67,19 +74,35 @@ impl Limits {
         check(&self.login, &ip)
     }
 
-    /// An admin login: per address, and per username in its club.
-    pub fn check_admin_login(
+    fn guesses(&self) -> std::sync::MutexGuard<'_, HashMap<String, Guesses>> {
+        self.guesses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether an existing admin's password may be checked now from an
+    /// address it has (`known_address`) or has not signed in from.
+    pub fn admit_password_check(
         &self,
-        ip: IpAddr,
         tenant: &str,
         username: &str,
+        known_address: bool,
+        now: i64,
     ) -> Result<(), AppError> {
-        check(&self.login, &ip)?;
-        if self.admin_login.is_none() {
+        let mut all = self.guesses();
+        let Some(g) = all.get_mut(&guess_key(tenant, username)) else {
             return Ok(());
-        }
-        let key = format!("{tenant}:{}", username.trim().to_lowercase());
-        check(&self.admin_login, &key)
+        };
+        g.admit(now, known_address).map_err(|wait| AppError {
+            retry_after: Some(wait),
+            ..slowed(wait).into()
+        })
+    }
+
+    /// A wrong password for an existing admin, from any address.
+    pub fn password_failed(&self, tenant: &str, username: &str, now: i64) {
+        self.guesses()
+            .entry(guess_key(tenant, username))
+            .or_default()
+            .failed(now);
     }
 
     pub fn check_orders(&self, user_id: &str) -> Result<(), AppError> {
@@ -100,8 +123,9 @@ impl Limits {
         }
         forget(&self.api);
         forget(&self.login);
-        forget(&self.admin_login);
         forget(&self.orders);
+        let now = crate::model::time::now_ms();
+        self.guesses().retain(|_, g| !g.is_idle(now));
     }
 }
 
@@ -134,26 +158,38 @@ mod tests {
         }
     }
 
-    /// Many addresses guessing one admin's password are held back by the
-    /// per-username limit; another username is not.
+    /// Wrong passwords from many addresses slow unknown addresses down for
+    /// that username only, and never a known one.
     #[test]
-    fn admin_logins_are_limited_per_username_too() {
+    fn guesses_are_counted_per_username() {
         let limits = Limits::new(&RateLimits {
             api: None,
-            login: Some(Rate {
-                count: 3,
-                per: Duration::from_secs(60),
-            }),
+            login: None,
             orders: None,
         });
-        for i in 0..3 {
-            let ip: IpAddr = format!("10.0.1.{i}").parse().unwrap();
-            limits.check_admin_login(ip, "dt", "boss").unwrap();
+        let now = 10_000_000;
+        for _ in 0..crate::model::admins::FREE_FAILURES_PER_HOUR {
+            limits
+                .admit_password_check("dt", "boss", false, now)
+                .unwrap();
+            limits.password_failed("dt", "boss", now);
         }
-        let fresh: IpAddr = "10.0.2.1".parse().unwrap();
-        let err = limits.check_admin_login(fresh, "dt", " BOSS ").unwrap_err();
+        limits
+            .admit_password_check("dt", "boss", false, now)
+            .unwrap();
+        let err = limits
+            .admit_password_check("dt", "boss", false, now + 1)
+            .unwrap_err();
         assert_eq!(err.status(), 429);
-        limits.check_admin_login(fresh, "dt", "door").unwrap();
-        limits.check_admin_login(fresh, "xc", "boss").unwrap();
+        assert_eq!(err.retry_after, Some(10));
+        limits
+            .admit_password_check("dt", "boss", true, now + 1)
+            .unwrap();
+        limits
+            .admit_password_check("dt", "door", false, now + 1)
+            .unwrap();
+        limits
+            .admit_password_check("xc", "boss", false, now + 1)
+            .unwrap();
     }
 }

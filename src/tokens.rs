@@ -41,6 +41,12 @@ pub struct Claims {
     /// Admin tokens: owner or staff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Admin tokens: the admin's session epoch when issued. A password
+    /// change, a role or status change or "sign out everywhere" moves the
+    /// epoch on, which retires every token issued before. Tokens from before
+    /// epochs existed carry none: epoch 0.
+    #[serde(default)]
+    pub sep: i64,
     pub iat: u64,
     pub exp: u64,
 }
@@ -105,6 +111,7 @@ impl Tokens {
             aud: TokenKind::User.audience().into(),
             tid: None,
             role: None,
+            sep: 0,
             iat: now,
             exp,
         })?;
@@ -121,6 +128,7 @@ impl Tokens {
         admin_id: &str,
         tenant_id: &str,
         role: AdminRole,
+        epoch: i64,
     ) -> anyhow::Result<String> {
         let now = Self::now();
         self.issue(Claims {
@@ -128,6 +136,7 @@ impl Tokens {
             aud: TokenKind::Admin.audience().into(),
             tid: Some(tenant_id.into()),
             role: Some(role.as_str().into()),
+            sep: epoch,
             iat: now,
             exp: now + self.ttl.as_secs(),
         })
@@ -236,7 +245,7 @@ mod tests {
     fn kinds_do_not_mix() {
         let t = tokens(60);
         let user = t.issue_user("u1").unwrap();
-        let admin = t.issue_admin("a1", "dt", AdminRole::Owner).unwrap();
+        let admin = t.issue_admin("a1", "dt", AdminRole::Owner, 0).unwrap();
         assert_eq!(t.verify(&user, TokenKind::User).unwrap().sub, "u1");
         assert_eq!(
             t.verify(&admin, TokenKind::Admin).unwrap().tid.as_deref(),

@@ -170,7 +170,7 @@ pub struct AdminLoginData {
         (status = 400, description = "VALIDATION_FAILED", body = ApiError),
         (status = 401, description = "INVALID_CREDENTIALS (用户不存在与密码错误同一回答)", body = ApiError),
         (status = 403, description = "ADMIN_DISABLED", body = ApiError),
-        (status = 429, description = "RATE_LIMITED", body = ApiError),
+        (status = 429, description = "RATE_LIMITED（本地址登录过于频繁，或该账号正被多处猜测密码：未登录过的地址须等待 Retry-After）/ ACCOUNT_LOCKED（本地址连续输错 5 次，15 分钟内不能登录该账号；其他地址不受影响）", body = ApiError),
     )
 )]
 pub async fn login(
@@ -178,11 +178,9 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     J(body): J<AdminLoginBody>,
 ) -> Result<Response, AppError> {
-    state
-        .limits
-        .check_admin_login(ip, &body.tenant_id, &body.username)?;
+    state.limits.check_login(ip)?;
     let out =
-        accounts::admin_login(&state, &body.tenant_id, &body.username, &body.password).await?;
+        accounts::admin_login(&state, &body.tenant_id, &body.username, &body.password, ip).await?;
     Ok(ok_with_message(
         "登录成功",
         &AdminLoginData {

@@ -101,13 +101,22 @@ pub async fn reset_password(
     Ok(ok_with_message("密码已重设", &serde_json::Value::Null))
 }
 
+/// A fresh token for the session that made the change.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewToken {
+    /// Replaces the token this request was made with (which, like every
+    /// other token of this admin, no longer works).
+    pub token: String,
+}
+
 #[utoipa::path(
     put, path = "/api/admin/me/password", tag = "admin",
-    summary = "修改自己的密码（须提供原密码）",
+    summary = "修改自己的密码（须提供原密码）；此前签发的所有登录凭证随即失效，响应附带本设备的新凭证",
     security(("bearer" = [])),
     request_body = OwnPasswordInput,
     responses(
-        (status = 200, description = "密码已修改", body = ApiResponse<Option<String>>),
+        (status = 200, description = "密码已修改", body = ApiResponse<NewToken>),
         (status = 400, description = "VALIDATION_FAILED（原密码不正确、新密码太短）", body = ApiError),
         (status = 401, body = ApiError),
         (status = 403, description = "TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
@@ -118,6 +127,45 @@ pub async fn change_own_password(
     Staff(admin): Staff,
     J(body): J<OwnPasswordInput>,
 ) -> Result<Response, AppError> {
-    admins::change_own_password(&state, &admin.actor(), body).await?;
-    Ok(ok_with_message("密码已修改", &serde_json::Value::Null))
+    let token = admins::change_own_password(&state, &admin.actor(), body).await?;
+    Ok(ok_with_message("密码已修改", &NewToken { token }))
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/me/logout-all", tag = "admin",
+    summary = "退出所有设备：本人此前签发的所有登录凭证（包括本次请求所用的）在 1 秒内失效",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "已退出所有设备", body = ApiResponse<Option<String>>),
+        (status = 401, body = ApiError),
+        (status = 403, description = "TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
+    )
+)]
+pub async fn logout_all_own(
+    State(state): State<AppState>,
+    Staff(admin): Staff,
+) -> Result<Response, AppError> {
+    admins::end_sessions(&state, &admin.actor(), &admin.id).await?;
+    Ok(ok_with_message("已退出所有设备", &serde_json::Value::Null))
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/admins/{adminId}/logout-all", tag = "admin",
+    summary = "让某位管理员退出所有设备：其所有登录凭证在 1 秒内失效（密码不变）",
+    security(("bearer" = [])),
+    params(("adminId" = String, Path)),
+    responses(
+        (status = 200, description = "已退出所有设备", body = ApiResponse<Option<String>>),
+        (status = 401, body = ApiError),
+        (status = 403, description = "OWNER_ONLY / TOKEN_KIND_MISMATCH", body = ApiError),
+        (status = 404, description = "ADMIN_NOT_FOUND", body = ApiError),
+    )
+)]
+pub async fn logout_all(
+    State(state): State<AppState>,
+    Owner(admin): Owner,
+    P(id): P<String>,
+) -> Result<Response, AppError> {
+    admins::end_sessions(&state, &admin.actor(), &id).await?;
+    Ok(ok_with_message("已退出所有设备", &serde_json::Value::Null))
 }

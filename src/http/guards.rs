@@ -189,7 +189,7 @@ impl FromRequestParts<AppState> for CurrentAdmin {
             .verify(bearer(parts)?, TokenKind::Admin)
             .map_err(token_error)?;
         let (Some(tenant_id), Some(role)) = (
-            claims.tid,
+            claims.tid.clone(),
             claims.role.as_deref().and_then(AdminRole::parse),
         ) else {
             return Err(token_error(TokenError::Invalid));
@@ -197,7 +197,7 @@ impl FromRequestParts<AppState> for CurrentAdmin {
         // The token's signature vouches for its club; the role is the
         // current one (below), so a demotion does not wait for the token.
         let mut admin = CurrentAdmin {
-            id: claims.sub,
+            id: claims.sub.clone(),
             scope: TenantScope::vouched(&tenant_id),
             role,
         };
@@ -209,8 +209,9 @@ impl FromRequestParts<AppState> for CurrentAdmin {
                 }
             }
         }
-        match accounts::admin_role(state, &admin.scope, &admin.id).await? {
-            Some(current) => admin.role = current,
+        match accounts::admin_standing(state, &admin.scope, &admin.id).await? {
+            Some(current) if current.epoch == claims.sep => admin.role = current.role,
+            Some(_) => return Err(Code::TokenRevoked.into()),
             None => return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用")),
         }
         Ok(admin)
@@ -266,7 +267,7 @@ mod tests {
             )
             .await
             .unwrap();
-            tokens.push(state.tokens.issue_admin(&a.id, "dt", role).unwrap());
+            tokens.push(state.tokens.issue_admin(&a.id, "dt", role, 0).unwrap());
         }
         let buyer = state.tokens.issue_user("u1").unwrap();
         let app = Router::new()

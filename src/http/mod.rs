@@ -214,6 +214,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admins::update))
         .routes(routes!(admins::reset_password))
         .routes(routes!(admins::change_own_password))
+        .routes(routes!(admins::logout_all_own))
+        .routes(routes!(admins::logout_all))
         // The upload route counts its own body limit (UPLOAD_MAX_BYTES).
         .merge(
             OpenApiRouter::new()

@@ -80,12 +80,21 @@ pub struct Admin {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_login_at: Option<Timestamp>,
-    /// Set while wrong passwords keep the username locked.
+    /// The latest lock wrong passwords put on this username from one
+    /// address (that address only), while it lasts.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub locked_until: Option<Timestamp>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+}
+
+/// What every admin request checks: the admin is active in an active club,
+/// in this role, and its tokens of this session epoch are good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: AdminRole,
+    pub epoch: i64,
 }
 
 /// Mainland China mobile number: 11 digits starting 13-19.

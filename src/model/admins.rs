@@ -1,6 +1,10 @@
 //! A club's team as its owner manages it: new admins, changes of name, role
 //! and status, passwords; the rule that a club always keeps an active
-//! owner; and the login lockout after wrong passwords in a row.
+//! owner; and what wrong passwords cost: an address that guesses wrong five
+//! times in a row is locked out of that username for a while (that address
+//! only, so nobody can lock the owner out from elsewhere), and a username
+//! guessed at from many addresses answers every address it has never
+//! signed in from slowly (never the addresses it uses).
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -10,10 +14,18 @@ use super::catalog::ActiveStatus;
 use super::fields::{optional_text, refuse};
 use crate::error::{Code, Rejection};
 
-/// Wrong passwords in a row that lock a username…
+/// Wrong passwords in a row from one address that lock it out of a
+/// username…
 pub const LOCK_AFTER_FAILURES: i64 = 5;
 /// …for this long.
 pub const LOCK_MS: i64 = 15 * 60 * 1000;
+/// Wrong passwords for one username, from every address together, within
+/// an hour, before it is guessed at too often…
+pub const FREE_FAILURES_PER_HOUR: usize = 20;
+/// …after which addresses the admin never signed in from get one password
+/// check per this long between them.
+pub const SLOW_CHECK_MS: i64 = 10_000;
+const HOUR_MS: i64 = 3600 * 1000;
 
 /// The body of `POST /api/admin/admins`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -150,7 +162,63 @@ pub fn after_failure(failures_before: i64, now: i64) -> (i64, Option<i64>) {
     }
 }
 
-/// The refusal of a login while the username is locked until `until`.
+/// The wrong passwords one username had in the last hour, from anywhere,
+/// and when the next check from an unknown address may be made.
+#[derive(Debug, Clone, Default)]
+pub struct Guesses {
+    /// Times of the latest failures, oldest first; never more than the
+    /// free allowance.
+    failures: std::collections::VecDeque<i64>,
+    next_check: i64,
+}
+
+impl Guesses {
+    fn forget_old(&mut self, now: i64) {
+        while self.failures.front().is_some_and(|&t| t <= now - HOUR_MS) {
+            self.failures.pop_front();
+        }
+    }
+
+    /// Whether a password check may be made now: always from an address the
+    /// admin signed in from; from another, once per `SLOW_CHECK_MS` while
+    /// the username has had its hour's allowance of failures. `Err` is the
+    /// wait in seconds.
+    pub fn admit(&mut self, now: i64, known_address: bool) -> Result<(), u64> {
+        self.forget_old(now);
+        if known_address || self.failures.len() < FREE_FAILURES_PER_HOUR {
+            return Ok(());
+        }
+        if now < self.next_check {
+            return Err(((self.next_check - now + 999) / 1000) as u64);
+        }
+        self.next_check = now + SLOW_CHECK_MS;
+        Ok(())
+    }
+
+    pub fn failed(&mut self, now: i64) {
+        self.forget_old(now);
+        if self.failures.len() == FREE_FAILURES_PER_HOUR {
+            self.failures.pop_front();
+        }
+        self.failures.push_back(now);
+    }
+
+    /// Nothing left to remember.
+    pub fn is_idle(&self, now: i64) -> bool {
+        self.failures.back().is_none_or(|&t| t <= now - HOUR_MS) && self.next_check <= now
+    }
+}
+
+/// The refusal of a check from an unknown address while the username is
+/// guessed at from many.
+pub fn slowed(wait_s: u64) -> Rejection {
+    Rejection::new(
+        Code::RateLimited,
+        format!("该账号近期密码错误过多，请 {wait_s} 秒后再试；常用网络不受影响"),
+    )
+}
+
+/// The refusal of a login while this address is locked out until `until`.
 pub fn locked(until: i64, now: i64) -> Option<(Rejection, u64)> {
     if until <= now {
         return None;
@@ -160,7 +228,9 @@ pub fn locked(until: i64, now: i64) -> Option<(Rejection, u64)> {
     Some((
         Rejection::new(
             Code::AccountLocked,
-            format!("密码连续输错 {LOCK_AFTER_FAILURES} 次，账号已锁定，请 {minutes} 分钟后再试"),
+            format!(
+                "密码连续输错 {LOCK_AFTER_FAILURES} 次，已暂停本网络的登录，请 {minutes} 分钟后再试"
+            ),
         ),
         wait_s as u64,
     ))
@@ -184,6 +254,28 @@ mod tests {
         assert_eq!(wait, 900);
         assert!(r.message.contains("15 分钟"));
         assert!(locked(1_000, 1_000).is_none());
+    }
+
+    #[test]
+    fn many_addresses_guessing_one_username_are_slowed_never_its_own() {
+        let mut g = Guesses::default();
+        let t0 = 1_000_000;
+        for i in 0..FREE_FAILURES_PER_HOUR as i64 {
+            assert!(g.admit(t0 + i, false).is_ok());
+            g.failed(t0 + i);
+        }
+        let now = t0 + 100;
+        // One check from a new address, then a wait; a known address never waits.
+        assert!(g.admit(now, false).is_ok());
+        assert_eq!(g.admit(now + 1, false), Err(10));
+        assert!(g.admit(now + 1, true).is_ok());
+        assert!(g.admit(now + SLOW_CHECK_MS, false).is_ok());
+        // An hour after the failures, the allowance is back.
+        let later = t0 + HOUR_MS + 100;
+        assert!(g.is_idle(later + SLOW_CHECK_MS));
+        assert!(g.admit(later, false).is_ok());
+        assert!(g.admit(later, false).is_ok());
+        assert!(slowed(9).message.contains("9 秒"));
     }
 
     #[test]

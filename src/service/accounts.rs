@@ -1,6 +1,7 @@
 //! Who is calling: WeChat login for buyers, password login for club staff,
 //! profiles and phone numbers. Handlers parse; this decides; `store` persists.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::cache::SignedIn;
@@ -8,7 +9,7 @@ use crate::error::AppError;
 use crate::error::Code;
 use crate::error::Rejection;
 use crate::model::accounts::{
-    Admin, AdminRole, User, bounded_text, valid_new_password, valid_phone, valid_url,
+    Admin, AdminRole, Standing, User, bounded_text, valid_new_password, valid_phone, valid_url,
     valid_username,
 };
 use crate::model::admins::locked;
@@ -192,12 +193,16 @@ fn bad_credentials() -> AppError {
 }
 
 /// `POST /api/admin/auth/login`. An unknown user and a wrong password get the
-/// same answer after the same amount of hashing work.
+/// same answer after the same amount of hashing work. Wrong passwords lock
+/// out the address they come from (five in a row), and slow down every
+/// address the admin never signed in from once the username has had its
+/// hour's allowance from all of them together.
 pub(crate) async fn admin_login(
     state: &AppState,
     tenant_id: &str,
     username: &str,
     password: &str,
+    client: IpAddr,
 ) -> Result<LoginOutcome<Admin>, AppError> {
     if password.len() > crate::model::accounts::MAX_PASSWORD_BYTES
         || !crate::model::catalog::valid_tenant_id(tenant_id)
@@ -205,68 +210,90 @@ pub(crate) async fn admin_login(
     {
         return Err(bad_credentials());
     }
-    let (tenant, name) = (tenant_id.to_string(), username.trim().to_string());
+    let ip = client.to_string();
+    let (tenant, name, at) = (
+        tenant_id.to_string(),
+        username.trim().to_string(),
+        ip.clone(),
+    );
     let found = state
         .store
         .read(move |c| {
             if tenants_active(c, &tenant)? {
-                admins::find_for_login(c, &TenantScope::vouched(&tenant), &name)
+                admins::find_for_login(c, &TenantScope::vouched(&tenant), &name, &at, now_ms())
             } else {
                 Ok(None)
             }
         })
         .await?;
-    // A locked username is refused even with the right password.
-    if let Some((admin, _)) = &found
-        && let Some(until) = admin.locked_until
-        && let Some((r, wait)) = locked(until.0, now_ms())
-    {
-        return Err(AppError {
-            retry_after: Some(wait),
-            ..r.into()
-        });
+    if let Some(f) = &found {
+        // This address is locked out: refused even with the right password.
+        if let Some((r, wait)) = f.locked_until.and_then(|until| locked(until, now_ms())) {
+            return Err(AppError {
+                retry_after: Some(wait),
+                ..r.into()
+            });
+        }
+        state.limits.admit_password_check(
+            tenant_id,
+            &f.admin.username,
+            f.known_address,
+            now_ms(),
+        )?;
     }
     let password = password.to_string();
-    let hash = found.as_ref().map(|(_, h)| h.clone());
+    let hash = found.as_ref().map(|f| f.password_hash.clone());
     let ok =
         tokio::task::spawn_blocking(move || tokens::verify_password(&password, hash.as_deref()))
             .await
             .map_err(AppError::internal)?;
-    let admin = match (ok, found) {
-        (true, Some((admin, _))) => admin,
-        (false, Some((admin, _))) => {
-            let (scope, id) = (TenantScope::vouched(&admin.tenant_id), admin.id.clone());
-            let lock = state
-                .store
-                .write(move |c| admins::login_failed(c, &scope, &id, now_ms()))
-                .await?;
-            return Err(match lock.and_then(|until| locked(until, now_ms())) {
-                Some((r, wait)) => AppError {
-                    retry_after: Some(wait),
-                    ..r.into()
-                },
-                None => bad_credentials(),
-            });
-        }
-        _ => return Err(bad_credentials()),
+    let Some(found) = found else {
+        return Err(bad_credentials());
     };
+    let scope = TenantScope::vouched(&found.admin.tenant_id);
+    if !ok {
+        state
+            .limits
+            .password_failed(tenant_id, &found.admin.username, now_ms());
+        let (s, admin, at) = (scope.clone(), found.admin.clone(), ip.clone());
+        let lock = state
+            .store
+            .write(move |c| admins::login_failed(c, &s, &admin, &at, now_ms()))
+            .await?;
+        return Err(match lock.and_then(|until| locked(until, now_ms())) {
+            Some((r, wait)) => AppError {
+                retry_after: Some(wait),
+                ..r.into()
+            },
+            None => bad_credentials(),
+        });
+    }
+    let admin = found.admin;
     if admin.status != ActiveStatus::Active {
         return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用"));
     }
-    let (scope, id) = (TenantScope::vouched(&admin.tenant_id), admin.id.clone());
+    let (s, a) = (scope.clone(), admin.clone());
     state
         .store
-        .write(move |c| admins::touch_login(c, &scope, &id))
+        .write(move |c| admins::touch_login(c, &s, &a, &ip, now_ms()))
         .await?;
     let token = state
         .tokens
-        .issue_admin(&admin.id, &admin.tenant_id, admin.role)
+        .issue_admin(&admin.id, &admin.tenant_id, admin.role, found.epoch)
         .map_err(AppError::internal)?;
     Ok(LoginOutcome {
         token,
         principal: admin,
         expires_in: state.tokens.ttl().as_secs(),
     })
+}
+
+/// The `logins` job.
+pub(crate) async fn prune_logins(state: &AppState) -> anyhow::Result<usize> {
+    Ok(state
+        .store
+        .write(|c| admins::prune_logins(c, now_ms()))
+        .await?)
 }
 
 fn tenants_active(c: &rusqlite::Connection, id: &str) -> crate::store::StoreResult<bool> {
@@ -465,23 +492,24 @@ pub(crate) async fn user_active(state: &AppState, id: &str) -> Result<bool, AppE
         .await?)
 }
 
-/// A signed-in admin's current role if the admin (and its club) is still
-/// active, trusted for `ADMIN_CHECK_TTL` before the database is asked
-/// again: disabling, or a change of role, takes effect within it.
-pub(crate) async fn admin_role(
+/// A signed-in admin's current role and session epoch if the admin (and
+/// its club) is still active, trusted for `ADMIN_CHECK_TTL` before the
+/// database is asked again: disabling, a change of role or password, and
+/// "sign out everywhere" take effect within it.
+pub(crate) async fn admin_standing(
     state: &AppState,
     scope: &TenantScope,
     id: &str,
-) -> Result<Option<AdminRole>, AppError> {
+) -> Result<Option<Standing>, AppError> {
     let key = format!("{scope}:{id}");
-    if let Some(role) = state.caches.sessions.admins.get(&key).await {
-        return Ok(role);
+    if let Some(standing) = state.caches.sessions.admins.get(&key).await {
+        return Ok(standing);
     }
     let (t, i) = (scope.clone(), id.to_string());
-    let role = state
+    let standing = state
         .store
-        .read(move |c| admins::active_role(c, &t, &i))
+        .read(move |c| admins::standing(c, &t, &i))
         .await?;
-    state.caches.sessions.admins.insert(key, role).await;
-    Ok(role)
+    state.caches.sessions.admins.insert(key, standing).await;
+    Ok(standing)
 }

@@ -110,19 +110,39 @@ pub(crate) async fn reset_password(
     let id = checked(id)?;
     new_password(&input.password, "password")?;
     let hash = hash_off_thread(&input.password).await?;
-    let a = owner.clone();
-    Ok(state
+    let (a, target) = (owner.clone(), id.clone());
+    state
         .store
-        .write(move |c| q::reset_password(c, &a.scope, &id, &hash, &a.id, now_ms()))
-        .await?)
+        .write(move |c| q::reset_password(c, &a.scope, &target, &hash, &a.id, now_ms()))
+        .await?;
+    forget(state, &owner.scope, &id).await;
+    Ok(())
 }
 
-/// An admin changes their own password, proving the old one.
+/// "Sign out everywhere": every token the admin holds stops working (the
+/// admin's own, or for an owner any of the club's admins).
+pub(crate) async fn end_sessions(
+    state: &AppState,
+    actor: &AdminActor,
+    id: &str,
+) -> Result<(), AppError> {
+    let id = checked(id)?;
+    let (a, target) = (actor.clone(), id.clone());
+    state
+        .store
+        .write(move |c| q::end_sessions(c, &a.scope, &target, &a.id, now_ms()))
+        .await?;
+    forget(state, &actor.scope, &id).await;
+    Ok(())
+}
+
+/// An admin changes their own password, proving the old one. Every token
+/// the admin held stops working; the answer is a new one for this session.
 pub(crate) async fn change_own_password(
     state: &AppState,
     me: &AdminActor,
     input: OwnPasswordInput,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     new_password(&input.new_password, "newPassword")?;
     let (scope, id) = (me.scope.clone(), me.id.clone());
     let stored = state
@@ -141,8 +161,17 @@ pub(crate) async fn change_own_password(
     }
     let hash = hash_off_thread(&input.new_password).await?;
     let a = me.clone();
-    Ok(state
+    let standing = state
         .store
-        .write(move |c| q::reset_password(c, &a.scope, &a.id, &hash, &a.id, now_ms()))
-        .await?)
+        .write(move |c| {
+            q::reset_password(c, &a.scope, &a.id, &hash, &a.id, now_ms())?;
+            q::standing(c, &a.scope, &a.id)
+        })
+        .await?
+        .ok_or_else(|| AppError::new(Code::AdminDisabled, "该管理员账号已停用"))?;
+    forget(state, &me.scope, &me.id).await;
+    state
+        .tokens
+        .issue_admin(&me.id, me.scope.id(), standing.role, standing.epoch)
+        .map_err(AppError::internal)
 }

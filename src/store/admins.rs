@@ -9,7 +9,7 @@ use crate::error::Code;
 use crate::error::Rejection;
 use crate::ids::new_id;
 use crate::model::Timestamp;
-use crate::model::accounts::{Admin, AdminRole};
+use crate::model::accounts::{Admin, AdminRole, Standing};
 use crate::model::admins::{AdminChange, LOCK_AFTER_FAILURES, after_failure, keeps_an_owner};
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
@@ -82,70 +82,203 @@ pub(crate) fn get(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResu
         .optional()?)
 }
 
-/// The admin and its password hash, for a login attempt.
+/// What a login attempt needs to know of a username, from one address.
+pub(crate) struct LoginCandidate {
+    pub admin: Admin,
+    pub password_hash: String,
+    pub epoch: i64,
+    /// This address is locked out of this username until then.
+    pub locked_until: Option<i64>,
+    /// The admin signed in from this address before.
+    pub known_address: bool,
+}
+
+/// How long an address an admin signed in from stays "known".
+const KNOWN_ADDRESS_MS: i64 = 90 * 24 * 3600 * 1000;
+
+/// The admin, its password hash and session epoch, and how this address
+/// stands with it, for a login attempt.
 pub(crate) fn find_for_login(
     conn: &Connection,
     scope: &TenantScope,
     username: &str,
-) -> StoreResult<Option<(Admin, String)>> {
+    client_ip: &str,
+    now: i64,
+) -> StoreResult<Option<LoginCandidate>> {
     let tenant_id = scope.id();
-    Ok(conn
+    let found = conn
         .prepare_cached(&format!(
-            "SELECT {ADMIN_COLS}, password_hash FROM admins WHERE tenant_id = ?1 AND username = ?2"
+            "SELECT {ADMIN_COLS}, password_hash, session_epoch FROM admins
+             WHERE tenant_id = ?1 AND username = ?2"
         ))?
         .query_row([tenant_id, username], |r| {
-            Ok((admin_from_row(r)?, r.get(9)?))
+            Ok((admin_from_row(r)?, r.get(9)?, r.get(10)?))
         })
-        .optional()?)
+        .optional()?;
+    let Some((admin, password_hash, epoch)) = found else {
+        return Ok(None);
+    };
+    let locked_until: Option<i64> = conn
+        .prepare_cached(
+            "SELECT locked_until FROM login_failures
+             WHERE tenant_id = ?1 AND username = ?2 AND client_ip = ?3 AND locked_until > ?4",
+        )?
+        .query_row(params![tenant_id, admin.username, client_ip, now], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let known_address = conn
+        .prepare_cached(
+            "SELECT 1 FROM admin_addresses
+             WHERE admin_id = ?1 AND client_ip = ?2 AND last_login_at > ?3",
+        )?
+        .exists(params![admin.id, client_ip, now - KNOWN_ADDRESS_MS])?;
+    Ok(Some(LoginCandidate {
+        admin,
+        password_hash,
+        epoch,
+        locked_until,
+        known_address,
+    }))
 }
 
-/// A good login: the failures in a row start over.
-pub(crate) fn touch_login(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<()> {
+/// A good login: this address's failures start over, and it is known.
+pub(crate) fn touch_login(
+    conn: &Connection,
+    scope: &TenantScope,
+    admin: &Admin,
+    client_ip: &str,
+    now: i64,
+) -> StoreResult<()> {
     let tenant_id = scope.id();
+    conn.prepare_cached("UPDATE admins SET last_login_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
+        .execute(params![tenant_id, admin.id, now])?;
     conn.prepare_cached(
-        "UPDATE admins SET last_login_at = ?3, failed_logins = 0, locked_until = NULL
-         WHERE tenant_id = ?1 AND id = ?2",
+        "DELETE FROM login_failures WHERE tenant_id = ?1 AND username = ?2 AND client_ip = ?3",
     )?
-    .execute(params![tenant_id, id, now_ms()])?;
+    .execute(params![tenant_id, admin.username, client_ip])?;
+    conn.prepare_cached(
+        "INSERT INTO admin_addresses (admin_id, client_ip, last_login_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (admin_id, client_ip) DO UPDATE SET last_login_at = excluded.last_login_at",
+    )?
+    .execute(params![admin.id, client_ip, now])?;
     Ok(())
 }
 
-/// A wrong password: counted, and at the fifth in a row the username is
-/// locked (audited). Returns the lock's end if this one locked it.
+/// A wrong password from one address: counted, and at the fifth in a row
+/// that address is locked out of the username (audited, and shown on the
+/// admin). Returns the lock's end if this one locked it.
 pub(crate) fn login_failed(
     conn: &Connection,
     scope: &TenantScope,
-    id: &str,
+    admin: &Admin,
+    client_ip: &str,
     now: i64,
 ) -> StoreResult<Option<i64>> {
-    let before: Option<i64> = conn
-        .prepare_cached("SELECT failed_logins FROM admins WHERE tenant_id = ?1 AND id = ?2")?
-        .query_row([scope.id(), id], |r| r.get(0))
-        .optional()?;
-    let Some(before) = before else {
-        return Ok(None);
-    };
+    let tenant_id = scope.id();
+    let before: i64 = conn
+        .prepare_cached(
+            "SELECT failures FROM login_failures
+             WHERE tenant_id = ?1 AND username = ?2 AND client_ip = ?3",
+        )?
+        .query_row(params![tenant_id, admin.username, client_ip], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
     let (failures, lock) = after_failure(before, now);
     conn.prepare_cached(
-        "UPDATE admins SET failed_logins = ?3, locked_until = COALESCE(?4, locked_until)
-         WHERE tenant_id = ?1 AND id = ?2",
+        "INSERT INTO login_failures (tenant_id, username, client_ip, failures, locked_until,
+             last_failed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (tenant_id, username, client_ip) DO UPDATE SET
+             failures = excluded.failures,
+             locked_until = COALESCE(excluded.locked_until, locked_until),
+             last_failed_at = excluded.last_failed_at",
     )?
-    .execute(params![scope.id(), id, failures, lock])?;
+    .execute(params![
+        tenant_id,
+        admin.username,
+        client_ip,
+        failures,
+        lock,
+        now
+    ])?;
     if let Some(until) = lock {
+        conn.prepare_cached(
+            "UPDATE admins SET locked_until = MAX(COALESCE(locked_until, 0), ?3)
+             WHERE tenant_id = ?1 AND id = ?2",
+        )?
+        .execute(params![tenant_id, admin.id, until])?;
         audit(
             conn,
             AuditActor::System,
             "admin_locked",
             Target {
-                tenant_id: scope.id(),
+                tenant_id,
                 kind: "admin",
-                id,
+                id: &admin.id,
             },
-            &serde_json::json!({ "failures": LOCK_AFTER_FAILURES, "lockedUntil": Timestamp(until) }),
+            &serde_json::json!({ "failures": LOCK_AFTER_FAILURES, "lockedUntil": Timestamp(until),
+                                 "address": client_ip }),
             now,
         )?;
     }
     Ok(lock)
+}
+
+/// Lifts every address's lock on one of the club's admins.
+fn unlock(conn: &Connection, scope: &TenantScope, id: &str) -> StoreResult<()> {
+    conn.prepare_cached(
+        "DELETE FROM login_failures WHERE tenant_id = ?1
+             AND username = (SELECT username FROM admins WHERE tenant_id = ?1 AND id = ?2)",
+    )?
+    .execute(params![scope.id(), id])?;
+    Ok(())
+}
+
+/// Forgets failures long past and addresses not used for 90 days.
+pub(crate) fn prune_logins(conn: &Connection, now: i64) -> StoreResult<usize> {
+    let failures = conn
+        .prepare_cached(
+            "DELETE FROM login_failures WHERE last_failed_at < ?1
+                 AND (locked_until IS NULL OR locked_until < ?2)",
+        )?
+        .execute(params![now - 24 * 3600 * 1000, now])?;
+    let addresses = conn
+        .prepare_cached("DELETE FROM admin_addresses WHERE last_login_at < ?1")?
+        .execute([now - KNOWN_ADDRESS_MS])?;
+    Ok(failures + addresses)
+}
+
+/// "Sign out everywhere": every token the admin holds is refused from the
+/// next standing check on. Audited.
+pub(crate) fn end_sessions(
+    conn: &Connection,
+    scope: &TenantScope,
+    id: &str,
+    actor_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE admins SET session_epoch = session_epoch + 1, updated_at = ?3
+             WHERE tenant_id = ?1 AND id = ?2",
+        )?
+        .execute(params![scope.id(), id, now])?;
+    if n == 0 {
+        return Err(not_found());
+    }
+    audit(
+        conn,
+        AuditActor::Admin(actor_id),
+        "admin_signed_out",
+        Target {
+            tenant_id: scope.id(),
+            kind: "admin",
+            id,
+        },
+        &serde_json::json!({}),
+        now,
+    )
 }
 
 /// The club's admins, oldest first.
@@ -191,7 +324,8 @@ pub(crate) fn update(
         keeps_an_owner(owners - 1)?;
     }
     conn.prepare_cached(
-        "UPDATE admins SET display_name = ?3, role = ?4, status = ?5, updated_at = ?6
+        "UPDATE admins SET display_name = ?3, role = ?4, status = ?5, updated_at = ?6,
+             session_epoch = session_epoch + (role != ?4 OR status != ?5)
          WHERE tenant_id = ?1 AND id = ?2",
     )?
     .execute(params![
@@ -245,13 +379,14 @@ pub(crate) fn reset_password(
     let n = conn
         .prepare_cached(
             "UPDATE admins SET password_hash = ?3, failed_logins = 0, locked_until = NULL,
-                 updated_at = ?4
+                 updated_at = ?4, session_epoch = session_epoch + 1
              WHERE tenant_id = ?1 AND id = ?2",
         )?
         .execute(params![scope.id(), id, password_hash, now])?;
     if n == 0 {
         return Err(not_found());
     }
+    unlock(conn, scope, id)?;
     audit(
         conn,
         AuditActor::Admin(actor_id),
@@ -280,13 +415,17 @@ pub(crate) fn set_password(
     let tenant_id = scope.id();
     let n = conn.execute(
         "UPDATE admins SET password_hash = ?3, failed_logins = 0, locked_until = NULL,
-             updated_at = ?4
+             updated_at = ?4, session_epoch = session_epoch + 1
          WHERE tenant_id = ?1 AND username = ?2",
         params![tenant_id, username, password_hash, now_ms()],
     )?;
     if n == 0 {
         return Err(Rejection::new(Code::AdminNotFound, "管理员不存在").into());
     }
+    conn.execute(
+        "DELETE FROM login_failures WHERE tenant_id = ?1 AND username = ?2",
+        params![tenant_id, username],
+    )?;
     Ok(())
 }
 
@@ -298,7 +437,9 @@ pub fn set_status(
 ) -> StoreResult<()> {
     let tenant_id = scope.id();
     let n = conn.execute(
-        "UPDATE admins SET status = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND username = ?2",
+        "UPDATE admins SET status = ?3, updated_at = ?4,
+             session_epoch = session_epoch + (status != ?3)
+         WHERE tenant_id = ?1 AND username = ?2",
         params![tenant_id, username, status.as_str(), now_ms()],
     )?;
     if n == 0 {
@@ -307,21 +448,21 @@ pub fn set_status(
     Ok(())
 }
 
-/// The role of an admin that is active and still in an active club (what
-/// every admin request checks); `None` otherwise.
-pub(crate) fn active_role(
+/// The role and session epoch of an admin that is active and still in an
+/// active club (what every admin request checks); `None` otherwise.
+pub(crate) fn standing(
     conn: &Connection,
     scope: &TenantScope,
     id: &str,
-) -> StoreResult<Option<AdminRole>> {
+) -> StoreResult<Option<Standing>> {
     let tenant_id = scope.id();
-    let role: Option<String> = conn
+    let row: Option<(String, i64)> = conn
         .prepare_cached(
-            "SELECT a.role FROM admins a
+            "SELECT a.role, a.session_epoch FROM admins a
              JOIN tenants t ON t.id = a.tenant_id AND t.status = 'active'
              WHERE a.tenant_id = ?1 AND a.id = ?2 AND a.status = 'active'",
         )?
-        .query_row([tenant_id, id], |r| r.get(0))
+        .query_row([tenant_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    Ok(role.as_deref().and_then(AdminRole::parse))
+    Ok(row.and_then(|(role, epoch)| AdminRole::parse(&role).map(|role| Standing { role, epoch })))
 }

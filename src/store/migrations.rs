@@ -35,6 +35,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_club.sql",
         include_str!("../../migrations/0005_club.sql"),
     ),
+    (
+        6,
+        "0006_trust.sql",
+        include_str!("../../migrations/0006_trust.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> StoreResult<Vec<String>> {

@@ -272,6 +272,11 @@ async fn every_admin_route_by_role() {
             )
             .body(json!({"password": "teammate-pass-2"})),
         ),
+        no_admin(Route::new(
+            Method::POST,
+            &format!("/api/admin/admins/{teammate}/logout-all"),
+            Allowed::Owner,
+        )),
         wrong_old(
             Route::new(Method::PUT, "/api/admin/me/password", Allowed::Staff)
                 .body(json!({"oldPassword": "not-my-password", "newPassword": "whatever-pass-1"})),
@@ -295,6 +300,8 @@ async fn every_admin_route_by_role() {
             "/api/admin/stats?tenantId=dt&period=all",
             Allowed::Owner,
         )),
+        // Last: it retires the token that calls it.
+        Route::new(Method::POST, "/api/admin/me/logout-all", Allowed::Staff),
     ];
     run(&t, &actors, &table).await;
 

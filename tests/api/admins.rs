@@ -127,7 +127,8 @@ async fn the_owner_manages_the_team() {
         2
     );
 
-    // Disable: the token stops within a second; enable: it works again.
+    // Disable: the token stops within a second, and stays stopped when the
+    // account comes back; a new sign-in works.
     let id = door["id"].as_str().unwrap();
     let path = format!("/api/admin/admins/{id}");
     let r = t
@@ -141,12 +142,19 @@ async fn the_owner_manages_the_team() {
     t.put(&path, Some(&owner), json!({"status": "active"}))
         .await
         .data();
-    within_a_second(&t, "/api/admin/me", &staff, 200).await;
-    // Promote: the same token passes owner routes; demote: it does not.
+    within_a_second(&t, "/api/admin/me", &staff, 401).await;
+    t.get_as("/api/admin/me", &staff)
+        .await
+        .expect(401, "TOKEN_REVOKED");
+    let staff = token(&t, "door.wang", "first-password-1").await;
+    // Promote: the staff token is retired, the new one passes owner routes;
+    // demote: the owner token is retired at once, the next one is staff.
     t.put(&path, Some(&owner), json!({"role": "owner"}))
         .await
         .data();
-    within_a_second(&t, "/api/admin/admins", &staff, 200).await;
+    within_a_second(&t, "/api/admin/admins", &staff, 401).await;
+    let promoted = token(&t, "door.wang", "first-password-1").await;
+    t.get_as("/api/admin/admins", &promoted).await.data();
     t.put(
         &path,
         Some(&owner),
@@ -154,7 +162,15 @@ async fn the_owner_manages_the_team() {
     )
     .await
     .data();
-    within_a_second(&t, "/api/admin/admins", &staff, 403).await;
+    within_a_second(&t, "/api/admin/admins", &promoted, 401).await;
+    // Changing only the display name retires nothing.
+    let staff = token(&t, "door.wang", "first-password-1").await;
+    t.put(&path, Some(&owner), json!({"displayName": ""}))
+        .await
+        .data();
+    t.get_as("/api/admin/admins", &staff)
+        .await
+        .expect(403, "OWNER_ONLY");
     let me = t.get_as("/api/admin/me", &staff).await;
     assert!(me.data().get("displayName").is_none(), "cleared");
     for (body, field) in [
@@ -307,7 +323,7 @@ async fn a_club_always_keeps_an_active_owner() {
 }
 
 #[tokio::test]
-async fn five_wrong_passwords_lock_the_username_for_fifteen_minutes() {
+async fn five_wrong_passwords_lock_the_address_out_for_fifteen_minutes() {
     // The test config has RATE_LIMITS off: the lockout is not a rate limit.
     let t = TestApp::start().await;
     t.seed_tenant("dt").await;
@@ -348,8 +364,12 @@ async fn five_wrong_passwords_lock_the_username_for_fifteen_minutes() {
     let id = li["id"].as_str().unwrap().to_string();
     t.write(move |c| {
         c.execute(
-            "UPDATE admins SET locked_until = ?2 WHERE id = ?1",
-            rusqlite::params![id, chrono::Utc::now().timestamp_millis() - 1],
+            "UPDATE login_failures SET locked_until = ?1",
+            rusqlite::params![chrono::Utc::now().timestamp_millis() - 1],
+        )?;
+        c.execute(
+            "UPDATE admins SET locked_until = NULL WHERE id = ?1",
+            rusqlite::params![id],
         )?;
         Ok(())
     })

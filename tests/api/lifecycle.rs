@@ -18,7 +18,8 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
             "0002_admin.sql",
             "0003_checkin.sql",
             "0004_door_scans.sql",
-            "0005_club.sql"
+            "0005_club.sql",
+            "0006_trust.sql"
         ]
     );
     first.seed_tenant("dt").await;
@@ -36,7 +37,7 @@ async fn restart_keeps_data_and_applies_no_migration_twice() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))?))
         .await
         .unwrap();
-    assert_eq!(recorded, 5);
+    assert_eq!(recorded, 6);
     second.stop().await;
 }
 

@@ -32,6 +32,7 @@ mod orders;
 mod pay_crypto;
 mod payments;
 mod payments_dev;
+mod sessions;
 mod tenant_settings;
 mod uploads;
 mod wal;

@@ -36,7 +36,7 @@ export async function teamPage(main, { admin }) {
           h('td', {}, a.username),
           h('td', {}, a.displayName || ''),
           h('td', {}, ROLES[a.role] || a.role),
-          h('td', {}, a.status === 'active' ? (a.lockedUntil ? `已锁定至 ${dateTime(a.lockedUntil)}` : '启用') : '停用'),
+          h('td', {}, a.status === 'active' ? (a.lockedUntil ? `启用（某网络输错密码，锁定至 ${dateTime(a.lockedUntil)}）` : '启用') : '停用'),
           h('td', {}, dateTime(a.lastLoginAt)),
           h('td', {},
             h('button', { type: 'button', class: 'secondary',
@@ -48,7 +48,13 @@ export async function teamPage(main, { admin }) {
             h('button', { type: 'button', class: 'secondary', onclick: () => {
               const pw = window.prompt(`为 ${a.username} 设置新密码（至少 10 个字符）`);
               if (pw) act(() => api('POST', `/api/admin/admins/${a.id}/password`, { password: pw }));
-            } }, '重设密码'))))))));
+            } }, '重设密码'), ' ',
+            a.id === admin.id ? null : h('button', { type: 'button', class: 'secondary',
+              onclick: () => {
+                if (window.confirm(`让 ${a.username} 在所有设备上退出登录？`)) {
+                  act(() => api('POST', `/api/admin/admins/${a.id}/logout-all`));
+                }
+              } }, '退出所有设备'))))))));
     } catch (e) {
       mount(list, notice('error', e.message));
     }
