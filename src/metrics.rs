@@ -98,7 +98,7 @@ impl Metrics {
         );
         registry.register(
             "payment_notifies",
-            "WeChat Pay notifies by verdict",
+            "WeChat Pay notifies by verdict: paid, duplicate, recovered, late_refund, processed, refused (verified but not applicable); unverified_* by reason (signature, unsigned, unknown_serial, stale, signtest, v2_sign, v2_xml), never stored",
             Family::clone(&notifies),
         );
         registry.register(

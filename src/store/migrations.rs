@@ -162,6 +162,51 @@ mod tests {
         conn
     }
 
+    /// A database made by the release before 0006 upgrades: its admins keep
+    /// their accounts at session epoch 0 (the tokens they hold carry none,
+    /// which reads as 0, so they stay valid), and the forged notifies it had
+    /// stored go while WeChat's verified ones stay.
+    #[test]
+    fn upgrades_a_database_of_the_previous_release() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        apply_list(&mut conn, &MIGRATIONS[..5]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('t', 'T', 0, 0);
+             INSERT INTO admins (id, tenant_id, username, password_hash, role, status,
+                     created_at, updated_at, failed_logins, locked_until)
+                 VALUES ('a', 't', 'boss', 'h', 'owner', 'active', 0, 0, 3, NULL);
+             INSERT INTO payment_notifications (id, kind, order_id, raw_body, verified,
+                     processed, verdict, received_at)
+                 VALUES ('n1', 'pay_v3', 'o', '{}', 1, 1, 'paid', 0),
+                        ('n2', 'pay_v2', 'o', '<xml>forged</xml>', 0, 0, 'rejected: sign', 0);",
+        )
+        .unwrap();
+        assert_eq!(apply(&mut conn).unwrap(), vec!["0006_trust.sql"]);
+        let (username, epoch): (String, i64) = conn
+            .query_row(
+                "SELECT username, session_epoch FROM admins WHERE id = 'a'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((username.as_str(), epoch), ("boss", 0));
+        let kept: Vec<String> = conn
+            .prepare("SELECT id FROM payment_notifications ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(kept, ["n1"]);
+        for table in ["login_failures", "admin_addresses", "door_changes"] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0);
+        }
+    }
+
     /// A database written by a newer binary is refused, and left as it is.
     #[test]
     fn refuses_a_database_newer_than_the_binary() {

@@ -1,5 +1,8 @@
 //! WeChat Pay's notifies (v3 JSON and the legacy v2 XML): verified, recorded
-//! with their verdict, and settled once however often they come.
+//! with their verdict, and settled once however often they come. Only what
+//! WeChat signed is recorded: anyone can post to the notify URL, so a notify
+//! that fails verification is counted (metrics, by reason) and sampled in
+//! the log, and never stored nor linked to an order.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +16,47 @@ use crate::wechat::pay::{SignatureHeaders, Transaction, WechatPay, v2};
 
 use super::checkout::settle;
 
-/// One received notify: recorded with its verdict, whatever becomes of it.
+/// A notify that failed verification: counted by reason, and logged with a
+/// short sample of its body at most once a second (a flood neither fills
+/// the disk nor the log).
+fn unverified(state: &AppState, kind: &'static str, reason: &'static str, body: &[u8]) {
+    state.metrics.notify(reason);
+    static LAST_SAMPLE_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let now = now_ms();
+    let last = LAST_SAMPLE_MS.load(std::sync::atomic::Ordering::Relaxed);
+    if now - last < 1_000
+        || LAST_SAMPLE_MS
+            .compare_exchange(
+                last,
+                now,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            )
+            .is_err()
+    {
+        return;
+    }
+    let sample: String = String::from_utf8_lossy(&body[..body.len().min(160)])
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    tracing::warn!(kind, reason, bytes = body.len(), sample = %sample,
+        "notify refused before verification (not stored)");
+}
+
+/// Why a v3 signature check failed, as a metrics label.
+fn v3_reason(e: &crate::wechat::pay::VerifyError) -> &'static str {
+    use crate::wechat::pay::VerifyError as V;
+    match e {
+        V::MissingHeaders => "unverified_unsigned",
+        V::UnknownSerial => "unverified_unknown_serial",
+        V::StaleTimestamp => "unverified_stale",
+        V::SignTest => "unverified_signtest",
+        V::BadSignature => "unverified_signature",
+    }
+}
+
+/// One verified notify: recorded with its verdict, whatever becomes of it.
 struct Received<'a> {
     state: &'a AppState,
     kind: &'static str,
@@ -114,11 +157,10 @@ pub(crate) async fn notify_v3(
         received.record(verified, processed, order, notify_id, verdict)
     };
     if let Err(e) = pay.verifier.verify(sig, body, now_ms() / 1000) {
-        tracing::warn!(error = %e, kind, "notify refused: signature");
+        unverified(state, kind, v3_reason(&e), body);
         if unverified_flood(state, client) {
             return Err(refuse(NotifyFault::Flood, "请求过于频繁"));
         }
-        record(false, false, None, None, format!("rejected: {e}")).await;
         return Err(refuse(NotifyFault::Forged, "签名验证失败"));
     }
     let (envelope, plain) = match crate::wechat::pay::open_notify(body, &pay.api_v3_key) {
@@ -363,20 +405,16 @@ pub(crate) async fn notify_v2(
         return Err(refuse(NotifyFault::Refused, "未启用 v2 通知"));
     };
     let parsed = v2::parse(body);
-    let verdict = match &parsed {
-        Err(e) => Some(format!("rejected: {e}")),
-        Ok(fields) if !v2::verify(fields, &key) => Some("rejected: sign".to_string()),
+    let reason = match &parsed {
+        Err(_) => Some("unverified_v2_xml"),
+        Ok(fields) if !v2::verify(fields, &key) => Some("unverified_v2_sign"),
         Ok(_) => None,
     };
-    if let Some(verdict) = verdict {
+    if let Some(reason) = reason {
+        unverified(state, "pay_v2", reason, body);
         if unverified_flood(state, client) {
             return Err(refuse(NotifyFault::Flood, "请求过于频繁"));
         }
-        let order = parsed
-            .as_ref()
-            .ok()
-            .and_then(|f| f.get("out_trade_no").cloned());
-        record(false, false, order, verdict).await;
         return match parsed {
             Err(_) => Err(refuse(NotifyFault::Refused, "XML 格式错误")),
             Ok(_) => Err(refuse(NotifyFault::Forged, "签名错误")),
