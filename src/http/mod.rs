@@ -284,7 +284,12 @@ async fn method_not_allowed() -> AppError {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes();
     let openapi_json = Bytes::from(openapi.to_json().unwrap_or_default());
-    let uploads = ServeDir::new(&state.config.upload_path);
+    // Files only: a folder is 404, never a redirect (which, nested under
+    // /static, would lose the prefix, and for `/static///x` point at
+    // another host).
+    let uploads = ServeDir::new(&state.config.upload_path)
+        .append_index_html_on_directories(false)
+        .redirect_to_trailing_slash(false);
 
     let api = if state.config.admin_console {
         api.route("/admin", get(console::redirect))

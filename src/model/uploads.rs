@@ -1,7 +1,9 @@
 //! What an uploaded image must be: PNG, JPEG or WebP by its bytes (never by
-//! its name or declared type), whole, and at most 8000 px a side. No image
-//! is decoded: the header gives the size, the structure shows a truncated
-//! or padded file.
+//! its name or declared type), whole, at most 8000 px a side and 25
+//! megapixels, and decodable. The header's size and the file's structure
+//! are judged first, cheaply; then the image is decoded in full under a
+//! memory limit, so garbage pixel data, a truncated stream or a decompression
+//! bomb is refused here rather than on a buyer's phone.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -11,6 +13,12 @@ use crate::error::{Code, Rejection};
 
 /// The longest side an image may declare.
 pub const MAX_SIDE: usize = 8000;
+/// The most pixels an image may have: a 25-megapixel photo is 100 MB once
+/// a phone decodes it to RGBA.
+pub const MAX_PIXELS: u64 = 25_000_000;
+/// What decoding may allocate: the largest allowed image as RGBA at 16 bits
+/// a channel, and a little over.
+const DECODE_ALLOC: u64 = MAX_PIXELS * 8 + (16 << 20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageKind {
@@ -128,11 +136,71 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, Rejection> {
             ),
         ));
     }
+    let pixels = size.width as u64 * size.height as u64;
+    if pixels > MAX_PIXELS {
+        return Err(Rejection::new(
+            Code::UploadInvalid,
+            format!(
+                "图片尺寸 {}×{} 超过上限：最多 2500 万像素，请缩小后再上传",
+                size.width, size.height
+            ),
+        ));
+    }
+    decodes(bytes, kind, size.width as u32, size.height as u32)?;
     Ok(Inspected {
         kind,
         width: size.width as u32,
         height: size.height as u32,
     })
+}
+
+/// Decodes the whole image under a memory limit: its pixel data must be
+/// there and be what the header says.
+fn decodes(bytes: &[u8], kind: ImageKind, width: u32, height: u32) -> Result<(), Rejection> {
+    let undecodable = || {
+        Rejection::new(
+            Code::UploadInvalid,
+            "图片数据无法解码（文件已损坏或不完整）",
+        )
+    };
+    let format = match kind {
+        ImageKind::Png => image::ImageFormat::Png,
+        // JPEG decoders fill what is missing with grey; the strict one
+        // refuses a stream that runs out or does not conform.
+        ImageKind::Jpeg => return jpeg_decodes(bytes, width, height).ok_or_else(undecodable),
+        ImageKind::Webp => image::ImageFormat::WebP,
+    };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE as u32);
+    limits.max_image_height = Some(MAX_SIDE as u32);
+    limits.max_alloc = Some(DECODE_ALLOC);
+    reader.limits(limits);
+    let decoded = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => Rejection::new(
+            Code::UploadInvalid,
+            "图片解码所需内存超过上限，请缩小后再上传",
+        ),
+        _ => undecodable(),
+    })?;
+    if decoded.width() != width || decoded.height() != height {
+        return Err(undecodable());
+    }
+    Ok(())
+}
+
+fn jpeg_decodes(bytes: &[u8], width: u32, height: u32) -> Option<()> {
+    let options = zune_core::options::DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(MAX_SIDE)
+        .set_max_height(MAX_SIDE);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(
+        zune_core::bytestream::ZCursor::new(bytes),
+        options,
+    );
+    decoder.decode().ok()?;
+    let (w, h) = decoder.dimensions()?;
+    (w == width as usize && h == height as usize).then_some(())
 }
 
 /// An upload as the admin sees it.
@@ -165,7 +233,16 @@ pub struct UploadList {
 mod tests {
     use super::*;
 
-    /// A PNG of `w`×`h` with the given IDAT payload, CRCs right.
+    /// A real PNG of `w`×`h`, encoded by the image crate.
+    fn real_png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    /// A PNG of `w`×`h` whose chunks and CRCs are right but whose pixel
+    /// data is a stub.
     fn png(w: u32, h: u32) -> Vec<u8> {
         let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
         let mut chunk = |kind: &[u8], data: &[u8]| {
@@ -188,16 +265,23 @@ mod tests {
     }
 
     #[test]
-    fn pngs_are_whole_and_bounded() {
+    fn pngs_are_whole_bounded_and_decodable() {
         assert_eq!(
-            inspect(&png(3, 2)),
+            inspect(&real_png(3, 2)),
             Ok(Inspected {
                 kind: ImageKind::Png,
                 width: 3,
                 height: 2
             })
         );
-        let whole = png(3, 2);
+        // Right chunks, garbage pixels: refused.
+        let garbage = inspect(&png(3, 2)).unwrap_err();
+        assert_eq!(garbage.code, Code::UploadInvalid);
+        assert!(garbage.message.contains("无法解码"), "{}", garbage.message);
+        // 8000×8000 declared: more than 25 megapixels.
+        let bomb = inspect(&png(8000, 8000)).unwrap_err();
+        assert!(bomb.message.contains("2500 万像素"), "{}", bomb.message);
+        let whole = real_png(3, 2);
         let cut = &whole[..whole.len() - 5];
         assert_eq!(inspect(cut).unwrap_err().code, Code::UploadInvalid);
         let mut padded = whole.clone();

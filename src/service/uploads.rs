@@ -58,7 +58,15 @@ pub(crate) async fn store_image(
     admin: &AdminActor,
     bytes: Vec<u8>,
 ) -> Result<Upload, AppError> {
-    let image = inspect(&bytes)?;
+    // Decoding is CPU work of up to a second and up to ~200 MB: off the
+    // async threads, and one at a time.
+    static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let _turn = DECODING.acquire().await.map_err(AppError::internal)?;
+    let (image, bytes) = tokio::task::spawn_blocking(move || (inspect(&bytes), bytes))
+        .await
+        .map_err(AppError::internal)?;
+    let image = image?;
+    drop(_turn);
     let mut random = [0u8; 16];
     rand::rng().fill(&mut random[..]);
     let file_name = format!("{}.{}", hex::encode(random), image.kind.extension());

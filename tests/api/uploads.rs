@@ -44,6 +44,34 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// A real, honest PNG of `w`×`h` grey pixels all black: every byte of
+/// pixel data is there, compressed as far as zlib goes (8000×8000 is about
+/// 64 KB on disk and 64 MB once decoded).
+fn png_bomb(w: u32, h: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; w as usize + 1];
+    for _ in 0..h {
+        z.write_all(&row).unwrap();
+    }
+    let idat = z.finish().unwrap();
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend(data);
+        out.extend(&body);
+        out.extend(crc32fast::hash(&body).to_be_bytes());
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &idat);
+    chunk(b"IEND", &[]);
+    out
+}
+
 /// A multipart body, by hand, so each part can be as wrong as a test needs.
 fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "----standup-boundary-7d1f";
@@ -199,6 +227,46 @@ async fn bad_uploads_are_refused_and_leave_nothing() {
         b
     };
     let bomb = png_claiming(100_000, 100_000);
+    let big_bomb = png_bomb(8000, 8000);
+    let garbage_pixels = png_claiming(16, 16);
+    let jpeg = encoded(image::ImageFormat::Jpeg, 64, 64);
+    let cut_jpeg = jpeg[..jpeg.len() / 2].to_vec();
+    // Its headers, then noise where the scan should be, then the end marker.
+    let garbage_jpeg = {
+        let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        let mut j = jpeg[..sos + 14].to_vec();
+        let mut x: u32 = 2_654_435_761;
+        for _ in 0..1000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            j.push(x as u8);
+        }
+        j.extend([0xFF, 0xD9]);
+        j
+    };
+    let webp = encoded(image::ImageFormat::WebP, 16, 16);
+    let garbage_webp = {
+        let mut w = webp.clone();
+        for b in &mut w[20..] {
+            *b = 0x5A;
+        }
+        w
+    };
+    // PNG chunks around an HTML page: whole by structure, no image inside.
+    let polyglot = {
+        let mut p = png_claiming(4, 4);
+        let idat = p.windows(4).position(|w| w == b"IDAT").unwrap();
+        let html = b"<html><script>alert(1)</script></html>";
+        let mut body = b"IDAT".to_vec();
+        body.extend(html);
+        let mut chunk = (html.len() as u32).to_be_bytes().to_vec();
+        chunk.extend(&body);
+        chunk.extend(crc32fast::hash(&body).to_be_bytes());
+        let end = idat + 4 + 11 + 4;
+        p.splice(idat - 4..end, chunk);
+        p
+    };
     /// What is sent, as (content type, body), and what must come back.
     type Case<'a> = (&'a str, (String, Vec<u8>), u16, &'a str);
     let cases: Vec<Case> = vec![
@@ -229,6 +297,42 @@ async fn bad_uploads_are_refused_and_leave_nothing() {
         (
             "huge dimensions",
             form(&[("file", Some("bomb.png"), &bomb)]),
+            400,
+            "UPLOAD_INVALID",
+        ),
+        (
+            "8000×8000 of 64 KB",
+            form(&[("file", Some("bomb.png"), &big_bomb)]),
+            400,
+            "UPLOAD_INVALID",
+        ),
+        (
+            "garbage pixel data",
+            form(&[("file", Some("g.png"), &garbage_pixels)]),
+            400,
+            "UPLOAD_INVALID",
+        ),
+        (
+            "truncated jpeg",
+            form(&[("file", Some("c.jpg"), &cut_jpeg)]),
+            400,
+            "UPLOAD_INVALID",
+        ),
+        (
+            "garbage jpeg",
+            form(&[("file", Some("g.jpg"), &garbage_jpeg)]),
+            400,
+            "UPLOAD_INVALID",
+        ),
+        (
+            "garbage webp",
+            form(&[("file", Some("g.webp"), &garbage_webp)]),
+            400,
+            "UPLOAD_INVALID",
+        ),
+        (
+            "html in png chunks",
+            form(&[("file", Some("p.png"), &polyglot)]),
             400,
             "UPLOAD_INVALID",
         ),
@@ -288,9 +392,15 @@ async fn bad_uploads_are_refused_and_leave_nothing() {
             "VALIDATION_FAILED",
         ),
     ];
+    assert!(big_bomb.len() < 300 * 1024, "{}", big_bomb.len());
     for (what, (ct, body), status, code) in cases {
         let r = u.post(&u.owner, &ct, body).await;
         assert_eq!(r.status, status, "{what}: {}", r.text);
+        let message = r.json["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.is_ascii(),
+            "{what}: the message is Chinese: {message}"
+        );
         assert_eq!(r.json["error"], code, "{what}: {}", r.text);
         assert!(
             r.json["message"].as_str().is_some_and(|m| !m.is_empty()),
@@ -403,4 +513,42 @@ async fn the_club_sees_its_disk_use_and_deletes_what_nothing_shows() {
         u.t.get_as("/api/admin/audit-log?targetType=upload", &u.owner)
             .await;
     assert!(log.text.contains("upload_created") && log.text.contains("upload_deleted"));
+}
+
+/// Folders under /static answer 404, never a redirect: nested under
+/// /static, a redirect lost the prefix, and `/static///x` pointed at
+/// another host.
+#[tokio::test]
+async fn folders_under_static_are_not_found_never_redirected() {
+    let u = uploads().await;
+    let url = u
+        .upload("a.png", &encoded(image::ImageFormat::Png, 8, 8))
+        .await
+        .data()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::create_dir_all(u.dir.join("demo")).unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in [
+        "/static/demo",
+        "/static/demo/",
+        "/static///demo",
+        "/static//demo/",
+        "/static/dt",
+        "/static/dt/",
+        "/static/",
+        "/static",
+        "/static/%2e%2e/",
+    ] {
+        let res = client.get(u.t.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(res.headers().get("location").is_none(), "{path}");
+    }
+    // Files are still served.
+    let res = client.get(u.t.url(&url)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
 }
