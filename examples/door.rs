@@ -14,6 +14,11 @@
 //! device's upload of a scan of each (all accepted), the same upload again
 //! (a replay: answered from the history, nothing changes), and a second
 //! device's upload of later scans of the same tickets (all duplicates).
+//!
+//! Last, what an idle door costs an hour while online: a poll of the show's
+//! door changes every 2 s (an empty 304) and a conditional pack download
+//! every 5 minutes (304 while nothing changed), counted in bytes on the wire
+//! both ways over one kept-alive connection, as a phone's browser sends them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -263,6 +268,7 @@ async fn main() {
         );
     }
     offline_door(&client, &base, &token, &offline).await;
+    idle_door(&client, port, &token).await;
     server.kill().ok();
     server.wait().ok();
 }
@@ -335,4 +341,121 @@ async fn offline_door(client: &reqwest::Client, base: &str, token: &str, codes: 
             d["rejected"]
         );
     }
+}
+
+/// One request on a kept-alive connection: the bytes sent, the bytes
+/// received (head and body), the status, and the time to the answer.
+async fn exchange(
+    conn: &mut tokio::net::TcpStream,
+    path: &str,
+    token: &str,
+    extra: &str,
+) -> (usize, usize, u16, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Headers as Chromium sends them for a same-origin fetch, about.
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\
+         Accept: application/json\r\nAuthorization: Bearer {token}\r\n\
+         User-Agent: Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36\r\n\
+         Accept-Encoding: gzip, deflate, br\r\nAccept-Language: zh-CN,zh;q=0.9\r\n\
+         Referer: http://127.0.0.1/admin/door\r\n{extra}\r\n"
+    );
+    let t = Instant::now();
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed");
+        got.extend_from_slice(&buf[..n]);
+        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+        let status: u16 = head[9..12].parse().unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map(|v| v.trim().parse().unwrap())
+            .unwrap_or(0);
+        if got.len() >= end + 4 + length {
+            return (req.len(), got.len(), status, t.elapsed());
+        }
+    }
+}
+
+/// What one door device costs per hour while nothing happens at the door.
+async fn idle_door(client: &reqwest::Client, port: u16, token: &str) {
+    let base = format!("http://127.0.0.1:{port}");
+    let events: Value = client
+        .get(format!("{base}/api/admin/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let event = events["data"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pack: Value = client
+        .get(format!("{base}/api/admin/events/{event}/door-pack"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let Some(cursor) = pack["data"]["cursor"].as_i64() else {
+        println!("idle door: this binary has no door changes to poll");
+        return;
+    };
+    let (cursor, version) = (
+        cursor,
+        pack["data"]["packVersion"].as_str().unwrap().to_string(),
+    );
+    let tickets = pack["data"]["tickets"].as_array().unwrap().len();
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let changes = format!("/api/admin/events/{event}/door-changes?since={cursor}");
+    let mut lat = Vec::new();
+    let (mut sent, mut received) = (0, 0);
+    const POLLS: usize = 1_800;
+    for _ in 0..POLLS {
+        let (s, r, status, t) = exchange(&mut conn, &changes, token, "").await;
+        assert_eq!(status, 304);
+        sent += s;
+        received += r;
+        lat.push(t);
+    }
+    lat.sort();
+    let packs = format!("/api/admin/events/{event}/door-pack");
+    let (ps, pr, status, _) = exchange(
+        &mut conn,
+        &packs,
+        token,
+        &format!("If-None-Match: W/\"{version}\"\r\n"),
+    )
+    .await;
+    assert_eq!(status, 304);
+    let hour_sent = sent + 12 * ps;
+    let hour_received = received + 12 * pr;
+    println!(
+        "idle door, {tickets} tickets: a poll {} B up {} B down (304), p50 {:.2} ms p99 {:.2} ms",
+        sent / POLLS,
+        received / POLLS,
+        pct(&lat, 0.5),
+        pct(&lat, 0.99)
+    );
+    println!(
+        "idle door, one hour: {} requests, {:.0} KB up, {:.0} KB down ({} polls + 12 pack checks)",
+        POLLS + 12,
+        hour_sent as f64 / 1024.0,
+        hour_received as f64 / 1024.0,
+        POLLS
+    );
 }

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::envelope::{ApiError, ApiResponse, ok};
-use super::extract::{J, P};
+use super::extract::{J, P, Q};
 use super::guards::Staff;
 use crate::error::AppError;
-use crate::model::door::{DoorPack, SyncReport};
+use crate::model::door::{DoorChanges, DoorPack, SyncReport};
 use crate::service::door::{self, OfflineScan};
 use crate::state::AppState;
 
@@ -62,6 +62,52 @@ pub async fn pack(
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(res)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The cursor of the pack or of the last answer (0: from the start).
+    pub since: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api/admin/events/{eventId}/door-changes", tag = "admin",
+    summary = "检票增量：自 since 游标以来本场入场、撤销、作废的票（当前状态）；无变化时 304。在线的检票设备每 2 秒询问一次，3 秒内得知其他设备的检票",
+    security(("bearer" = [])),
+    params(("eventId" = String, Path), ChangesQuery),
+    responses(
+        (status = 200, body = ApiResponse<DoorChanges>),
+        (status = 304, description = "自 since 以来没有变化"),
+        (status = 400, description = "VALIDATION_FAILED（since 须为非负整数）", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, description = "TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
+        (status = 404, description = "EVENT_NOT_FOUND", body = ApiError),
+    )
+)]
+pub async fn changes(
+    State(state): State<AppState>,
+    Staff(admin): Staff,
+    P(event_id): P<String>,
+    Q(q): Q<ChangesQuery>,
+) -> Result<Response, AppError> {
+    let since = match q.since.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| AppError::validation("since 须为非负整数（上次的 cursor）"))?,
+    };
+    let mut res = match door::changes(&state, &admin.scope, &event_id, since).await? {
+        Some(c) => ok(&c),
+        None => StatusCode::NOT_MODIFIED.into_response(),
+    };
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
     );
     Ok(res)
 }

@@ -187,6 +187,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(door::pack))
+                .routes(routes!(door::changes))
                 .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
         )
         // Up to 5,000 offline scans in one upload.

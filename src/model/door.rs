@@ -48,7 +48,31 @@ pub struct PackTicket {
     pub used_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
+    /// In a change: the ticket can no longer come in (refunded, its order
+    /// no longer paid, expired). Never set in a pack, which leaves such
+    /// tickets out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub void: bool,
 }
+
+/// What changed at a show's door since a device's cursor: the current
+/// state of every ticket let in, taken back or voided since.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DoorChanges {
+    pub event_id: String,
+    /// Pass it as `since` next time.
+    pub cursor: i64,
+    /// More changes wait: ask again at once with the new cursor.
+    pub more: bool,
+    /// The show's count now.
+    pub sold: i64,
+    pub checked_in: i64,
+    pub changes: Vec<PackTicket>,
+}
+
+/// Changes in one answer, at most.
+pub const MAX_CHANGES: i64 = 2_000;
 
 /// Everything a scanner needs to decide alone for one show.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -60,6 +84,9 @@ pub struct DoorPack {
     pub event_time: String,
     /// Changes whenever anything in the pack does; the ETag carries it.
     pub pack_version: String,
+    /// The show's door history as of this pack: poll
+    /// `door-changes?since=` with it to learn what happens next.
+    pub cursor: i64,
     pub digest: DigestSpec,
     /// Tickets in the pack, and how many of them are in.
     pub sold: i64,
@@ -301,6 +328,7 @@ mod tests {
                 event_date: "2026-12-02".into(),
                 event_time: "20:00".into(),
                 pack_version: String::new(),
+                cursor: 7,
                 digest: DigestSpec {
                     algorithm: "HMAC-SHA256",
                     key: "k".into(),
@@ -318,6 +346,7 @@ mod tests {
                     used_at: None,
                     used_by: None,
                     device_id: None,
+                    void: false,
                 }],
             }
             .seal()

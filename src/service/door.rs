@@ -4,7 +4,8 @@
 use crate::error::{AppError, Code, Rejection};
 use crate::ids::looks_like_id;
 use crate::model::door::{
-    DigestSpec, DoorPack, MAX_SYNC_SCANS, PackTicket, ScanReport, SyncReport,
+    DigestSpec, DoorChanges, DoorPack, MAX_CHANGES, MAX_SYNC_SCANS, PackTicket, ScanReport,
+    SyncReport,
 };
 use crate::model::tickets::DOOR_DIGEST_LEN;
 use crate::model::time::now_ms;
@@ -29,14 +30,37 @@ pub(crate) async fn pack(
         return Err(AppError::event_not_found());
     }
     let (s, id) = (scope.clone(), event_id.to_string());
-    let (show, rows) = state
+    let (show, cursor, rows) = state
         .store
         .read(move |c| q::pack_rows(c, &s, &id))
         .await?
         .ok_or_else(AppError::event_not_found)?;
+    let tickets = pack_tickets(state, event_id, rows);
+    Ok(DoorPack {
+        event_id: event_id.to_string(),
+        event_title: show.title,
+        event_date: show.date,
+        event_time: show.time,
+        pack_version: String::new(),
+        cursor,
+        digest: DigestSpec {
+            algorithm: "HMAC-SHA256",
+            key: state.qr_key.door_key(event_id).encoded(),
+            length: DOOR_DIGEST_LEN,
+            encoding: "base64url",
+        },
+        sold: tickets.len() as i64,
+        checked_in: tickets.iter().filter(|t| t.used_at.is_some()).count() as i64,
+        tickets,
+    }
+    .seal())
+}
+
+/// Rows as a device sees them: each code as its digest under the show's
+/// door key, never the code itself.
+fn pack_tickets(state: &AppState, event_id: &str, rows: Vec<q::PackRow>) -> Vec<PackTicket> {
     let key = state.qr_key.door_key(event_id);
-    let tickets: Vec<PackTicket> = rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| PackTicket {
             digest: key.digest(&r.qr_code),
             ticket_id: r.ticket_id,
@@ -46,25 +70,39 @@ pub(crate) async fn pack(
             used_at: r.used_at.map(Timestamp),
             used_by: r.used_by,
             device_id: r.device_id,
+            void: r.void,
         })
-        .collect();
-    Ok(DoorPack {
-        event_id: event_id.to_string(),
-        event_title: show.title,
-        event_date: show.date,
-        event_time: show.time,
-        pack_version: String::new(),
-        digest: DigestSpec {
-            algorithm: "HMAC-SHA256",
-            key: key.encoded(),
-            length: DOOR_DIGEST_LEN,
-            encoding: "base64url",
-        },
-        sold: tickets.len() as i64,
-        checked_in: tickets.iter().filter(|t| t.used_at.is_some()).count() as i64,
-        tickets,
+        .collect()
+}
+
+/// What changed at a show's door after `since` (a cursor from the pack or
+/// the last answer); `None` when nothing did.
+pub(crate) async fn changes(
+    state: &AppState,
+    scope: &TenantScope,
+    event_id: &str,
+    since: i64,
+) -> Result<Option<DoorChanges>, AppError> {
+    if !looks_like_id(event_id) {
+        return Err(AppError::event_not_found());
     }
-    .seal())
+    let (s, id) = (scope.clone(), event_id.to_string());
+    let Some(found) = state
+        .store
+        .read(move |c| q::changes_since(c, &s, &id, since, MAX_CHANGES))
+        .await?
+        .ok_or_else(AppError::event_not_found)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(DoorChanges {
+        event_id: event_id.to_string(),
+        cursor: found.cursor,
+        more: found.more,
+        sold: found.sold,
+        checked_in: found.checked_in,
+        changes: pack_tickets(state, event_id, found.rows),
+    }))
 }
 
 /// One scan as uploaded: `scannedAt` is an RFC 3339 instant or unix

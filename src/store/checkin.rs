@@ -157,6 +157,30 @@ pub(crate) fn check_in(
     })
 }
 
+/// Notes that a ticket changed at the door (let in, taken back, voided), so
+/// every door device polling the show learns it.
+pub(super) fn note_change(
+    conn: &Connection,
+    event_id: &str,
+    ticket_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    conn.prepare_cached("INSERT INTO door_changes (event_id, ticket_id, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![event_id, ticket_id, now])?;
+    Ok(())
+}
+
+/// Notes that every ticket of an order changed (a refund voids them).
+pub(super) fn note_order_change(conn: &Connection, order_id: &str, now: i64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO door_changes (event_id, ticket_id, at)
+         SELECT o.event_id, t.id, ?2 FROM tickets t JOIN orders o ON o.id = t.order_id
+         WHERE t.order_id = ?1",
+    )?
+    .execute(params![order_id, now])?;
+    Ok(())
+}
+
 /// One scan as the door's history records it.
 pub(super) struct Entry<'a> {
     pub scope: &'a TenantScope,
@@ -223,6 +247,7 @@ pub(super) fn let_in(conn: &Connection, t: &Loaded, e: &Entry<'_>) -> StoreResul
            AND NOT EXISTS (SELECT 1 FROM tickets WHERE order_id = ?1 AND status != 'used')",
     )?
     .execute(params![t.order_id, e.now])?;
+    note_change(conn, &t.facts.event_id, &t.ticket_id, e.now)?;
     record(conn, &t.ticket_id, e, "in", None)
 }
 
@@ -235,17 +260,17 @@ pub(crate) fn undo(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<()> {
-    let row: Option<(String, String, Option<i64>)> = conn
+    let row: Option<(String, String, Option<i64>, String)> = conn
         .prepare_cached(
-            "SELECT t.order_id, t.status, t.used_at FROM tickets t
+            "SELECT t.order_id, t.status, t.used_at, o.event_id FROM tickets t
              JOIN orders o ON o.id = t.order_id AND o.tenant_id = ?2
              WHERE t.id = ?1",
         )?
         .query_row(params![ticket_id, scope.id()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let Some((order_id, status, used_at)) = row else {
+    let Some((order_id, status, used_at, event_id)) = row else {
         return Err(not_found());
     };
     if status != "used" {
@@ -267,6 +292,7 @@ pub(crate) fn undo(
         "UPDATE orders SET status = 'paid', updated_at = ?2 WHERE id = ?1 AND status = 'used'",
     )?
     .execute(params![order_id, now])?;
+    note_change(conn, &event_id, ticket_id, now)?;
     audit(
         conn,
         AuditActor::Admin(admin_id),

@@ -31,17 +31,33 @@ pub struct PackRow {
     pub used_at: Option<i64>,
     pub used_by: Option<String>,
     pub device_id: Option<String>,
+    /// Can no longer come in (only ever set in changes).
+    pub void: bool,
 }
 
-/// The tickets of one of the club's shows that can go in (paid and used
-/// orders without a refund under way or done, tickets not expired).
-/// `None`: not the club's show.
-pub(crate) fn pack_rows(
-    conn: &Connection,
-    scope: &TenantScope,
-    event_id: &str,
-) -> StoreResult<Option<(PackShow, Vec<PackRow>)>> {
-    let show = conn
+fn pack_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PackRow> {
+    Ok(PackRow {
+        qr_code: r.get(0)?,
+        ticket_id: r.get(1)?,
+        order_id: r.get(2)?,
+        option_name: r.get(3)?,
+        contact_name: r.get(4)?,
+        used_at: r.get(5)?,
+        used_by: r.get(6)?,
+        device_id: r.get(7)?,
+        void: r.get(8)?,
+    })
+}
+
+/// Whether a ticket of a paid or used order can come in: not expired, no
+/// refund under way or done. `t` and `o` name the ticket and its order.
+const CAN_GO_IN: &str = "(o.status = 'paid' OR o.status = 'used') AND t.status != 'expired'
+     AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id
+                     AND (r.status = 'processing' OR r.status = 'success'
+                          OR r.status = 'abnormal'))";
+
+fn show(conn: &Connection, scope: &TenantScope, event_id: &str) -> StoreResult<Option<PackShow>> {
+    Ok(conn
         .prepare_cached(
             "SELECT title, event_date, event_time FROM events WHERE id = ?1 AND tenant_id = ?2",
         )?
@@ -52,38 +68,112 @@ pub(crate) fn pack_rows(
                 time: r.get(2)?,
             })
         })
-        .optional()?;
-    let Some(show) = show else {
+        .optional()?)
+}
+
+/// The newest change at a show's door (0: none yet).
+fn cursor(conn: &Connection, event_id: &str) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM door_changes WHERE event_id = ?1")?
+        .query_row([event_id], |r| r.get(0))?)
+}
+
+/// The tickets of one of the club's shows that can go in (paid and used
+/// orders without a refund under way or done, tickets not expired), and the
+/// door history's cursor as of them. `None`: not the club's show.
+pub(crate) fn pack_rows(
+    conn: &Connection,
+    scope: &TenantScope,
+    event_id: &str,
+) -> StoreResult<Option<(PackShow, i64, Vec<PackRow>)>> {
+    let Some(show) = show(conn, scope, event_id)? else {
         return Ok(None);
     };
+    let at = cursor(conn, event_id)?;
     let rows = conn
-        .prepare_cached(
-            "SELECT t.qr_code, t.id, o.id, p.name, o.user_name, t.used_at, a.username, t.used_device
+        .prepare_cached(&format!(
+            "SELECT t.qr_code, t.id, o.id, p.name, o.user_name, t.used_at, a.username,
+                    t.used_device, 0
              FROM orders o
              JOIN tickets t ON t.order_id = o.id
              JOIN price_options p ON p.id = o.price_option_id
              LEFT JOIN admins a ON a.id = t.used_by
-             WHERE o.event_id = ?1 AND (o.status = 'paid' OR o.status = 'used')
-               AND t.status != 'expired'
-               AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id
-                               AND (r.status = 'processing' OR r.status = 'success'
-                                    OR r.status = 'abnormal'))
-             ORDER BY t.id",
-        )?
-        .query_map([event_id], |r| {
-            Ok(PackRow {
-                qr_code: r.get(0)?,
-                ticket_id: r.get(1)?,
-                order_id: r.get(2)?,
-                option_name: r.get(3)?,
-                contact_name: r.get(4)?,
-                used_at: r.get(5)?,
-                used_by: r.get(6)?,
-                device_id: r.get(7)?,
-            })
-        })?
+             WHERE o.event_id = ?1 AND {CAN_GO_IN}
+             ORDER BY t.id"
+        ))?
+        .query_map([event_id], pack_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Some((show, rows)))
+    Ok(Some((show, at, rows)))
+}
+
+/// What changed at a show's door after `since`.
+pub struct ChangeRows {
+    pub cursor: i64,
+    pub more: bool,
+    pub sold: i64,
+    pub checked_in: i64,
+    pub rows: Vec<PackRow>,
+}
+
+/// The current state of every ticket of one of the club's shows that
+/// changed at the door after `since`, oldest change first, at most `limit`
+/// tickets. `Ok(None)`: not the club's show; `Some(None)`: nothing changed
+/// (the cheap answer an idle door gets every poll).
+pub(crate) fn changes_since(
+    conn: &Connection,
+    scope: &TenantScope,
+    event_id: &str,
+    since: i64,
+    limit: i64,
+) -> StoreResult<Option<Option<ChangeRows>>> {
+    let ours = conn
+        .prepare_cached("SELECT 1 FROM events WHERE id = ?1 AND tenant_id = ?2")?
+        .exists(params![event_id, scope.id()])?;
+    if !ours {
+        return Ok(None);
+    }
+    let newest = cursor(conn, event_id)?;
+    if newest <= since {
+        return Ok(Some(None));
+    }
+    let mut last = since;
+    let rows = conn
+        .prepare_cached(&format!(
+            "SELECT t.qr_code, t.id, o.id, p.name, o.user_name, t.used_at, a.username,
+                    t.used_device, NOT ({CAN_GO_IN}), c.seq
+             FROM (SELECT ticket_id, MAX(seq) AS seq FROM door_changes
+                   WHERE event_id = ?1 AND seq > ?2
+                   GROUP BY ticket_id ORDER BY seq LIMIT ?3) c
+             JOIN tickets t ON t.id = c.ticket_id
+             JOIN orders o ON o.id = t.order_id
+             JOIN price_options p ON p.id = o.price_option_id
+             LEFT JOIN admins a ON a.id = t.used_by
+             ORDER BY c.seq"
+        ))?
+        .query_map(params![event_id, since, limit], |r| {
+            Ok((pack_row(r)?, r.get::<_, i64>(9)?))
+        })?
+        .map(|r| {
+            r.map(|(row, seq)| {
+                last = last.max(seq);
+                row
+            })
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (sold, checked_in): (i64, i64) = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*), COALESCE(SUM(t.status = 'used'), 0)
+             FROM orders o JOIN tickets t ON t.order_id = o.id
+             WHERE o.event_id = ?1 AND {CAN_GO_IN}"
+        ))?
+        .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Some(Some(ChangeRows {
+        cursor: last,
+        more: last < newest,
+        sold,
+        checked_in,
+        rows,
+    })))
 }
 
 /// Who uploads, for which show, and the rules' settings.

@@ -81,6 +81,8 @@ pub(super) fn insert_refund(
     if inserted == 0 {
         return Err(reject(Code::RefundExists, "该订单已申请退款，请勿重复提交"));
     }
+    // Its tickets are void at the door from now on: tell the door devices.
+    super::checkin::note_order_change(conn, &order.id, now)?;
     Ok(RefundRequest {
         out_refund_no,
         order_id: order.id.clone(),
@@ -251,6 +253,7 @@ pub fn finish_refund(
                 "UPDATE tickets SET status = 'valid' WHERE order_id = ?1 AND status = 'expired'",
             )?
             .execute([&order_id])?;
+            super::checkin::note_order_change(conn, &order_id, now)?;
         }
         _ => {}
     }

@@ -199,6 +199,12 @@ async fn every_admin_route_by_role() {
             &format!("/api/admin/events/{edit}/door-pack"),
             Allowed::Staff,
         )),
+        // Its refunded order's ticket is a change (void).
+        not_ours(Route::new(
+            Method::GET,
+            &format!("/api/admin/events/{edit}/door-changes?since=0"),
+            Allowed::Staff,
+        )),
         Route::new(Method::POST, "/api/admin/checkin/sync", Allowed::Staff)
             .body(json!({"deviceId": "door", "scans": []})),
         // Reordering names every item of the club: the other club has none.

@@ -42,6 +42,36 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// chromedriver's network emulation: offline, or back to normal.
+#[derive(Debug)]
+pub struct Network {
+    pub offline: bool,
+}
+
+impl WebDriverCompatibleCommand for Network {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        if self.offline {
+            let body = json!({"network_conditions": {
+                "offline": true, "latency": 0, "download_throughput": 0, "upload_throughput": 0,
+            }});
+            (http::Method::POST, Some(body.to_string()))
+        } else {
+            (http::Method::DELETE, None)
+        }
+    }
+}
+
 pub struct Browser {
     pub client: Client,
     driver: Child,
@@ -170,6 +200,28 @@ impl Browser {
             .send_keys(&format!("{code}\u{E007}"))
             .await
             .unwrap();
+    }
+
+    /// Scans `code` at the door; the answer's title, and whether it is green.
+    pub async fn answer(&self, code: &str) -> (bool, String) {
+        self.client
+            .execute(
+                "document.getElementById('door-result').replaceChildren()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        self.scan(code).await;
+        let title = self.text("#door-result .door-title").await;
+        let ok = self
+            .client
+            .execute(
+                "return !!document.querySelector('#door-result .door-ok')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        (ok == true, title)
     }
 
     /// Waits for `css` and returns its text.

@@ -476,3 +476,111 @@ async fn an_expired_ticket_scanned_offline_before_it_expired_goes_in() {
     assert_eq!(r.data()["results"][1]["error"], "TICKET_EXPIRED");
     assert_invariants(&d.t).await;
 }
+
+/// The door's changes since a cursor: an empty 304 while nothing happens,
+/// then each ticket let in, taken back or voided, as it stands now, and a
+/// cursor that moves on. Another club's show is not found; a bad cursor is
+/// a Chinese 400.
+#[tokio::test]
+async fn door_changes_tell_a_device_what_the_other_doors_did() {
+    let d = door().await;
+    let (order, codes) = d.tickets(&d.tonight, &d.option, 2).await;
+    let (first, second) = (&codes[0], &codes[1]);
+    let pack: Value = d.pack(None).await.json().await.unwrap();
+    let key = pack["data"]["digest"]["key"].as_str().unwrap().to_string();
+    let cursor = pack["data"]["cursor"].as_i64().unwrap();
+    let path = |since: i64| format!("/api/admin/events/{}/door-changes?since={since}", d.tonight);
+    let quiet = d.t.get_as(&path(cursor), &d.staff).await;
+    assert_eq!(quiet.status, 304, "{}", quiet.text);
+    assert!(quiet.text.is_empty());
+
+    // Another door lets the first ticket in.
+    d.scan(
+        &d.owner,
+        json!({"qrCode": first.1, "eventId": d.tonight, "deviceId": "门口2"}),
+    )
+    .await
+    .data();
+    let r = d.t.get_as(&path(cursor), &d.staff).await;
+    let c = r.data();
+    let moved = c["cursor"].as_i64().unwrap();
+    assert!(moved > cursor);
+    assert_eq!(
+        (c["sold"].as_i64(), c["checkedIn"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(c["more"], false);
+    let changes = c["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["digest"], digest(&key, &first.1));
+    assert_eq!(changes[0]["ticketId"], first.0.as_str());
+    assert_eq!(changes[0]["usedBy"], "owner");
+    assert_eq!(changes[0]["deviceId"], "门口2");
+    assert!(changes[0]["usedAt"].is_string() && changes[0].get("void").is_none());
+    assert_eq!(d.t.get_as(&path(moved), &d.staff).await.status, 304);
+
+    // Taken back, then the second ticket in offline: one answer with both.
+    d.t.post(
+        "/api/admin/checkin/undo",
+        Some(&d.owner),
+        json!({"ticketId": first.0}),
+    )
+    .await
+    .data();
+    d.sync("cellar", &[(second.1.as_str(), now_ms() - 1_000)])
+        .await
+        .data();
+    let c = d.t.get_as(&path(moved), &d.staff).await.data().clone();
+    let changes = c["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2);
+    let undone = changes
+        .iter()
+        .find(|x| x["ticketId"] == first.0.as_str())
+        .unwrap();
+    assert!(undone.get("usedAt").is_none(), "{undone}");
+    let offline = changes
+        .iter()
+        .find(|x| x["ticketId"] == second.0.as_str())
+        .unwrap();
+    assert_eq!(offline["deviceId"], "cellar");
+    assert_eq!(c["checkedIn"], 1);
+
+    // The order is refunded (forced: a ticket is in): both tickets void.
+    let after = c["cursor"].as_i64().unwrap();
+    d.t.put(
+        &format!("/api/admin/orders/{order}/refund"),
+        Some(&d.owner),
+        json!({"reason": "演出调整", "force": true}),
+    )
+    .await
+    .data();
+    let c = d.t.get_as(&path(after), &d.staff).await.data().clone();
+    let changes = c["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|x| x["void"] == true), "{changes:?}");
+    assert_eq!(c["sold"], 0);
+    // From the start: every ticket once, as it stands now.
+    let all = d.t.get_as(&path(0), &d.staff).await.data().clone();
+    assert_eq!(all["changes"].as_array().unwrap().len(), 2);
+
+    // Bad cursors, another club, not an id.
+    for bad in ["abc", "-1", "1.5", "99999999999999999999"] {
+        let r =
+            d.t.get_as(
+                &format!("/api/admin/events/{}/door-changes?since={bad}", d.tonight),
+                &d.staff,
+            )
+            .await;
+        r.expect(400, "VALIDATION_FAILED");
+        assert!(r.json["message"].as_str().unwrap().contains("since"));
+    }
+    d.t.seed_tenant("xc").await;
+    let stranger = owner_token(&d.t, "xc").await;
+    d.t.get_as(&path(0), &stranger)
+        .await
+        .expect(404, "EVENT_NOT_FOUND");
+    d.t.get_as("/api/admin/events/nope/door-changes", &d.staff)
+        .await
+        .expect(404, "EVENT_NOT_FOUND");
+    assert_invariants(&d.t).await;
+}

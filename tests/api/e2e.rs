@@ -11,10 +11,9 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::json;
 
-use crate::browser::{Browser, browser};
+use crate::browser::{Browser, Network, browser};
 use crate::common::binary::Binary;
 
 const CLUB: &str = "night";
@@ -24,36 +23,6 @@ const XSS: &str = "<img src=x onerror=alert(1)>";
 const VECTOR_KEY: &str = "D1R0u3x5Abnj97FvluEKmh3BSJHqu0iFSHf3kUcOI48";
 const VECTOR_CODE: &str = "ST1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
 const VECTOR_DIGEST: &str = "-cz7qbQCwkiCT6gSo6tJlA";
-
-/// chromedriver's network emulation: offline, or back to normal.
-#[derive(Debug)]
-struct Network {
-    offline: bool,
-}
-
-impl WebDriverCompatibleCommand for Network {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/chromium/network_conditions",
-            session.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        if self.offline {
-            let body = json!({"network_conditions": {
-                "offline": true, "latency": 0, "download_throughput": 0, "upload_throughput": 0,
-            }});
-            (http::Method::POST, Some(body.to_string()))
-        } else {
-            (http::Method::DELETE, None)
-        }
-    }
-}
 
 /// A zone where it is late morning now, so tonight's 20:00 show is today
 /// wherever and whenever the test runs.
@@ -114,28 +83,6 @@ impl Browser {
             )
             .await;
         assert_eq!(ok, true, "{page}");
-    }
-
-    /// Scans `code` at the door; the answer's title, and whether it is green.
-    async fn answer(&self, code: &str) -> (bool, String) {
-        self.client
-            .execute(
-                "document.getElementById('door-result').replaceChildren()",
-                vec![],
-            )
-            .await
-            .unwrap();
-        self.scan(code).await;
-        let title = self.text("#door-result .door-title").await;
-        let ok = self
-            .client
-            .execute(
-                "return !!document.querySelector('#door-result .door-ok')",
-                vec![],
-            )
-            .await
-            .unwrap();
-        (ok == true, title)
     }
 
     /// Both widths, screenshots, and nothing in the console.

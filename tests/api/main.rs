@@ -18,6 +18,7 @@ mod console;
 mod content;
 mod crash;
 mod door;
+mod door_devices;
 mod door_props;
 mod e2e;
 mod hostile;

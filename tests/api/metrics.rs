@@ -30,12 +30,15 @@ async fn metrics_count_requests_orders_payments_checkins_and_the_writer() {
     let t = TestApp::start().await;
     t.seed_tenant("mt").await;
     let ev = t
-        .seed_event(show("mt", "指标专场", days_from_today(0), "20:00"))
+        .seed_event(show("mt", "指标专场", days_from_today(3), "20:00"))
         .await;
     for _ in 0..3 {
         t.data(&format!("/api/events/{}", ev.id)).await;
     }
+    // Bought while on sale, then dated today: the door lets tonight's show
+    // in whatever the hour (a show today at 20:00 stops selling at 20:00).
     let (order, _) = paid_order(&t, "mbuyer-1", "mt", &ev.id, &ev.option_ids[0], 2).await;
+    crate::common::admin::date_today(&t, &ev.id).await;
     check_in_order(&t, "mt", &order).await;
     let owner = owner_token(&t, "mt").await;
     let again = t

@@ -39,9 +39,13 @@ let onSignedOut = () => {};
 /** Called with a message when the server no longer takes the token. */
 export function whenSignedOut(fn) { onSignedOut = fn; }
 
-/** `api('GET', '/api/admin/stats?period=today')` → the envelope's data. */
-export async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
+/**
+ * `api('GET', '/api/admin/stats?period=today')` → the envelope's data;
+ * `null` for `304 Not Modified` (a conditional or "since" request that
+ * found nothing new). `extra` adds request headers.
+ */
+export async function api(method, path, body, extra = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   const token = session.token;
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
@@ -57,6 +61,7 @@ export async function api(method, path, body) {
   } catch {
     throw new ApiError(0, 'NETWORK', '网络连接失败，请检查网络后重试');
   }
+  if (res.status === 304) return null;
   let json = null;
   try { json = await res.json(); } catch { json = null; }
   if (res.ok && json) return json.data;

@@ -2,11 +2,13 @@
 // the focus, so a handheld scanner (which types the code and Enter) just
 // works; the camera is offered where the browser can read QR codes.
 //
-// With no network the page keeps deciding from the show's door pack (kept
-// in IndexedDB, refreshed every minute while online): a code becomes its
-// digest with our own HMAC, is looked up, and the scan is queued. The queue
-// is uploaded when the network is back, and the server's verdicts (a ticket
-// another door let in first, say) are shown.
+// The page keeps the show's door pack (in IndexedDB) up to date while
+// online: its own scans go into it as soon as the server answers, and every
+// two seconds it asks what changed at the other doors since its cursor (an
+// idle door gets an empty 304). With no network it keeps deciding from the
+// pack: a code becomes its digest with our own HMAC, is looked up, and the
+// scan is queued. The queue is uploaded when the network is back, and the
+// server's verdicts (a ticket another door let in first, say) are shown.
 
 import { api } from './api.js?v=__BUILD__';
 import { dateTime, h, mount, notice, today } from './dom.js?v=__BUILD__';
@@ -15,7 +17,11 @@ import { allPacks, dequeue, enqueue, loadPack, queued, savePack } from './offlin
 
 const SHOW = 'st.doorShow';
 const DEVICE = 'st.device';
-const PACK_REFRESH_MS = 60_000;
+// Other doors' entries reach this one within a poll and a round trip.
+const CHANGES_POLL_MS = 2_000;
+// The whole pack again (conditional: 304 while nothing changed), for what
+// the changes do not carry: tickets sold since.
+const PACK_REFRESH_MS = 5 * 60_000;
 const SYNC_RETRY_MS = 5_000;
 
 function deviceId() {
@@ -82,10 +88,22 @@ export async function doorPage(main, { admin }) {
   let byDigest = new Map();
   let pending = [];
 
+  /** Sold and in, from the pack and this device's queue: the same count
+   *  online and offline, so going offline never moves it back. */
   function drawCount() {
-    const mine = pending.filter((p) => p.eventId === show.id).length;
-    if (pack && (offline || mine)) {
-      count.textContent = `已入场 ${pack.checkedIn + mine} / 已售 ${pack.sold}`;
+    if (pack && pack.eventId === show.id) {
+      let sold = 0;
+      let inside = 0;
+      for (const t of byDigest.values()) {
+        if (t.void) continue;
+        sold += 1;
+        if (t.usedAt) inside += 1;
+      }
+      for (const p of pending) {
+        const t = p.eventId === show.id && byDigest.get(p.digest);
+        if (t && !t.usedAt && !t.void) inside += 1;
+      }
+      count.textContent = `已入场 ${inside} / 已售 ${sold}`;
     }
     offlineBadge.hidden = !(offline || pending.length);
     offlineBadge.textContent = offline
@@ -93,33 +111,85 @@ export async function doorPage(main, { admin }) {
       : `${pending.length} 条待同步，正在上传…`;
   }
 
-  async function refreshCount() {
-    if (offline) { drawCount(); return; }
-    try {
-      const c = await api('GET', `/api/admin/events/${encodeURIComponent(show.id)}/checkins`);
-      count.textContent = `已入场 ${c.checkedIn} / 已售 ${c.sold}`;
-    } catch (e) {
-      if (e.code === 'NETWORK') goOffline(); else count.textContent = e.message;
-    }
-    drawCount();
-  }
-
   function usePack(p) {
     pack = p;
     byDigest = new Map((p ? p.tickets : []).map((t) => [t.digest, t]));
+    drawCount();
+  }
+
+  let saving = null;
+  /** Keeps the pack as it stands now on the device (for a reload offline). */
+  function keepPack() {
+    if (!pack || saving) return;
+    saving = setTimeout(() => {
+      saving = null;
+      if (pack) savePack({ ...pack, tickets: [...byDigest.values()] }).catch(() => {});
+    }, 200);
   }
 
   async function refreshPack() {
     const id = show.id;
     try {
-      const p = await api('GET', `/api/admin/events/${encodeURIComponent(id)}/door-pack`);
+      const same = pack && pack.eventId === id && pack.packVersion;
+      const p = await api('GET', `/api/admin/events/${encodeURIComponent(id)}/door-pack`, undefined,
+        same ? { 'If-None-Match': `W/"${pack.packVersion}"` } : {});
       offline = false;
-      await savePack(p).catch(() => {});
-      if (id === show.id) usePack(p);
+      if (p) {
+        await savePack(p).catch(() => {});
+        if (id === show.id) usePack(p);
+      }
     } catch (e) {
       if (e.code === 'NETWORK') goOffline();
       if (!pack || pack.eventId !== id) usePack(await loadPack(id).catch(() => null));
     }
+    drawCount();
+  }
+
+  /** One ticket's state as the server has it now. */
+  function applyTicket(change) {
+    const t = byDigest.get(change.digest);
+    if (t) {
+      t.usedAt = change.usedAt;
+      t.usedBy = change.usedBy;
+      t.deviceId = change.deviceId;
+      t.void = !!change.void;
+    } else {
+      byDigest.set(change.digest, { ...change });
+    }
+  }
+
+  let polling = false;
+  /** What changed at the other doors since the pack's cursor. */
+  async function poll() {
+    if (polling || offline || !pack || pack.eventId !== show.id) return;
+    polling = true;
+    const id = show.id;
+    try {
+      for (;;) {
+        const c = await api('GET',
+          `/api/admin/events/${encodeURIComponent(id)}/door-changes?since=${pack.cursor || 0}`);
+        if (!c || id !== show.id || !pack) break;
+        c.changes.forEach(applyTicket);
+        pack.cursor = c.cursor;
+        keepPack();
+        drawCount();
+        if (!c.more) break;
+      }
+    } catch (e) {
+      if (e.code === 'NETWORK') goOffline();
+    } finally {
+      polling = false;
+    }
+  }
+
+  /** The server answered a scan of `qrCode`: the pack learns it at once. */
+  function learn(qrCode, change) {
+    if (!pack || pack.eventId !== show.id) return;
+    const digest = doorDigest(pack.digest.key, qrCode, pack.digest.length);
+    const t = byDigest.get(digest);
+    if (t) Object.assign(t, change);
+    keepPack();
+    drawCount();
   }
 
   function goOffline() {
@@ -147,9 +217,14 @@ export async function doorPage(main, { admin }) {
       return;
     }
     const mine = pending.find((p) => p.digest === digest && p.eventId === show.id);
+    if (t.void) {
+      showResult(false, '票已作废', [t.contactName, '订单已退款或已取消（离线判断）']);
+      return;
+    }
     if (t.usedAt || mine) {
       const at = t.usedAt || mine.scannedAt;
-      showResult(false, `已检票 ${time(at)}${t.usedBy ? ` ${t.usedBy}` : (mine ? ' 本机' : '')}`, [t.contactName]);
+      const who = t.usedAt ? (t.usedBy || t.deviceId || '其他设备') : '本机';
+      showResult(false, `已检票 ${time(at)} ${who}`, [t.contactName]);
       return;
     }
     const scan = { eventId: show.id, qrCode, digest, scannedAt: new Date().toISOString() };
@@ -173,7 +248,8 @@ export async function doorPage(main, { admin }) {
       const t = await api('POST', '/api/admin/checkin', {
         qrCode, eventId: show.id, deviceId: deviceId(), force,
       });
-      last = { ticketId: t.ticketId };
+      learn(qrCode, { usedAt: t.usedAt, usedBy: admin.username, deviceId: deviceId(), void: false });
+      last = { ticketId: t.ticketId, qrCode };
       undo.hidden = false;
       showResult(true, t.forced ? '已强制放行' : '检票成功', [
         `${t.contactName} · ${t.contactPhone}`,
@@ -186,6 +262,12 @@ export async function doorPage(main, { admin }) {
         await scanOffline(qrCode);
         return;
       }
+      if (e.code === 'TICKET_ALREADY_USED') {
+        const t = pack && byDigest.get(doorDigest(pack.digest.key, qrCode, pack.digest.length));
+        if (t && !t.usedAt) learn(qrCode, { usedAt: new Date().toISOString() });
+      } else if (e.code === 'TICKET_VOID') {
+        learn(qrCode, { void: true });
+      }
       const canForce = admin.role === 'owner' && ['WRONG_SHOW', 'TICKET_EXPIRED'].includes(e.code);
       showResult(false, e.message, [], canForce
         ? h('button', { type: 'button', onclick: () => scan(qrCode, true) }, '强制放行（店主）')
@@ -194,7 +276,7 @@ export async function doorPage(main, { admin }) {
       busy = false;
       code.value = '';
       code.focus();
-      if (!offline) refreshCount();
+      poll();
     }
   }
 
@@ -216,11 +298,12 @@ export async function doorPage(main, { admin }) {
       }
       offline = false;
       await refreshPack();
+      await poll();
     } catch (e) {
       if (e.code === 'NETWORK') goOffline(); else mount(syncReport, notice('error', e.message));
     } finally {
       syncing = false;
-      refreshCount();
+      drawCount();
     }
   }
 
@@ -256,7 +339,7 @@ export async function doorPage(main, { admin }) {
     mount(result);
     usePack(null);
     await refreshPack();
-    refreshCount();
+    poll();
     code.focus();
   });
   undo.addEventListener('click', async () => {
@@ -268,6 +351,7 @@ export async function doorPage(main, { admin }) {
     } else {
       try {
         await api('POST', '/api/admin/checkin/undo', { ticketId: last.ticketId });
+        learn(last.qrCode, { usedAt: undefined, usedBy: undefined, deviceId: undefined });
         showResult(true, '已撤销', ['该票可重新检票']);
       } catch (e) {
         showResult(false, e.message, []);
@@ -275,7 +359,8 @@ export async function doorPage(main, { admin }) {
     }
     last = null;
     undo.hidden = true;
-    refreshCount();
+    drawCount();
+    poll();
     code.focus();
   });
 
@@ -318,21 +403,30 @@ export async function doorPage(main, { admin }) {
     offlineBadge, count, code, result, h('div', { class: 'door-actions' }, undo), syncReport, camera);
   code.focus();
   pending = await queued().catch(() => []);
+  if (!navigator.onLine) goOffline();
   await refreshPack();
-  refreshCount();
+  poll();
 
-  // Back online: upload the queue; while offline, keep trying quietly.
-  const onOnline = () => { sync(); };
+  // The browser says the network went: the badge shows at once, and scans
+  // are decided here. Back online: upload the queue, then catch up.
+  const onOffline = () => { goOffline(); };
+  const onOnline = () => {
+    if (pending.length) sync();
+    else { offline = false; refreshPack().then(poll); }
+  };
+  window.addEventListener('offline', onOffline);
   window.addEventListener('online', onOnline);
   const timers = [
     setInterval(() => {
       if (pending.length) sync();
-      else if (offline) refreshPack().then(refreshCount);
+      else if (offline && navigator.onLine) refreshPack().then(poll);
     }, SYNC_RETRY_MS),
+    setInterval(() => { if (!pending.length) poll(); }, CHANGES_POLL_MS),
     setInterval(() => { if (!offline && !pending.length) refreshPack(); }, PACK_REFRESH_MS),
   ];
   const stop = new MutationObserver(() => {
     if (!code.isConnected) {
+      window.removeEventListener('offline', onOffline);
       window.removeEventListener('online', onOnline);
       timers.forEach(clearInterval);
       stop.disconnect();

@@ -242,7 +242,7 @@ impl TestApp {
             .and_then(|v| v.to_str().ok())
             .is_none_or(|v| v.starts_with("application/json"));
         let text = res.text().await.unwrap();
-        let json: Value = if is_json {
+        let json: Value = if is_json && !text.is_empty() {
             serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("{path}: body is not JSON ({e}): {text}"))
         } else {
