@@ -192,7 +192,9 @@ export async function doorPage(main, { admin }) {
     drawCount();
   }
 
-  function goOffline() {
+  /** `why`: the browser's `offline` event, or a request that failed. */
+  function goOffline(why = 'request') {
+    if (!offline) offlineBadge.dataset.since = why;
     offline = true;
     drawCount();
   }
@@ -403,13 +405,13 @@ export async function doorPage(main, { admin }) {
     offlineBadge, count, code, result, h('div', { class: 'door-actions' }, undo), syncReport, camera);
   code.focus();
   pending = await queued().catch(() => []);
-  if (!navigator.onLine) goOffline();
+  if (!navigator.onLine) goOffline('event');
   await refreshPack();
   poll();
 
   // The browser says the network went: the badge shows at once, and scans
   // are decided here. Back online: upload the queue, then catch up.
-  const onOffline = () => { goOffline(); };
+  const onOffline = () => { goOffline('event'); };
   const onOnline = () => {
     if (pending.length) sync();
     else { offline = false; refreshPack().then(poll); }
