@@ -17,7 +17,7 @@ pub struct ApiResponse<T> {
     /// Equals the HTTP status.
     #[schema(example = 200)]
     pub code: u16,
-    #[schema(example = "success")]
+    #[schema(example = "成功")]
     pub message: String,
     pub data: T,
     /// Milliseconds since the epoch.
@@ -42,7 +42,7 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=ut
 
 /// Wraps already-serialized `data` JSON (a cache hit) without re-parsing it.
 pub fn ok_raw(data: &[u8]) -> Response {
-    ok_raw_with_message("success", data)
+    ok_raw_with_message("成功", data)
 }
 
 pub fn ok_raw_with_message(message: &str, data: &[u8]) -> Response {
@@ -53,7 +53,7 @@ pub fn ok_raw_with_message(message: &str, data: &[u8]) -> Response {
 }
 
 pub fn ok<T: Serialize>(data: &T) -> Response {
-    ok_with_message("success", data)
+    ok_with_message("成功", data)
 }
 
 /// Serializes `data` straight into the envelope's buffer (one allocation,

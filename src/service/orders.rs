@@ -36,8 +36,14 @@ pub async fn create(
     if !looks_like_id(&input.price_option_id) {
         return Err(AppError::new(Code::PriceOptionNotFound, "票档不存在"));
     }
-    if !(1..=MAX_QUANTITY).contains(&input.quantity) {
-        return Err(AppError::validation("购买数量须为正整数"));
+    if input.quantity < 1 {
+        return Err(AppError::validation("quantity：购买数量至少 1 张"));
+    }
+    if input.quantity > MAX_QUANTITY {
+        return Err(AppError::new(
+            Code::ExceedsMaxPerOrder,
+            format!("quantity：每单最多 {MAX_QUANTITY} 张（各场演出可能限购更少）"),
+        ));
     }
     let (user_name, user_phone) = valid_contact(&input.name, &input.phone)?;
     let idempotency_key = input
@@ -110,6 +116,10 @@ pub(crate) async fn list(
     filter: OrderFilter,
     page: PageRequest,
 ) -> Result<Page<Order>, AppError> {
+    // A club named must exist and be open, as on every other public route.
+    if let Some(t) = &filter.tenant_id {
+        crate::service::catalog::tenant(state, t).await?;
+    }
     let u = user_id.to_string();
     let (items, total) = state
         .store

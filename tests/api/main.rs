@@ -26,6 +26,7 @@ mod identity;
 mod inventory_props;
 mod lifecycle;
 mod litestream;
+mod messages;
 mod metrics;
 mod openapi;
 mod operations;
