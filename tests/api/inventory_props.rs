@@ -477,8 +477,16 @@ impl World {
     }
 }
 
+/// `PROPTEST_CASES` when set (a longer hunt), else 256.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn inventory_never_breaks(totals in [1..8i64, 0..5i64, 3..10i64], ops in prop::collection::vec(op(), 50..120)) {
