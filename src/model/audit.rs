@@ -20,6 +20,10 @@ pub struct AuditEntry {
     pub target_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_id: Option<String>,
+    /// The object as a person names it, while it exists: a show's title, an
+    /// order's show and buyer, an admin's display name, a banner's title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
     /// What changed: a before/after summary or the action's details.
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,

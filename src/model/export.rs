@@ -73,6 +73,14 @@ fn status_name(s: &str) -> &str {
     }
 }
 
+/// How an order was paid, as the club reads it.
+fn pay_method_name(s: &str) -> &str {
+    match s {
+        "wechat" => "微信支付",
+        other => other,
+    }
+}
+
 fn cancel_name(s: &str) -> &str {
     match s {
         "user" => "用户取消",
@@ -123,7 +131,11 @@ pub fn write_rows(out: &mut Vec<u8>, rows: &[ExportRow], tz: Tz) -> std::io::Res
             yuan(r.total_amount),
             r.user_name.clone(),
             r.user_phone.clone(),
-            r.pay_method.clone().unwrap_or_default(),
+            r.pay_method
+                .as_deref()
+                .map(pay_method_name)
+                .unwrap_or_default()
+                .to_string(),
             r.transaction_id.clone().unwrap_or_default(),
             local_time(tz, r.paid_at),
             local_time(tz, r.refunded_at),
@@ -192,6 +204,10 @@ mod tests {
         assert!(text.contains("2027-01-01 00:00:00"), "{text}");
         assert!(text.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{text}");
         assert!(text.contains("已支付"));
+        assert!(
+            text.contains(",微信支付,") && !text.contains(",wechat,"),
+            "{text}"
+        );
         assert!(text.ends_with("\r\n"));
         for bad in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
             assert!(defuse(bad).starts_with('\''), "{bad:?}");

@@ -47,9 +47,12 @@ async fn compute(state: &AppState, scope: &TenantScope, period: Period) -> Resul
             q::each_paid(c, &scope, |row| tally.add(row))?;
             let mut block = tally.period.clone();
             block.events = q::events_between(c, &scope, first, last)?;
-            let mut top_events = tally.top_events(TOP_EVENTS);
+            // A few more than listed: cancelled shows drop out.
+            let mut top_events = tally.top_events(TOP_EVENTS * 4);
             let ids: Vec<String> = top_events.iter().map(|e| e.event_id.clone()).collect();
             let names = q::event_names(c, &scope, &ids)?;
+            top_events.retain(|e| names.contains_key(&e.event_id));
+            top_events.truncate(TOP_EVENTS);
             for e in &mut top_events {
                 if let Some((title, date)) = names.get(&e.event_id) {
                     e.title = title.clone();

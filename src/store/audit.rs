@@ -111,7 +111,25 @@ pub(crate) fn list(
     let items = conn
         .prepare_cached(&format!(
             "SELECT l.id, l.actor, a.username, l.action, l.target_type, l.target_id, l.detail,
-                    l.created_at
+                    l.created_at,
+                    CASE l.target_type
+                      WHEN 'event' THEN (SELECT title FROM events
+                                         WHERE id = l.target_id AND tenant_id = l.tenant_id)
+                      WHEN 'order' THEN (SELECT e.title || ' · ' || o.user_name
+                                         FROM orders o JOIN events e ON e.id = o.event_id
+                                         WHERE o.id = l.target_id AND o.tenant_id = l.tenant_id)
+                      WHEN 'ticket' THEN (SELECT e.title || ' · ' || o.user_name
+                                          FROM tickets t JOIN orders o ON o.id = t.order_id
+                                          JOIN events e ON e.id = o.event_id
+                                          WHERE t.id = l.target_id AND o.tenant_id = l.tenant_id)
+                      WHEN 'admin' THEN (SELECT COALESCE(display_name, username) FROM admins
+                                         WHERE id = l.target_id AND tenant_id = l.tenant_id)
+                      WHEN 'banner' THEN (SELECT NULLIF(title, '') FROM banners
+                                          WHERE id = l.target_id AND tenant_id = l.tenant_id)
+                      WHEN 'merch' THEN (SELECT name FROM merch_items
+                                         WHERE id = l.target_id AND tenant_id = l.tenant_id)
+                      WHEN 'tenant' THEN (SELECT name FROM tenants WHERE id = l.tenant_id)
+                    END
              FROM audit_log l
              LEFT JOIN admins a ON l.actor = 'admin:' || a.id AND a.tenant_id = l.tenant_id
              WHERE {where_sql} ORDER BY l.created_at DESC, l.id DESC LIMIT ? OFFSET ?"
@@ -129,6 +147,7 @@ pub(crate) fn list(
                     .and_then(|d| serde_json::from_str(&d).ok())
                     .unwrap_or(serde_json::Value::Null),
                 created_at: Timestamp(r.get(7)?),
+                target_name: r.get(8)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

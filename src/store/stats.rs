@@ -77,6 +77,8 @@ pub(crate) fn each_paid(
 }
 
 /// Titles and dates of the club's shows by id.
+/// Titles and dates of the club's shows among `ids`, cancelled ones left
+/// out (they are no club's top show).
 pub(crate) fn event_names(
     conn: &Connection,
     scope: &TenantScope,
@@ -86,7 +88,8 @@ pub(crate) fn event_names(
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT id, title, event_date FROM events WHERE tenant_id = ? AND id IN ({})",
+        "SELECT id, title, event_date FROM events
+         WHERE tenant_id = ? AND status != 'cancelled' AND id IN ({})",
         vec!["?"; ids.len()].join(",")
     );
     let args = std::iter::once(scope.id().to_string()).chain(ids.iter().cloned());

@@ -348,7 +348,11 @@ async fn the_console_signs_in_and_shows_the_overview() {
         .await;
     b.fill("#team-password", "short").await;
     b.click("#team-form button[type=submit]").await;
-    assert!(b.text("#team-password-error").await.contains("10"));
+    b.until(
+        "the short password refused by its field",
+        "document.getElementById('team-password-error').textContent.includes('10')",
+    )
+    .await;
     b.fill("#team-password", "long-enough-pass-1").await;
     b.click("#team-form button[type=submit]").await;
     assert_eq!(b.text("#team-status .notice").await, "已新增");
@@ -366,6 +370,43 @@ async fn the_console_signs_in_and_shows_the_overview() {
         b.size(w, h).await;
         b.shot(&format!("team-{w}")).await;
     }
+    // 重设密码: a dialog with a password field, never a prompt in clear.
+    b.client
+        .execute(
+            "[...document.querySelectorAll('main.page tr')] \
+               .find((r) => r.textContent.includes('door.zhao')) \
+               .querySelector('button:nth-of-type(3)').click()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.until("the dialog", "document.querySelector('dialog[open]')")
+        .await;
+    let kind = b
+        .client
+        .execute(
+            "return document.getElementById('reset-password').type",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kind, "password");
+    b.fill("#reset-password", "short").await;
+    b.click("#reset-submit").await;
+    b.until(
+        "the short one refused in the dialog",
+        "document.getElementById('reset-password-error').textContent.includes('10')",
+    )
+    .await;
+    b.shot("team-reset-1440").await;
+    b.fill("#reset-password", "another-long-pass-2").await;
+    b.click("#reset-submit").await;
+    b.until(
+        "reset",
+        "!document.querySelector('dialog') \
+         && document.getElementById('team-status').textContent.includes('已为 door.zhao 重设密码')",
+    )
+    .await;
     // 设置: a logo uploaded from the page, a bad email refused by its field,
     // then saved and seen by the mini-program.
     b.client.goto(&t.url("/admin/settings")).await.unwrap();
@@ -422,6 +463,7 @@ async fn the_console_signs_in_and_shows_the_overview() {
         "team and settings",
         &[
             "/api/admin/admins - Failed to load resource: the server responded with a status of 400",
+            "/password - Failed to load resource: the server responded with a status of 400",
             "/api/admin/tenant - Failed to load resource: the server responded with a status of 400",
         ],
     )

@@ -10,6 +10,16 @@ export const ORDER_STATUS = {
   pending: '待支付', paid: '已支付', cancelled: '已取消', refunded: '已退款', used: '已使用',
 };
 const TICKET_STATUS = { valid: '未检票', used: '已检票', expired: '已过期' };
+/** A ticket as the order's state makes it: a refund voids it, whatever the
+ *  ticket row says (a voided ticket is stored as expired). */
+function ticketState(o, t) {
+  if (t.status === 'used') return TICKET_STATUS.used;
+  if (o.status === 'refunded') return '已退款';
+  if (o.status === 'cancelled') return '已作废';
+  if (o.refunds.some((r) => ['processing', 'success', 'abnormal'].includes(r.status))) return '已作废（退款中）';
+  return TICKET_STATUS[t.status] || t.status;
+}
+
 const REFUND_STATUS = { processing: '退款中', success: '已退款', abnormal: '异常（需人工处理）', closed: '已关闭' };
 const FILTERS = ['status', 'eventId', 'keyword', 'from', 'to'];
 
@@ -200,7 +210,7 @@ async function orderPage(main, ctx, id) {
     o.tickets.length
       ? table([['票号'], ['状态'], ['检票时间']], o.tickets.map((t) => [
         t.id,
-        t.status === 'valid' && ['refunded', 'cancelled'].includes(o.status) ? '已作废' : (TICKET_STATUS[t.status] || t.status),
+        ticketState(o, t),
         dateTime(t.usedAt),
       ]))
       : h('p', { class: 'empty' }, '支付后出票'),

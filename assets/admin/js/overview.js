@@ -10,7 +10,10 @@ const PERIODS = [
   ['lastMonth', '上月'], ['thisYear', '今年'], ['all', '全部'],
 ];
 
-let chosen = 'thisMonth';
+// Opens on today, then on whatever the owner last chose (on this device).
+const PERIOD_KEY = 'st.period';
+let chosen = PERIODS.some(([k]) => k === localStorage.getItem(PERIOD_KEY))
+  ? localStorage.getItem(PERIOD_KEY) : 'today';
 
 function card(label, value, sub) {
   return h('div', { class: 'card' },
@@ -39,7 +42,7 @@ async function tonight(box, settings) {
       return h('div', { class: 'card' },
         h('div', { class: 'label' }, `${e.eventTime} · ${e.venue}`),
         h('div', { class: 'title' }, e.title),
-        h('div', { class: 'sub' }, `已售 ${c.sold} · 已入场 ${c.checkedIn}`),
+        h('div', { class: 'sub' }, `已售 ${c.sold} · 余票 ${e.remainingSeats ?? '—'} · 已入场 ${c.checkedIn}`),
         h('div', { class: 'progress', role: 'progressbar', 'aria-valuenow': pct, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-label': '入场进度' },
           h('span', { style: { width: `${pct}%` } })));
     })));
@@ -57,7 +60,7 @@ export async function overviewPage(main, { settings }) {
   async function load() {
     mount(picker, PERIODS.map(([key, label]) => h('button', {
       type: 'button', 'aria-pressed': key === chosen ? 'true' : 'false',
-      onclick: () => { chosen = key; load(); },
+      onclick: () => { chosen = key; localStorage.setItem(PERIOD_KEY, key); load(); },
     }, label)));
     body.setAttribute('aria-busy', 'true');
     try {

@@ -26,6 +26,49 @@ export async function teamPage(main, { admin }) {
     try { await fn(); await load(); } catch (e) { mount(status, notice('error', e.message)); }
   }
 
+  /** A dialog with a password field (never shown in clear unless asked),
+   *  and a generated password offered to read out once. */
+  function resetDialog(a) {
+    const input = h('input', { type: 'password', id: 'reset-password', autocomplete: 'new-password' });
+    const error = h('div', { class: 'field-error', id: 'reset-password-error', 'aria-live': 'polite' });
+    const reveal = h('input', { type: 'checkbox', id: 'reset-reveal' });
+    reveal.addEventListener('change', () => { input.type = reveal.checked ? 'text' : 'password'; });
+    const dialog = h('dialog', { class: 'card', 'aria-labelledby': 'reset-title' });
+    const close = () => { dialog.close(); dialog.remove(); };
+    const generate = h('button', { type: 'button', class: 'secondary', onclick: () => {
+      const bytes = crypto.getRandomValues(new Uint8Array(9));
+      const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+      input.value = Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('').replace(/(.{3})(?!$)/g, '$1-');
+      input.type = 'text';
+      reveal.checked = true;
+    } }, '生成一个');
+    const form = h('form', { class: 'stack', method: 'dialog' },
+      h('h2', { id: 'reset-title' }, `为 ${a.username} 重设密码`),
+      h('label', { for: 'reset-password' }, '新密码（至少 10 个字符）'), input, error,
+      h('label', { class: 'inline' }, reveal, ' 显示密码'),
+      h('p', { class: 'muted' }, '重设后，此人在所有设备上的登录立即失效。'),
+      h('div', { class: 'form-actions' },
+        h('button', { type: 'submit', id: 'reset-submit' }, '确定'), ' ', generate, ' ',
+        h('button', { type: 'button', class: 'secondary', onclick: close }, '取消')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        await api('POST', `/api/admin/admins/${a.id}/password`, { password: input.value });
+        close();
+        mount(status, notice('info', `已为 ${a.username} 重设密码`));
+        await load();
+      } catch (err) {
+        error.textContent = err.field ? err.message.slice(err.field.length + 1) : err.message;
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+      }
+    });
+    dialog.append(form);
+    document.body.append(dialog);
+    dialog.showModal();
+    input.focus();
+  }
+
   async function load() {
     try {
       const admins = await api('GET', '/api/admin/admins');
@@ -45,10 +88,7 @@ export async function teamPage(main, { admin }) {
             a.id === admin.id ? null : h('button', { type: 'button', class: 'secondary',
               onclick: () => act(() => api('PUT', `/api/admin/admins/${a.id}`, { status: a.status === 'active' ? 'disabled' : 'active' })) },
             a.status === 'active' ? '停用' : '启用'), ' ',
-            h('button', { type: 'button', class: 'secondary', onclick: () => {
-              const pw = window.prompt(`为 ${a.username} 设置新密码（至少 10 个字符）`);
-              if (pw) act(() => api('POST', `/api/admin/admins/${a.id}/password`, { password: pw }));
-            } }, '重设密码'), ' ',
+            h('button', { type: 'button', class: 'secondary', onclick: () => resetDialog(a) }, '重设密码'), ' ',
             a.id === admin.id ? null : h('button', { type: 'button', class: 'secondary',
               onclick: () => {
                 if (window.confirm(`让 ${a.username} 在所有设备上退出登录？`)) {
