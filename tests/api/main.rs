@@ -4,6 +4,7 @@
 
 mod common;
 
+mod accessibility;
 mod admin_cancel;
 mod admin_events;
 mod admin_orders;

@@ -98,7 +98,7 @@ export async function auditPage(main) {
     try {
       const data = await api('GET', `/api/admin/audit-log?${q}`);
       mount(list, data.items.length
-        ? h('div', { class: 'table-wrap' }, h('table', {},
+        ? h('div', { class: 'table-wrap', tabindex: 0 }, h('table', {},
           h('thead', {}, h('tr', {}, h('th', {}, '时间'), h('th', {}, '操作人'),
             h('th', {}, '操作'), h('th', {}, '对象'), h('th', {}, '内容'))),
           h('tbody', {}, data.items.map((e) => h('tr', {},

@@ -116,7 +116,7 @@ export function addDays(date, days) {
 
 /** A table: `heads` as [label, className?], `rows` as arrays of cells. */
 export function table(heads, rows, rowAttrs = () => ({})) {
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  return h('div', { class: 'table-wrap', tabindex: 0 }, h('table', {},
     h('thead', {}, h('tr', {}, heads.map(([label, cls]) => h('th', { class: cls }, label)))),
     h('tbody', {}, rows.map((cells, i) => h('tr', rowAttrs(i),
       cells.map((c, j) => h('td', { class: heads[j] && heads[j][1] }, c)))))));

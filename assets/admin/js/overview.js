@@ -76,7 +76,7 @@ export async function overviewPage(main, { settings }) {
         h('div', { class: 'card' }, revenueChart(s.series)),
         h('h2', {}, '收入最高的演出'),
         s.topEvents.length
-          ? h('div', { class: 'table-wrap' }, h('table', {},
+          ? h('div', { class: 'table-wrap', tabindex: 0 }, h('table', {},
             h('thead', {}, h('tr', {},
               h('th', {}, '演出'), h('th', {}, '日期'),
               h('th', { class: 'num' }, '订单'), h('th', { class: 'num' }, '票数'),

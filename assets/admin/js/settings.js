@@ -13,6 +13,26 @@ const FEATURES = [
   ['enableCalendar', '演出日历'], ['enableMembership', '会员'], ['enableCoupon', '优惠券'],
 ];
 
+/** WCAG relative luminance of `#rrggbb` (0 for anything else). */
+function luminance(hex) {
+  const m = /^#([0-9a-f]{6})$/i.exec(hex || '');
+  if (!m) return 0;
+  const [r, g, b] = [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16) / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+const contrast = (a, b) => {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+};
+
+/** The theme's text colour on `bg` if it reads (4.5:1), else white or black. */
+function readableOn(bg, text) {
+  if (contrast(bg, text) >= 4.5) return text;
+  return contrast(bg, '#ffffff') >= contrast(bg, '#000000') ? '#ffffff' : '#000000';
+}
+
 export async function settingsPage(main) {
   let s;
   try {
@@ -46,7 +66,7 @@ export async function settingsPage(main) {
     Object.assign(preview.style, { background: c.bg, color: c.text, borderColor: c.accent });
     preview.querySelector('.palette-muted').style.color = c.muted;
     preview.querySelector('.palette-price').style.color = c.accent;
-    Object.assign(preview.querySelector('.palette-button').style, { background: c.primary, color: c.text });
+    Object.assign(preview.querySelector('.palette-button').style, { background: c.primary, color: readableOn(c.primary, c.text) });
   }
 
   const contact = s.contact || {};

@@ -72,7 +72,7 @@ export async function teamPage(main, { admin }) {
   async function load() {
     try {
       const admins = await api('GET', '/api/admin/admins');
-      mount(list, h('div', { class: 'table-wrap' }, h('table', {},
+      mount(list, h('div', { class: 'table-wrap', tabindex: 0 }, h('table', {},
         h('thead', {}, h('tr', {}, h('th', {}, '用户名'), h('th', {}, '显示名'), h('th', {}, '角色'),
           h('th', {}, '状态'), h('th', {}, '最近登录'), h('th', {}, '操作'))),
         h('tbody', {}, admins.map((a) => h('tr', {},
