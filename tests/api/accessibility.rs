@@ -47,6 +47,25 @@ async fn violations(b: &Browser, axe: &str) -> Vec<String> {
     serde_json::from_value(found).unwrap_or_default()
 }
 
+/// Table cells of money, a number, a date or a time that run over more than
+/// one line.
+async fn broken_numbers(b: &Browser) -> Vec<String> {
+    let found = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('td')] \
+               .filter((td) => /^[¥\\d][\\d.,:\\- ¥]*$/.test(td.textContent.trim())) \
+               .filter((td) => { const r = document.createRange(); r.selectNodeContents(td); \
+                 const lines = new Set([...r.getClientRects()].map((x) => Math.round(x.top))); \
+                 return lines.size > 1; }) \
+               .map((td) => td.textContent.trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap_or_default()
+}
+
 #[tokio::test]
 async fn every_console_page_passes_axe_at_both_widths() {
     let Some(b) = browser().await else {
@@ -131,6 +150,9 @@ async fn every_console_page_passes_axe_at_both_widths() {
             b.size(w, h).await;
             for v in violations(&b, &axe).await {
                 found.push(format!("{path} @{w}: {v}"));
+            }
+            for cell in broken_numbers(&b).await {
+                found.push(format!("{path} @{w}: a number broken over lines: {cell}"));
             }
         }
     }

@@ -20,8 +20,13 @@ export function h(tag, attrs, ...children) {
     }
   }
   append(el, children);
+  // A cell holding only money, a number, a date or a time never breaks
+  // inside it: the table grows, and its wrapper scrolls sideways.
+  if (tag === 'td' && NUMERIC.test(el.textContent.trim())) el.classList.add('nowrap');
   return el;
 }
+
+const NUMERIC = /^[¥\d][\d.,:\- ¥/%]*$/;
 
 function append(el, children) {
   for (const child of children) {
