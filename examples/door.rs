@@ -273,9 +273,8 @@ async fn main() {
     server.wait().ok();
 }
 
-/// The pack, then uploads of a scan of every code: first, replayed, and
-/// from a second device later.
-async fn offline_door(client: &reqwest::Client, base: &str, token: &str, codes: &[String]) {
+/// The seeded show's id, as the console lists it.
+async fn show_id(client: &reqwest::Client, base: &str, token: &str) -> String {
     let events: Value = client
         .get(format!("{base}/api/admin/events"))
         .bearer_auth(token)
@@ -285,10 +284,16 @@ async fn offline_door(client: &reqwest::Client, base: &str, token: &str, codes: 
         .json()
         .await
         .unwrap();
-    let event = events["data"]["items"][0]["id"]
+    events["data"]["items"][0]["id"]
         .as_str()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// The pack, then uploads of a scan of every code: first, replayed, and
+/// from a second device later.
+async fn offline_door(client: &reqwest::Client, base: &str, token: &str, codes: &[String]) {
+    let event = show_id(client, base, token).await;
     for encoding in ["identity", "gzip"] {
         let t = Instant::now();
         let pack = client
@@ -387,19 +392,7 @@ async fn exchange(
 /// What one door device costs per hour while nothing happens at the door.
 async fn idle_door(client: &reqwest::Client, port: u16, token: &str) {
     let base = format!("http://127.0.0.1:{port}");
-    let events: Value = client
-        .get(format!("{base}/api/admin/events"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let event = events["data"]["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let event = show_id(client, &base, token).await;
     let pack: Value = client
         .get(format!("{base}/api/admin/events/{event}/door-pack"))
         .bearer_auth(token)

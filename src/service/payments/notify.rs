@@ -67,7 +67,6 @@ struct Received<'a> {
 impl Received<'_> {
     async fn record(
         &self,
-        verified: bool,
         processed: bool,
         order: Option<String>,
         notify_id: Option<String>,
@@ -75,7 +74,7 @@ impl Received<'_> {
     ) {
         self.state
             .metrics
-            .notify(notify_outcome(verified, processed, &verdict));
+            .notify(notify_outcome(processed, &verdict));
         let (kind, raw, headers) = (self.kind, self.raw.clone(), self.headers.clone());
         let r = self
             .state
@@ -89,7 +88,7 @@ impl Received<'_> {
                         order_id: order.as_deref(),
                         raw_body: &raw,
                         headers: headers.as_deref(),
-                        verified,
+                        verified: true,
                         processed,
                         verdict: &verdict,
                     },
@@ -153,8 +152,8 @@ pub(crate) async fn notify_v3(
         raw: String::from_utf8_lossy(body).into_owned(),
         headers: Some(headers_json),
     };
-    let record = |verified, processed, order, notify_id, verdict| {
-        received.record(verified, processed, order, notify_id, verdict)
+    let record = |processed, order, notify_id, verdict| {
+        received.record(processed, order, notify_id, verdict)
     };
     if let Err(e) = pay.verifier.verify(sig, body, now_ms() / 1000) {
         unverified(state, kind, v3_reason(&e), body);
@@ -167,7 +166,7 @@ pub(crate) async fn notify_v3(
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(error = %e, kind, "notify refused: resource");
-            record(true, false, None, None, format!("rejected: {e}")).await;
+            record(false, None, None, format!("rejected: {e}")).await;
             return Err(refuse(NotifyFault::Refused, "通知内容无法解密"));
         }
     };
@@ -176,19 +175,12 @@ pub(crate) async fn notify_v3(
         let info: crate::wechat::pay::RefundInfo = match serde_json::from_slice(&plain) {
             Ok(i) => i,
             Err(_) => {
-                record(
-                    true,
-                    false,
-                    None,
-                    notify_id,
-                    "rejected: refund resource".into(),
-                )
-                .await;
+                record(false, None, notify_id, "rejected: refund resource".into()).await;
                 return Err(refuse(NotifyFault::Refused, "退款通知格式错误"));
             }
         };
         if info.mchid.as_deref().is_some_and(|m| m != pay.mch_id()) {
-            record(true, false, None, notify_id, "rejected: mchid".into()).await;
+            record(false, None, notify_id, "rejected: mchid".into()).await;
             return Err(refuse(NotifyFault::Refused, "商户号不符"));
         }
         let outcome = RefundOutcome::from_wechat(info.state(), info.refund_id.clone());
@@ -200,25 +192,11 @@ pub(crate) async fn notify_v3(
         let order = info.out_trade_no.clone();
         return match result {
             Ok(_) => {
-                record(
-                    true,
-                    true,
-                    order,
-                    notify_id,
-                    format!("refund {}", info.state()),
-                )
-                .await;
+                record(true, order, notify_id, format!("refund {}", info.state())).await;
                 Ok(())
             }
             Err(StoreError::Rejected(_)) => {
-                record(
-                    true,
-                    false,
-                    order,
-                    notify_id,
-                    "rejected: unknown refund".into(),
-                )
-                .await;
+                record(false, order, notify_id, "rejected: unknown refund".into()).await;
                 Err(refuse(NotifyFault::Refused, "退款单不存在"))
             }
             Err(e) => {
@@ -231,7 +209,6 @@ pub(crate) async fn notify_v3(
         Ok(t) => t,
         Err(_) => {
             record(
-                true,
                 false,
                 None,
                 notify_id,
@@ -245,25 +222,17 @@ pub(crate) async fn notify_v3(
     match check_transaction(state, pay, &tx).await {
         Ok(Some(payment)) => match settle(state, payment).await {
             Ok(s) => {
-                record(true, true, order_id, notify_id, settlement_verdict(&s)).await;
+                record(true, order_id, notify_id, settlement_verdict(&s)).await;
                 Ok(())
             }
             Err(e) => {
                 tracing::error!(error = %e.message, "payment could not be settled");
-                record(
-                    true,
-                    false,
-                    order_id,
-                    notify_id,
-                    format!("failed: {}", e.code),
-                )
-                .await;
+                record(false, order_id, notify_id, format!("failed: {}", e.code)).await;
                 Err(refuse(NotifyFault::Failed, "处理失败，请重试"))
             }
         },
         Ok(None) => {
             record(
-                true,
                 true,
                 order_id,
                 notify_id,
@@ -273,18 +242,17 @@ pub(crate) async fn notify_v3(
             Ok(())
         }
         Err((verdict, refusal)) => {
-            record(true, false, order_id, notify_id, verdict).await;
+            record(false, order_id, notify_id, verdict).await;
             Err(refusal)
         }
     }
 }
 
 /// A notify's verdict as one of a few words, for the metrics.
-fn notify_outcome(verified: bool, processed: bool, verdict: &str) -> &'static str {
-    match (verified, processed) {
-        (false, _) => "unverified",
-        (true, false) => "refused",
-        (true, true) => match verdict {
+fn notify_outcome(processed: bool, verdict: &str) -> &'static str {
+    match processed {
+        false => "refused",
+        true => match verdict {
             "paid" => "paid",
             "duplicate" => "duplicate",
             v if v.starts_with("paid after cancellation: seats") => "recovered",
@@ -398,9 +366,7 @@ pub(crate) async fn notify_v2(
         raw: String::from_utf8_lossy(body).into_owned(),
         headers: None,
     };
-    let record = |verified, processed, order, verdict| {
-        received.record(verified, processed, order, None, verdict)
-    };
+    let record = |processed, order, verdict| received.record(processed, order, None, verdict);
     let Some(key) = key else {
         return Err(refuse(NotifyFault::Refused, "未启用 v2 通知"));
     };
@@ -427,11 +393,11 @@ pub(crate) async fn notify_v2(
     let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
     let order_id = Some(get("out_trade_no").to_string());
     if get("mch_id") != pay.mch_id() || get("appid") != pay.app_id {
-        record(true, false, order_id, "rejected: mch_id/appid".into()).await;
+        record(false, order_id, "rejected: mch_id/appid".into()).await;
         return Err(refuse(NotifyFault::Refused, "商户号或 appid 不符"));
     }
     if get("return_code") != "SUCCESS" || get("result_code") != "SUCCESS" {
-        record(true, true, order_id, "ignored: not a success".into()).await;
+        record(true, order_id, "ignored: not a success".into()).await;
         return Ok(());
     }
     let total = get("total_fee").parse::<i64>().ok();
@@ -445,17 +411,17 @@ pub(crate) async fn notify_v2(
     {
         Ok(p) => p,
         Err((verdict, refusal)) => {
-            record(true, false, order_id, verdict).await;
+            record(false, order_id, verdict).await;
             return Err(refusal);
         }
     };
     match settle(state, payment).await {
         Ok(s) => {
-            record(true, true, order_id, settlement_verdict(&s)).await;
+            record(true, order_id, settlement_verdict(&s)).await;
             Ok(())
         }
         Err(e) => {
-            record(true, false, order_id, format!("failed: {}", e.code)).await;
+            record(false, order_id, format!("failed: {}", e.code)).await;
             Err(refuse(NotifyFault::Failed, "处理失败"))
         }
     }
