@@ -18,15 +18,51 @@ use crate::service::admin_events::{self as events, DuplicateInput};
 use crate::state::AppState;
 
 /// Documentation shape of a show in the admin answers: the spec's `Event`
-/// (each price option also with `sold`, `held` and `revenue`) plus these
-/// fields.
-#[derive(ToSchema)]
-#[allow(dead_code, reason = "documentation only")]
-pub struct AdminEvent {
-    #[serde(flatten)]
-    pub event: Event,
-    #[serde(flatten)]
-    pub admin: EventAdminInfo,
+/// with `draft` among its statuses and each price option also with `sold`,
+/// `held` and `revenue`, plus [`EventAdminInfo`]. Written by hand because
+/// flattening `Event` would keep its public status (an intersection in a
+/// generated client, where `draft` could never appear).
+pub struct AdminEvent;
+
+impl utoipa::PartialSchema for AdminEvent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut event =
+            serde_json::to_value(<Event as utoipa::PartialSchema>::schema()).unwrap_or_default();
+        event["properties"]["status"] =
+            serde_json::json!({"$ref": "#/components/schemas/EventStatus"});
+        event["properties"]["priceOptions"]["items"] = serde_json::json!({"allOf": [
+            {"$ref": "#/components/schemas/PriceOption"},
+            {"$ref": "#/components/schemas/Sales"},
+        ]});
+        serde_json::from_value(serde_json::json!({
+            "description": "A show as the admin sees it: the spec's Event (its status may be draft; each price option adds sold, held and revenue) and EventAdminInfo.",
+            "allOf": [event, {"$ref": "#/components/schemas/EventAdminInfo"}],
+        }))
+        .unwrap_or_default()
+    }
+}
+
+impl ToSchema for AdminEvent {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use crate::model::catalog::{EventStatus, PriceOption};
+        use crate::model::sales::Sales;
+        use utoipa::PartialSchema;
+        for (name, schema) in [
+            ("EventStatus", EventStatus::schema()),
+            ("PriceOption", PriceOption::schema()),
+            ("Sales", Sales::schema()),
+            ("EventAdminInfo", EventAdminInfo::schema()),
+        ] {
+            schemas.push((name.to_string(), schema));
+        }
+        <Event as ToSchema>::schemas(schemas);
+        <EventAdminInfo as ToSchema>::schemas(schemas);
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -197,6 +233,9 @@ pub async fn delete(
 #[serde(rename_all = "camelCase")]
 pub struct CancelBody {
     /// 1-200 characters; shown to buyers with their refund.
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub reason: String,
 }
 
@@ -228,8 +267,10 @@ pub async fn cancel(
 #[serde(rename_all = "camelCase")]
 pub struct DuplicateBody {
     /// YYYY-MM-DD, in the future.
+    #[schema(format = Date)]
     pub event_date: String,
     /// HH:mm.
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub event_time: String,
     /// RFC 3339; before the new show's start.
     pub sale_start_at: Option<String>,

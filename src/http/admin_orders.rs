@@ -43,6 +43,41 @@ pub struct AdminOrderParams {
     pub cursor: Option<String>,
 }
 
+/// The export's filters: the list's, without its paging (the file has
+/// every matching order).
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// If given, the admin's own club.
+    pub tenant_id: Option<String>,
+    /// pending | paid | cancelled | refunded | used
+    pub status: Option<String>,
+    pub event_id: Option<String>,
+    /// The order id, or part of the contact's phone or name.
+    pub keyword: Option<String>,
+    /// YYYY-MM-DD (the club's zone): created on or after this day.
+    pub from: Option<String>,
+    /// YYYY-MM-DD (the club's zone): created on or before this day.
+    pub to: Option<String>,
+}
+
+impl From<ExportParams> for AdminOrderParams {
+    fn from(p: ExportParams) -> Self {
+        AdminOrderParams {
+            tenant_id: p.tenant_id,
+            status: p.status,
+            event_id: p.event_id,
+            keyword: p.keyword,
+            from: p.from,
+            to: p.to,
+            page: None,
+            page_size: None,
+            cursor: None,
+        }
+    }
+}
+
 fn filter(state: &AppState, p: &AdminOrderParams) -> Result<AdminOrderFilter, AppError> {
     let tz = state.config.timezone;
     let day = |v: &Option<String>, name: &str, next: bool| -> Result<Option<i64>, AppError> {
@@ -132,6 +167,9 @@ pub async fn get(
 #[serde(rename_all = "camelCase")]
 pub struct AdminRefundBody {
     /// 1-200 characters.
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub reason: String,
     /// Required to refund an order with a ticket already checked in.
     #[serde(default)]
@@ -189,7 +227,7 @@ fn export_response(state: &AppState, admin: &CurrentAdmin, f: AdminOrderFilter) 
     get, path = "/api/admin/orders/export.csv", tag = "admin",
     summary = "导出订单 CSV（与列表相同的筛选；UTF-8 带 BOM，Excel 可直接打开；流式输出）",
     security(("bearer" = [])),
-    params(AdminOrderParams),
+    params(ExportParams),
     responses(
         (status = 200, description = "CSV 文件", content_type = "text/csv", body = String),
         (status = 400, description = "VALIDATION_FAILED", body = ApiError),
@@ -200,9 +238,9 @@ fn export_response(state: &AppState, admin: &CurrentAdmin, f: AdminOrderFilter) 
 pub async fn export(
     State(state): State<AppState>,
     Owner(admin): Owner,
-    Q(p): Q<AdminOrderParams>,
+    Q(p): Q<ExportParams>,
 ) -> Result<Response, AppError> {
     admin.scope(p.tenant_id.as_deref())?;
-    let f = filter(&state, &p)?;
+    let f = filter(&state, &p.into())?;
     Ok(export_response(&state, &admin, f))
 }

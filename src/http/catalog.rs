@@ -68,8 +68,8 @@ pub async fn home(
     get, path = "/api/events/calendar/{year}/{month}", tag = "catalog",
     summary = "日历：该月每天的演出 {\"YYYY-MM-DD\": Event[]}（俱乐部所在时区）",
     params(
-        ("year" = i32, Path, description = "2000-2100"),
-        ("month" = u32, Path, description = "1-12"),
+        ("year" = i32, Path, minimum = 2000, maximum = 2100),
+        ("month" = u32, Path, minimum = 1, maximum = 12),
         TenantQuery,
     ),
     responses(

@@ -19,10 +19,13 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 pub struct CheckinBody {
     /// The ticket's QR code as scanned.
+    #[schema(min_length = 1)]
     pub qr_code: String,
     /// The show the scanner is set to: a ticket of another show is WRONG_SHOW.
+    #[schema(pattern = r"^(\s*|[A-Za-z0-9_-]{1,64})$")]
     pub event_id: Option<String>,
     /// The scanner (≤ 64 characters), told to whoever scans the ticket again.
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]{0,64}$")]
     pub device_id: Option<String>,
     /// Owners only: let in a ticket of another day or show, or an expired one (audited).
     #[serde(default)]

@@ -139,11 +139,7 @@ impl Console {
         };
         let Some(asset) = self.files.get(name) else {
             return with_security(
-                (
-                    StatusCode::NOT_FOUND,
-                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                    "未找到",
-                )
+                crate::error::AppError::new(crate::error::Code::NotFound, "页面不存在")
                     .into_response(),
             );
         };

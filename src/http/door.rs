@@ -126,11 +126,18 @@ pub struct ScanBody {
 #[serde(rename_all = "camelCase")]
 pub struct SyncBody {
     /// The scanner (1-64 characters), the same on every upload.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,64}$"
+    )]
     pub device_id: Option<String>,
     /// The show the scanner was set to: a ticket of another show is rejected WRONG_SHOW.
+    #[schema(pattern = r"^(\s*|[A-Za-z0-9_-]{1,64})$")]
     pub event_id: Option<String>,
     /// In the order they were made, at most 5,000.
     #[serde(default)]
+    #[schema(max_items = 5000)]
     pub scans: Vec<ScanBody>,
 }
 

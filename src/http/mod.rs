@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod extract;
 pub mod guards;
 pub mod health;
+pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod request_log;
@@ -40,111 +41,9 @@ use crate::error::AppError;
 use crate::error::Code;
 use crate::state::AppState;
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "standup-tickets",
-        description = "脱口秀俱乐部票务系统 API。所有 /api 响应均为 {code, message, data?, timestamp}；\
-                       失败时另含 error (机器可读错误码)。金额以元为单位的数字表示 (最多两位小数)。"
-    ),
-    tags(
-        (name = "catalog", description = "演出目录 (公开)"),
-        (name = "identity", description = "小程序用户：登录与资料"),
-        (name = "orders", description = "订单"),
-        (name = "payments", description = "支付、退款与票券"),
-        (name = "dev", description = "开发模式专用（生产环境不存在）"),
-        (name = "admin", description = "管理后台"),
-        (name = "ops", description = "运维"),
-    ),
-    modifiers(&BearerAuth, &OutsideRouter)
-)]
-struct ApiDoc;
-
-/// The routes served beside the handlers' own: the console, uploaded
-/// files and this document. Described by hand so the document lists every
-/// path the server answers.
-struct OutsideRouter;
-
-impl utoipa::Modify for OutsideRouter {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        let get = |summary: &str, ok: serde_json::Value, param: Option<&str>| {
-            let mut op = serde_json::json!({
-                "tags": ["ops"],
-                "summary": summary,
-                "responses": {
-                    "200": ok,
-                    "404": {"description": "NOT_FOUND", "content": {"application/json":
-                        {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
-                }
-            });
-            if let Some(name) = param {
-                op["parameters"] = serde_json::json!([{"name": name, "in": "path",
-                    "required": true, "schema": {"type": "string"}}]);
-            }
-            serde_json::from_value::<utoipa::openapi::path::PathItem>(
-                serde_json::json!({"get": op}),
-            )
-            .expect("a well-formed path item")
-        };
-        let html = serde_json::json!({"description": "控制台页面", "content": {"text/html": {}}});
-        for (path, item) in [
-            (
-                "/admin",
-                get(
-                    "管理控制台（跳转到 /admin/）",
-                    serde_json::json!({"description": "跳转"}),
-                    None,
-                ),
-            ),
-            ("/admin/", get("管理控制台", html.clone(), None)),
-            (
-                "/admin/{path}",
-                get("管理控制台的页面与静态文件", html, Some("path")),
-            ),
-            (
-                "/static/{path}",
-                get(
-                    "上传的图片（按扩展名给出类型，缓存一年）",
-                    serde_json::json!({"description": "图片", "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}),
-                    Some("path"),
-                ),
-            ),
-            (
-                "/api/openapi.json",
-                get(
-                    "本 OpenAPI 文档",
-                    serde_json::json!({"description": "OpenAPI 3.1", "content": {"application/json": {}}}),
-                    None,
-                ),
-            ),
-        ] {
-            doc.paths.paths.insert(path.to_string(), item);
-        }
-    }
-}
-
-/// Declares the `bearer` scheme the authenticated routes name.
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
 /// The routes and their OpenAPI description, generated from the same handlers.
-pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn routes() -> (Router<AppState>, serde_json::Value) {
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(catalog::get_tenant))
         .routes(routes!(catalog::home))
         .routes(routes!(catalog::calendar))
@@ -227,54 +126,15 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::healthz))
         .routes(routes!(health::metrics))
         .split_for_parts();
-    let mut doc = doc;
-    unique_operation_ids(&mut doc);
-    (router, doc)
-}
-
-/// utoipa names an operation after its handler, and several modules have a
-/// `list` or a `get`; OpenAPI wants each id once (client generators name
-/// their methods after them). A shared name becomes its path's words and
-/// the method: `admin_events_get`.
-fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
-    use std::collections::HashMap;
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for item in doc.paths.paths.values() {
-        for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(id) = &op.operation_id {
-                *seen.entry(id.clone()).or_default() += 1;
-            }
-        }
-    }
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let words: Vec<&str> = path
-            .split('/')
-            .filter(|w| !w.is_empty() && *w != "api" && !w.starts_with('{'))
-            .collect();
-        for (method, op) in [
-            ("get", &mut item.get),
-            ("put", &mut item.put),
-            ("post", &mut item.post),
-            ("delete", &mut item.delete),
-            ("patch", &mut item.patch),
-        ] {
-            let Some(op) = op else { continue };
-            if op.operation_id.as_ref().is_some_and(|id| seen[id] > 1) {
-                let mut id = words.join("_").replace(['-', '.'], "_");
-                if path.ends_with('}') {
-                    id.push_str("_item");
-                }
-                op.operation_id = Some(format!("{id}_{method}"));
-            }
-        }
-    }
+    (router, openapi::finish(doc))
 }
 
 async fn not_found() -> AppError {
     AppError::new(Code::NotFound, "接口不存在")
+}
+
+async fn no_such_file() -> AppError {
+    AppError::new(Code::NotFound, "文件不存在")
 }
 
 async fn method_not_allowed() -> AppError {
@@ -284,14 +144,7 @@ async fn method_not_allowed() -> AppError {
 /// Routes, OpenAPI document, static uploads and fallbacks (no middleware).
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes();
-    let openapi_json = Bytes::from(openapi.to_json().unwrap_or_default());
-    // Files only: a folder is 404, never a redirect (which, nested under
-    // /static, would lose the prefix, and for `/static///x` point at
-    // another host).
-    let uploads = ServeDir::new(&state.config.upload_path)
-        .append_index_html_on_directories(false)
-        .redirect_to_trailing_slash(false);
-
+    let openapi_json = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     let api = if state.config.admin_console {
         api.route("/admin", get(console::redirect))
             .route("/admin/", get(console::serve))
@@ -306,7 +159,7 @@ pub fn router(state: AppState) -> Router {
             async move { ([(header::CONTENT_TYPE, "application/json")], body) }
         }),
     )
-    .nest_service("/static", static_files(uploads))
+    .nest_service("/static", static_files(state.config.upload_path.clone()))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
@@ -314,11 +167,15 @@ pub fn router(state: AppState) -> Router {
 
 /// Uploaded images: their type from the extension we gave them, never
 /// sniffed, and cached for a year (a file's name never changes meaning).
+/// Files only: a folder is 404, never a redirect (which, nested under
+/// /static, would lose the prefix, and for `/static///x` point at another
+/// host). A missing file is the JSON `404 NOT_FOUND` every other path
+/// answers.
 fn static_files(
-    dir: ServeDir,
+    dir: std::path::PathBuf,
 ) -> impl tower::Service<
     axum::http::Request<axum::body::Body>,
-    Response = axum::response::Response<tower_http::services::fs::ServeFileSystemResponseBody>,
+    Response = impl axum::response::IntoResponse,
     Error = Infallible,
     Future = impl Send,
 > + Clone
@@ -327,6 +184,16 @@ fn static_files(
 + 'static {
     use tower_http::set_header::SetResponseHeaderLayer;
     tower::ServiceBuilder::new()
+        // A name the file system refuses (too long, say) is no file either:
+        // never a bare 500.
+        .map_response(|res: axum::http::Response<_>| {
+            use axum::response::IntoResponse;
+            if res.status().is_server_error() {
+                AppError::new(Code::NotFound, "文件不存在").into_response()
+            } else {
+                res.into_response()
+            }
+        })
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             header::HeaderValue::from_static("nosniff"),
@@ -335,7 +202,12 @@ fn static_files(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("public, max-age=31536000, immutable"),
         ))
-        .service(dir)
+        .service(
+            ServeDir::new(dir)
+                .append_index_html_on_directories(false)
+                .redirect_to_trailing_slash(false)
+                .not_found_service(get(no_such_file)),
+        )
 }
 
 /// JSON bodies above this are refused with `413 BODY_TOO_LARGE` (routes
@@ -356,11 +228,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (_, openapi) = routes();
+    let documented = openapi["paths"].as_object().cloned().unwrap_or_default();
     // The wildcard routes first: the document spells them `{path}`.
     let templates = request_log::RouteTemplates::new(
         ["/admin/{*path}", "/static/{*path}"]
             .into_iter()
-            .chain(openapi.paths.paths.keys().map(String::as_str))
+            .chain(documented.keys().map(String::as_str))
             .filter(|t| !matches!(*t, "/admin/{path}" | "/static/{path}")),
     );
     let cors = cors(&state.config.cors_origins);
@@ -414,7 +287,6 @@ mod tests {
     #[test]
     fn openapi_names_only_catalogue_codes_with_their_status() {
         let (_, doc) = super::routes();
-        let doc = serde_json::to_value(&doc).unwrap();
         let mut named = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {

@@ -19,8 +19,12 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
     /// 1-50 characters.
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,48}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub name: String,
     /// Mainland mobile number.
+    #[schema(pattern = r"^\s*1[3-9][0-9]{9}\s*$")]
     pub phone: String,
 }
 
@@ -30,6 +34,7 @@ pub struct CreateOrderBody {
     pub event_id: String,
     pub price_option_id: String,
     /// 1 to the show's maxPerOrder.
+    #[schema(minimum = 1, maximum = 50)]
     pub quantity: i64,
     pub user_info: UserInfo,
 }
@@ -112,6 +117,7 @@ pub struct OrderListParams {
         (status = 200, body = ApiResponse<Page<Order>>),
         (status = 400, description = "VALIDATION_FAILED", body = ApiError),
         (status = 401, body = ApiError),
+        (status = 404, description = "TENANT_NOT_FOUND", body = ApiError),
     )
 )]
 pub async fn list(

@@ -58,6 +58,9 @@ pub async fn pay(
 pub struct RefundBody {
     pub order_id: String,
     /// Up to 80 characters; shown to the buyer by WeChat.
+    #[schema(
+        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,78}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -135,14 +138,25 @@ fn is_xml(headers: &HeaderMap) -> bool {
         .is_some_and(|ct| ct.contains("xml"))
 }
 
+/// What a notify answers on failure, in WeChat Pay's own shape (WeChat
+/// retries until it reads a success).
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "documentation only")]
+pub struct NotifyFailure {
+    #[schema(example = "FAIL")]
+    pub code: String,
+    pub message: String,
+}
+
 #[utoipa::path(
     post, path = "/api/payments/wechat/notify", tag = "payments",
     summary = "微信支付结果通知（APIv3 JSON；配置 WECHAT_MCH_KEY 时也接受 v2 XML）",
     request_body(content = String, description = "微信支付签名的通知原文", content_type = "application/json"),
     responses(
         (status = 204, description = "已处理（v2 XML 通知答 200 + SUCCESS）"),
-        (status = 400, description = "{\"code\":\"FAIL\"}：内容无效，微信会重试"),
-        (status = 401, description = "{\"code\":\"FAIL\"}：签名验证失败"),
+        (status = 400, description = "内容无效，微信会重试", body = NotifyFailure),
+        (status = 401, description = "签名验证失败", body = NotifyFailure),
+        (status = 404, description = "未启用微信支付（未配置商户）", body = NotifyFailure),
     )
 )]
 pub async fn notify(
@@ -191,8 +205,9 @@ async fn v3_notify(
     request_body(content = String, description = "微信支付签名的通知原文", content_type = "application/json"),
     responses(
         (status = 204, description = "已处理"),
-        (status = 400, description = "{\"code\":\"FAIL\"}"),
-        (status = 401, description = "{\"code\":\"FAIL\"}：签名验证失败"),
+        (status = 400, description = "内容无效，微信会重试", body = NotifyFailure),
+        (status = 401, description = "签名验证失败", body = NotifyFailure),
+        (status = 404, description = "未启用微信支付（未配置商户）", body = NotifyFailure),
     )
 )]
 pub async fn refund_notify(

@@ -27,6 +27,7 @@ pub struct User {
     pub real_name: Option<String>,
     /// 0 unknown, 1 male, 2 female.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = gender_schema)]
     pub gender: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
@@ -98,6 +99,15 @@ pub struct Standing {
 }
 
 /// Mainland China mobile number: 11 digits starting 13-19.
+/// `gender` as the spec types it: `0 | 1 | 2`.
+pub fn gender_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .enum_values(Some([0, 1, 2]))
+        .description(Some("0 unknown, 1 male, 2 female."))
+        .build()
+}
+
 pub fn valid_mobile(phone: &str) -> bool {
     let b = phone.as_bytes();
     b.len() == 11
@@ -162,13 +172,16 @@ pub fn valid_username(value: &str) -> Result<String, Rejection> {
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Bounded so hashing a hostile multi-megabyte "password" costs nothing extra.
-pub const MAX_PASSWORD_BYTES: usize = 256;
+/// Bounded so hashing a hostile multi-megabyte "password" costs nothing
+/// extra; counted in characters, as the OpenAPI `maxLength` counts.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// The longest password a login reads: `MAX_PASSWORD_CHARS` of four bytes.
+pub const MAX_PASSWORD_BYTES: usize = 4 * MAX_PASSWORD_CHARS;
 
 pub fn valid_new_password(p: &str) -> Result<(), Rejection> {
-    if p.chars().count() < MIN_PASSWORD_CHARS || p.len() > MAX_PASSWORD_BYTES {
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&p.chars().count()) {
         return Err(invalid(format!(
-            "密码须为 {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_BYTES} 个字符"
+            "密码须为 {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_CHARS} 个字符"
         )));
     }
     Ok(())

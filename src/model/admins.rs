@@ -32,12 +32,18 @@ const HOUR_MS: i64 = 3600 * 1000;
 #[serde(rename_all = "camelCase")]
 pub struct NewAdminInput {
     /// 3-32 letters, digits or `_ . @ -`, unique in the club.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_.@-]{3,32}\s*$")]
     pub username: String,
     /// 1-32 characters: how the console and the door name this person.
+    #[schema(
+        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,30}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+    )]
     pub display_name: Option<String>,
     /// owner | staff
+    #[schema(value_type = AdminRole)]
     pub role: String,
     /// At least 10 characters.
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
 }
 
@@ -80,10 +86,15 @@ impl NewAdminInput {
 #[serde(rename_all = "camelCase")]
 pub struct AdminUpdateInput {
     /// An empty string clears it.
+    #[schema(
+        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,30}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+    )]
     pub display_name: Option<String>,
     /// owner | staff
+    #[schema(value_type = Option<AdminRole>)]
     pub role: Option<String>,
     /// active | disabled
+    #[schema(value_type = Option<ActiveStatus>)]
     pub status: Option<String>,
 }
 
@@ -128,6 +139,7 @@ impl AdminUpdateInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordInput {
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
 }
 
@@ -136,6 +148,7 @@ pub struct PasswordInput {
 #[serde(rename_all = "camelCase")]
 pub struct OwnPasswordInput {
     pub old_password: String,
+    #[schema(min_length = 10, max_length = 128)]
     pub new_password: String,
 }
 

@@ -19,6 +19,18 @@ pub enum EventStatus {
     Cancelled,
 }
 
+/// [`EventStatus`] as the public answers can say it (no `draft`): the
+/// spec's `Event.status`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code, reason = "documentation only")]
+pub enum PublicEventStatus {
+    Upcoming,
+    OnSale,
+    SoldOut,
+    Cancelled,
+}
+
 impl EventStatus {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -119,6 +131,8 @@ pub struct Event {
     pub remaining_seats: i64,
     pub performers: Vec<String>,
     pub tags: Vec<String>,
+    /// A buyer never sees a draft; the admin answers may say `draft`.
+    #[schema(value_type = PublicEventStatus)]
     pub status: EventStatus,
     /// Sorted by `sortOrder`.
     pub price_options: Vec<PriceOption>,

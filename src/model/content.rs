@@ -45,10 +45,10 @@ impl Kind {
 pub const MAX_ITEMS: usize = 50;
 
 fn status(value: Option<&str>) -> Result<ActiveStatus, Rejection> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(ActiveStatus::Active),
+    match value {
+        None => Ok(ActiveStatus::Active),
         Some(s) => {
-            ActiveStatus::parse(s).ok_or_else(|| refuse("status", "须为 active 或 disabled"))
+            ActiveStatus::parse(s.trim()).ok_or_else(|| refuse("status", "须为 active 或 disabled"))
         }
     }
 }
@@ -62,20 +62,27 @@ fn required_image(value: &str) -> Result<String, Rejection> {
 #[serde(rename_all = "camelCase")]
 pub struct BannerInput {
     /// 0-50 characters.
+    #[schema(
+        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,48}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+    )]
     pub title: Option<String>,
     /// An https URL or a `/static/...` upload.
+    #[schema(min_length = 1, max_length = 500)]
     pub image: String,
     /// A mini-program page path or an https URL.
+    #[schema(max_length = 500)]
     pub link: Option<String>,
     /// One of the club's shows.
     pub event_id: Option<String>,
     /// 0-9999, smaller first.
+    #[schema(minimum = 0, maximum = 9999)]
     pub sort_order: Option<i64>,
     /// RFC 3339; shown from then (always, if absent).
     pub starts_at: Option<String>,
     /// RFC 3339; shown until then.
     pub ends_at: Option<String>,
     /// active (default) | disabled
+    #[schema(value_type = Option<ActiveStatus>)]
     pub status: Option<String>,
 }
 
@@ -157,9 +164,16 @@ pub struct AdminBanner {
 #[serde(rename_all = "camelCase")]
 pub struct MerchInput {
     /// 1-50 characters.
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,48}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub name: String,
     /// Up to 500 characters, several lines.
+    #[schema(
+        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x08\x0b-\x1f\x7f-\x9f]{0,498}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+    )]
     pub description: Option<String>,
+    #[schema(max_length = 500)]
     pub image: Option<String>,
     /// Yuan, at most two decimals.
     #[schema(value_type = f64)]
@@ -168,9 +182,12 @@ pub struct MerchInput {
     #[schema(value_type = Option<f64>)]
     pub original_price: Option<serde_json::Number>,
     /// A mini-program page path or an https URL (the shop).
+    #[schema(max_length = 500)]
     pub link: Option<String>,
+    #[schema(minimum = 0, maximum = 9999)]
     pub sort_order: Option<i64>,
     /// active (default) | disabled
+    #[schema(value_type = Option<ActiveStatus>)]
     pub status: Option<String>,
 }
 

@@ -175,6 +175,7 @@ pub struct Winner {
 pub struct ScanReport {
     pub result: ScanResult,
     /// As applied: the device's time, at most the upload's.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub scanned_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]

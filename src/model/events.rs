@@ -22,26 +22,56 @@ pub const MAX_LIST: usize = 20;
 
 /// The show fields a club sets. `totalSeats`, `remainingSeats` and an
 /// option's `remainingCount` are derived from the options and refused here.
+/// The statuses a show may be saved with (cancelling is its own route).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code, reason = "documentation only")]
+pub enum EventStatusInput {
+    Draft,
+    Upcoming,
+    OnSale,
+    SoldOut,
+}
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventInput {
     /// If given, the admin's own club.
     pub tenant_id: Option<String>,
     /// 1-100 characters.
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub title: String,
+    #[schema(
+        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x08\x0b-\x1f\x7f-\x9f]{0,4998}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+    )]
     pub description: Option<String>,
     /// An https URL, or a `/static/...` path from an upload.
+    #[schema(max_length = 500)]
     pub poster: Option<String>,
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,48}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub city: String,
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub venue: String,
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub address: String,
     /// YYYY-MM-DD in the club's time zone.
     #[schema(example = "2026-12-25")]
+    #[schema(format = Date)]
     pub event_date: String,
     /// HH:mm in the club's time zone.
     #[schema(example = "19:30")]
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub event_time: String,
     /// Minutes, 1-600 (default 90).
+    #[schema(minimum = 1, maximum = 600)]
     pub duration: Option<i64>,
     #[serde(default)]
     pub performers: Vec<String>,
@@ -50,20 +80,24 @@ pub struct EventInput {
     /// `draft` (default) keeps the show private; `onSale` or `upcoming`
     /// publishes it, and the server then derives `upcoming`, `onSale` or
     /// `soldOut` from the sale window and the stock.
+    #[schema(value_type = Option<EventStatusInput>)]
     pub status: Option<String>,
     /// RFC 3339; before it the show is `upcoming` (即将开售).
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>)]
     pub sale_start_at: Option<String>,
     /// RFC 3339, no later than the show's start.
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>)]
     pub sale_end_at: Option<String>,
     #[serde(default)]
     pub is_recommended: bool,
     /// 1-50 (default 6), at most `maxPerUser`.
+    #[schema(minimum = 1, maximum = 50)]
     pub max_per_order: Option<i64>,
     /// 1-50 (default 10).
+    #[schema(minimum = 1, maximum = 50)]
     pub max_per_user: Option<i64>,
     /// 1-20 options.
+    #[schema(min_items = 1, max_items = 20)]
     pub price_options: Vec<PriceOptionInput>,
     /// `PUT`: the `version` of the show as last read. A save over a newer
     /// version is `409 EDIT_CONFLICT`.
@@ -81,18 +115,26 @@ pub struct EventInput {
 pub struct PriceOptionInput {
     /// An existing option of this show; absent for a new one.
     pub id: Option<String>,
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,48}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub name: String,
     /// Yuan, at most two decimals, 0-100000.
     #[schema(value_type = f64, example = 88.5)]
     pub price: serde_json::Number,
     #[schema(value_type = Option<f64>)]
     pub original_price: Option<serde_json::Number>,
+    #[schema(
+        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,198}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+    )]
     pub description: Option<String>,
     /// 0-100000 seats; changing it moves the remaining count by the same delta.
+    #[schema(minimum = 0, maximum = 100000)]
     pub total_count: i64,
     /// Default: the option's place in the list.
     pub sort_order: Option<i64>,
     /// `active` (default) or `disabled`.
+    #[schema(value_type = Option<ActiveStatus>)]
     pub status: Option<String>,
     #[serde(default)]
     #[schema(ignore)]

@@ -75,6 +75,27 @@ impl CancelReason {
     }
 }
 
+/// A ticket's state as the spec names it (a refunded order's tickets are
+/// `expired`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TicketStatus {
+    Valid,
+    Used,
+    Expired,
+}
+
+impl TicketStatus {
+    pub fn parse(s: &str) -> Option<TicketStatus> {
+        Some(match s {
+            "valid" => TicketStatus::Valid,
+            "used" => TicketStatus::Used,
+            "expired" => TicketStatus::Expired,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
@@ -83,8 +104,7 @@ pub struct Ticket {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seat_no: Option<String>,
     pub qr_code: String,
-    /// valid | used | expired
-    pub status: String,
+    pub status: TicketStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub used_at: Option<Timestamp>,

@@ -20,7 +20,9 @@ use utoipa::ToSchema;
 use super::Fen;
 use super::time::{local_to_utc_ms, month_bounds};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A stats period, as `period=` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub enum Period {
     Today,
     ThisWeek,
@@ -123,8 +125,8 @@ pub struct TopEvent {
 }
 
 /// The spec's stats answer: all-time totals, the period's block under the
-/// period's own name (e.g. `thisMonth`), a day-by-day series and the shows
-/// that earned most in the period.
+/// period's own name (e.g. `thisMonth`; the other five are absent), a
+/// day-by-day series and the shows that earned most in the period.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
@@ -133,32 +135,51 @@ pub struct Stats {
     #[schema(value_type = f64)]
     pub total_revenue: Fen,
     pub total_users: i64,
-    /// today | thisWeek | thisMonth | lastMonth | thisYear | all
-    pub period: String,
+    pub period: Period,
     /// First and last local day of the period.
     pub from: String,
     pub to: String,
-    /// The period's figures, also under the period's name (as the spec's
-    /// `thisMonth` block).
-    #[serde(skip)]
-    pub block: PeriodStats,
+    #[serde(flatten)]
+    pub block: PeriodBlock,
     /// One entry per day from `from` to the earlier of `to` and today.
     pub series: Vec<DayStats>,
     /// Up to five shows, most revenue first.
     pub top_events: Vec<TopEvent>,
 }
 
-impl Stats {
-    /// The answer as JSON, with the period's block under its name.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(map) = v.as_object_mut() {
-            map.insert(
-                self.period.clone(),
-                serde_json::to_value(&self.block).unwrap_or_default(),
-            );
-        }
-        v
+/// The period's figures under the period's name: exactly one is present,
+/// the one `period` names.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodBlock {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub today: Option<PeriodStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub this_week: Option<PeriodStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub this_month: Option<PeriodStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_month: Option<PeriodStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub this_year: Option<PeriodStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all: Option<PeriodStats>,
+}
+
+impl PeriodBlock {
+    /// `figures` under `period`'s name.
+    pub fn new(period: Period, figures: PeriodStats) -> PeriodBlock {
+        let mut b = PeriodBlock::default();
+        let slot = match period {
+            Period::Today => &mut b.today,
+            Period::ThisWeek => &mut b.this_week,
+            Period::ThisMonth => &mut b.this_month,
+            Period::LastMonth => &mut b.last_month,
+            Period::ThisYear => &mut b.this_year,
+            Period::All => &mut b.all,
+        };
+        *slot = Some(figures);
+        b
     }
 }
 

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use crate::cache::get_or_load;
 use crate::error::AppError;
 use crate::model::scope::TenantScope;
-use crate::model::stats::{Period, Stats, Tally};
+use crate::model::stats::{Period, PeriodBlock, Stats, Tally};
 use crate::model::time::today_in;
 use crate::state::AppState;
 use crate::store::stats as q;
@@ -24,7 +24,7 @@ pub(crate) async fn stats(
     let cached = get_or_load(&state.caches.stats, &key, async {
         let s = compute(state, scope, period).await?;
         Ok(Some(Bytes::from(
-            serde_json::to_vec(&s.to_json()).map_err(AppError::internal)?,
+            serde_json::to_vec(&s).map_err(AppError::internal)?,
         )))
     })
     .await?;
@@ -64,10 +64,10 @@ async fn compute(state: &AppState, scope: &TenantScope, period: Period) -> Resul
                 total_orders: tally.all.orders,
                 total_revenue: tally.all.revenue,
                 total_users: tally.all.users,
-                period: period.as_str().to_string(),
+                period,
                 from: first.format("%Y-%m-%d").to_string(),
                 to: last.format("%Y-%m-%d").to_string(),
-                block,
+                block: PeriodBlock::new(period, block),
                 series: tally.series,
                 top_events,
             })

@@ -19,7 +19,7 @@ use super::{StoreError, StoreResult};
 use crate::error::Code;
 use crate::ids::new_id;
 use crate::model::catalog::PageRequest;
-use crate::model::orders::{CancelReason, Order, OrderFilter, OrderStatus, Ticket};
+use crate::model::orders::{CancelReason, Order, OrderFilter, OrderStatus, Ticket, TicketStatus};
 use crate::model::rules::{OptionFacts, Purchase, PurchaseFacts, check_purchase};
 use crate::model::{Fen, Timestamp};
 
@@ -437,7 +437,8 @@ fn tickets_for(conn: &Connection, order_ids: &[&str]) -> StoreResult<HashMap<Str
             order_id: r.get(1)?,
             seat_no: r.get(2)?,
             qr_code: r.get(3)?,
-            status: r.get(4)?,
+            // The table's CHECK allows only these; never show an unknown as valid.
+            status: TicketStatus::parse(&r.get::<_, String>(4)?).unwrap_or(TicketStatus::Expired),
             used_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
             created_at: Timestamp(r.get(6)?),
         })

@@ -90,7 +90,7 @@ fn mock_params(prepay_id: &str) -> PaymentParams {
         time_stamp: (now_ms() / 1000).to_string(),
         nonce_str: crate::wechat::pay::nonce(),
         package: format!("prepay_id={prepay_id}"),
-        sign_type: "RSA".into(),
+        sign_type: crate::wechat::pay::SignType::Rsa,
         pay_sign: "DEV-MOCK".into(),
     }
 }

@@ -378,7 +378,7 @@ impl WechatPay {
             time_stamp,
             nonce_str,
             package,
-            sign_type: "RSA".into(),
+            sign_type: SignType::Rsa,
             pay_sign,
         }
     }
@@ -395,9 +395,15 @@ pub struct PaymentParams {
     pub nonce_str: String,
     /// `prepay_id=…`
     pub package: String,
-    /// Always `RSA` (APIv3).
-    pub sign_type: String,
+    pub sign_type: SignType,
     pub pay_sign: String,
+}
+
+/// How `paySign` is signed: always RSA with SHA-256 (APIv3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum SignType {
+    #[serde(rename = "RSA")]
+    Rsa,
 }
 
 /// Random 12-character nonce for AEAD resources we produce (dev mock).
