@@ -151,7 +151,66 @@ pub fn init(level: &str, json: bool) -> FlushGuard {
     if json {
         builder.json().with_current_span(false).init();
     } else {
-        builder.with_ansi(std::io::stdout().is_terminal()).init();
+        builder
+            .with_timer(Clock)
+            .with_ansi(std::io::stdout().is_terminal())
+            .init();
     }
     guard
+}
+
+/// Timestamps as tracing's default writes them (`2026-12-07T18:04:13.123456Z`,
+/// UTC), with the date and time of day formatted once a second per thread:
+/// at one access line per request, formatting the whole instant every time
+/// was a visible share of a cached read.
+struct Clock;
+
+impl tracing_subscriber::fmt::time::FormatTime for Clock {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        use std::cell::RefCell;
+        thread_local! {
+            static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let (secs, micros) = (now.as_secs(), now.subsec_micros());
+        let mut frac = *b".000000Z";
+        let mut m = micros;
+        for d in frac[1..7].iter_mut().rev() {
+            *d = b'0' + (m % 10) as u8;
+            m /= 10;
+        }
+        SECOND.with(|cell| {
+            let mut cached = cell.borrow_mut();
+            if cached.0 != secs {
+                let t = chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap_or(0), 0)
+                    .unwrap_or_default();
+                *cached = (secs, t.format("%Y-%m-%dT%H:%M:%S").to_string());
+            }
+            w.write_str(&cached.1)
+        })?;
+        w.write_str(std::str::from_utf8(&frac).unwrap_or(".000000Z"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::fmt::format::Writer;
+    use tracing_subscriber::fmt::time::FormatTime;
+
+    #[test]
+    fn timestamps_read_as_rfc3339_utc_with_microseconds() {
+        let mut out = String::new();
+        for _ in 0..2 {
+            out.clear();
+            super::Clock
+                .format_time(&mut Writer::new(&mut out))
+                .unwrap();
+            let t = chrono::DateTime::parse_from_rfc3339(&out).expect(&out);
+            let drift = (chrono::Utc::now() - t.to_utc()).num_milliseconds().abs();
+            assert!(drift < 2_000, "{out}");
+            assert_eq!(out.len(), "2026-12-07T18:04:13.123456Z".len(), "{out}");
+        }
+    }
 }

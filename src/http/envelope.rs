@@ -41,15 +41,79 @@ pub struct ApiError {
 const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 
 /// Wraps already-serialized `data` JSON (a cache hit) without re-parsing it.
-pub fn ok_raw(data: &[u8]) -> Response {
+pub fn ok_raw(data: &Bytes) -> Response {
     ok_raw_with_message("成功", data)
 }
 
-pub fn ok_raw_with_message(message: &str, data: &[u8]) -> Response {
-    envelope(message, data.len(), |buf| {
-        buf.get_mut().put_slice(data);
-        Ok(())
-    })
+/// The envelope around cached `data`, sent as three pieces (head, the
+/// cached bytes themselves, tail): the cached answer is shared, never
+/// copied, however large (the home page is 15 KB).
+pub fn ok_raw_with_message(message: &str, data: &Bytes) -> Response {
+    let head = if message == "成功" {
+        Bytes::from_static(SUCCESS_HEAD.as_bytes())
+    } else {
+        let mut head = BytesMut::with_capacity(64).writer();
+        head.get_mut().put_slice(b"{\"code\":200,\"message\":");
+        if serde_json::to_writer(&mut head, message).is_err() {
+            return AppError::internal(anyhow::anyhow!("message not serializable")).into_response();
+        }
+        head.get_mut().put_slice(b",\"data\":");
+        head.into_inner().freeze()
+    };
+    let mut tail = BytesMut::with_capacity(32);
+    tail.put_slice(b",\"timestamp\":");
+    tail.put_slice(itoa::Buffer::new().format(now_ms()).as_bytes());
+    tail.put_u8(b'}');
+    let body = Spliced {
+        parts: [head, data.clone(), tail.freeze()],
+        next: 0,
+    };
+    let mut res = (StatusCode::OK, axum::body::Body::new(body)).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    res
+}
+
+const SUCCESS_HEAD: &str = "{\"code\":200,\"message\":\"成功\",\"data\":";
+
+/// A body of a few shared pieces, sent in order, its length known up front
+/// (so the answer carries `content-length`, like any other).
+struct Spliced {
+    parts: [Bytes; 3],
+    next: usize,
+}
+
+impl http_body::Body for Spliced {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        while self.next < self.parts.len() {
+            let i = self.next;
+            self.next += 1;
+            let piece = std::mem::take(&mut self.parts[i]);
+            if !piece.is_empty() {
+                return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(piece))));
+            }
+        }
+        std::task::Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts[self.next.min(self.parts.len())..]
+            .iter()
+            .all(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        let left: usize = self.parts[self.next.min(self.parts.len())..]
+            .iter()
+            .map(Bytes::len)
+            .sum();
+        http_body::SizeHint::with_exact(left as u64)
+    }
 }
 
 pub fn ok<T: Serialize>(data: &T) -> Response {
@@ -126,5 +190,31 @@ impl IntoResponse for AppError {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cached_answer_is_the_envelope_with_its_length_known() {
+        let data = Bytes::from_static(br#"{"id":"x","tags":["a"]}"#);
+        for (message, res) in [
+            ("成功", ok_raw(&data)),
+            ("订单已取消", ok_raw_with_message("订单已取消", &data)),
+        ] {
+            use http_body::Body as _;
+            let exact = res.body().size_hint().exact().expect("a known length");
+            let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            assert_eq!(exact, body.len() as u64);
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["code"], 200);
+            assert_eq!(v["message"], message);
+            assert_eq!(v["data"]["tags"][0], "a");
+            assert!(v["timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+        }
     }
 }
