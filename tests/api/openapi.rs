@@ -264,3 +264,67 @@ async fn missing_files_answer_the_documented_envelope() {
         );
     }
 }
+
+/// The text patterns the document publishes accept exactly the strings the
+/// server's own text rule accepts (trimmed, 1..=max characters, no control
+/// characters; newlines and tabs inside a multi-line field), so a client
+/// that validates against the schema is never refused for a title the
+/// schema allowed, nor told a title is fine that the server refuses.
+#[tokio::test]
+async fn text_patterns_agree_with_the_servers_text_rule() {
+    use standup_tickets::model::fields::{optional_text, text};
+    let t = TestApp::start().await;
+    let (_, doc) = t.get("/api/openapi.json").await;
+    let schemas = &doc["components"]["schemas"];
+    // (schema, property, max, multi-line, optional)
+    let fields = [
+        ("EventInput", "title", 100, false, false),
+        ("EventInput", "city", 50, false, false),
+        ("EventInput", "description", 5000, true, true),
+        ("PriceOptionInput", "name", 50, false, false),
+        ("PriceOptionInput", "description", 200, false, true),
+        ("MerchInput", "name", 50, false, false),
+        ("MerchInput", "description", 500, true, true),
+        ("BannerInput", "title", 50, false, true),
+        ("NewAdminInput", "displayName", 32, false, true),
+        ("CancelBody", "reason", 200, false, false),
+        ("RefundBody", "reason", 80, false, true),
+    ];
+    for (schema, prop, max, multi, optional) in fields {
+        let pattern = schemas[schema]["properties"][prop]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{prop} has a pattern"));
+        let re = regex::Regex::new(pattern).unwrap();
+        let samples = [
+            String::new(),
+            " ".into(),
+            "\t\n ".into(),
+            "a".into(),
+            " 小王 ".into(),
+            "a b".into(),
+            "a\nb".into(),
+            "a\tb".into(),
+            "a\rb".into(),
+            "a\u{7}b".into(),
+            "a\u{85}b".into(),
+            "\u{3000}中\u{3000}".into(),
+            "<script>'; DROP TABLE x;--".into(),
+            "中".repeat(max),
+            format!("  {}  ", "中".repeat(max)),
+            "中".repeat(max + 1),
+            format!("{}\n{}", "a".repeat(max / 2), "b".repeat(max / 2 - 1)),
+        ];
+        for s in samples {
+            let server = if optional {
+                optional_text(Some(&s), prop, max, multi).is_ok()
+            } else {
+                text(&s, prop, max, multi).is_ok()
+            };
+            assert_eq!(
+                re.is_match(&s),
+                server,
+                "{schema}.{prop} on {s:?}: the schema and the server disagree"
+            );
+        }
+    }
+}
