@@ -18,7 +18,9 @@ use crate::state::AppState;
 #[serde(rename_all = "camelCase")]
 pub struct WechatLoginBody {
     /// From wx.login(); single use.
-    #[schema(pattern = r"^\s*[A-Za-z0-9._+/=-]{1,128}\s*$")]
+    #[schema(
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[A-Za-z0-9._+/=-]{1,128}[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub code: String,
     #[schema(pattern = r"^[a-z0-9_-]{1,50}$")]
     pub tenant_id: String,
@@ -82,18 +84,20 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Resp
 pub struct ProfileBody {
     /// 1-32 characters.
     #[schema(
-        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,30}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,30}[^\s\x00-\x1f\x7f-\x9f])?)?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     )]
     pub nickname: Option<String>,
     /// http(s) URL, at most 500 characters.
     #[schema(max_length = 500)]
     pub avatar: Option<String>,
     /// Mainland mobile number, 11 digits.
-    #[schema(pattern = r"^\s*1[3-9][0-9]{9}\s*$")]
+    #[schema(
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*1[3-9][0-9]{9}[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub phone: Option<String>,
     /// 1-50 characters.
     #[schema(
-        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,48}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,48}[^\s\x00-\x1f\x7f-\x9f])?)?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     )]
     pub real_name: Option<String>,
     /// 0 unknown, 1 male, 2 female.

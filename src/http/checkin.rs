@@ -22,7 +22,9 @@ pub struct CheckinBody {
     #[schema(min_length = 1)]
     pub qr_code: String,
     /// The show the scanner is set to: a ticket of another show is WRONG_SHOW.
-    #[schema(pattern = r"^(\s*|[A-Za-z0-9_-]{1,64})$")]
+    #[schema(
+        pattern = r"^([\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*|[A-Za-z0-9_-]{1,64})$"
+    )]
     pub event_id: Option<String>,
     /// The scanner (≤ 64 characters), told to whoever scans the ticket again.
     #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]{0,64}$")]

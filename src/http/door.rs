@@ -133,7 +133,9 @@ pub struct SyncBody {
     )]
     pub device_id: Option<String>,
     /// The show the scanner was set to: a ticket of another show is rejected WRONG_SHOW.
-    #[schema(pattern = r"^(\s*|[A-Za-z0-9_-]{1,64})$")]
+    #[schema(
+        pattern = r"^([\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*|[A-Za-z0-9_-]{1,64})$"
+    )]
     pub event_id: Option<String>,
     /// In the order they were made, at most 5,000.
     #[serde(default)]

@@ -59,7 +59,7 @@ pub struct RefundBody {
     pub order_id: String,
     /// Up to 80 characters; shown to the buyer by WeChat.
     #[schema(
-        pattern = r"^\s*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,78}[^\s\x00-\x1f\x7f-\x9f])?)?\s*$"
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,78}[^\s\x00-\x1f\x7f-\x9f])?)?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     )]
     pub reason: Option<String>,
 }
