@@ -1,10 +1,12 @@
 //! Catalogue read benchmark: the real release binary against a trivial axum JSON
 //! handler, both loaded by `wrk -t2 -c256` on this machine in one sitting.
 //!
-//!   cargo build --release && cargo run --release --example catalog -- [--duration 10] [--rounds 1] [--connections 256]
+//!   cargo build --release && cargo run --release --example catalog -- [--duration 10] [--rounds 1] [--connections 256] [--pin]
 //!
 //! With `--rounds N` every endpoint is loaded N times, round-robin (so a
-//! noisy minute hits all of them alike), and the median is reported.
+//! noisy minute hits all of them alike), and the median is reported. With
+//! `--pin` the servers (ours and the trivial one) share CPU 1 and wrk runs
+//! alone on CPU 0 with one thread: the steadier comparison on two cores.
 //!
 //! Also reports start-up time to a ready /healthz on the demo database, idle and
 //! peak memory (RSS), and the binary's size. Needs `wrk` (apt-get install wrk).
@@ -19,6 +21,10 @@ struct Args {
     connections: u64,
     bin: PathBuf,
     log_level: String,
+    /// Servers on CPU 1, wrk (one thread) on CPU 0: on a shared two-core
+    /// machine the servers then never compete with the load generator, and
+    /// the figures stop swinging with how the scheduler mixes them.
+    pin: bool,
 }
 
 fn args() -> Args {
@@ -28,9 +34,14 @@ fn args() -> Args {
         connections: 256,
         bin: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/standup-tickets"),
         log_level: "info".into(),
+        pin: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--pin" {
+            a.pin = true;
+            continue;
+        }
         let val = it.next().unwrap_or_default();
         match flag.as_str() {
             "--duration" => a.duration = val.parse().expect("--duration seconds"),
@@ -70,7 +81,14 @@ fn get(url: &str) -> Option<(u16, String)> {
 #[allow(clippy::zombie_processes)]
 fn start_server(a: &Args, dir: &std::path::Path, port: u16) -> (Child, Duration) {
     let t0 = Instant::now();
-    let mut child = Command::new(&a.bin)
+    let mut cmd = if a.pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1"]).arg(&a.bin);
+        c
+    } else {
+        Command::new(&a.bin)
+    };
+    let mut child = cmd
         .env("DATA_DIR", dir)
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")
@@ -113,6 +131,10 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
 
 struct WrkResult {
     rps: f64,
+    /// CPU time the serving process spent per answered request, in µs:
+    /// quieter than throughput on a shared machine, since it does not
+    /// depend on how the scheduler splits the cores with wrk.
+    cpu_us: f64,
     p50_ms: f64,
     p99_ms: f64,
     errors: String,
@@ -129,10 +151,31 @@ fn to_ms(v: &str) -> f64 {
     }
 }
 
-fn wrk(a: &Args, url: &str) -> WrkResult {
-    let out = Command::new("wrk")
+/// User plus system CPU time of a process so far, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at `) `.
+    let rest = stat.rsplit_once(") ").map_or("", |x| x.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line (1-based).
+    let hz = 100.0; // USER_HZ on Linux
+    (ticks(11) + ticks(12)) / hz
+}
+
+fn wrk(a: &Args, url: &str, server_pid: u32) -> WrkResult {
+    let cpu_before = cpu_seconds(server_pid);
+    let mut cmd = if a.pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0", "wrk", "-t1"]);
+        c
+    } else {
+        let mut c = Command::new("wrk");
+        c.arg("-t2");
+        c
+    };
+    let out = cmd
         .args([
-            "-t2",
             &format!("-c{}", a.connections),
             &format!("-d{}s", a.duration),
             "--latency",
@@ -140,6 +183,7 @@ fn wrk(a: &Args, url: &str) -> WrkResult {
         ])
         .output()
         .expect("wrk is installed (apt-get install wrk)");
+    let cpu = cpu_seconds(server_pid) - cpu_before;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let find = |prefix: &str| {
         text.lines()
@@ -154,8 +198,20 @@ fn wrk(a: &Args, url: &str) -> WrkResult {
         .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
         .collect::<Vec<_>>()
         .join("; ");
+    // "123456 requests in 4.00s, …"
+    let requests: f64 = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
     WrkResult {
         rps: find("Requests/sec:").parse().unwrap_or(0.0),
+        cpu_us: if requests > 0.0 {
+            cpu * 1e6 / requests
+        } else {
+            f64::NAN
+        },
         p50_ms: to_ms(&find("50%")),
         p99_ms: to_ms(&find("99%")),
         errors,
@@ -191,6 +247,19 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if a.pin {
+        // The trivial handlers run in this process: its threads (the
+        // runtime's included) go to CPU 1 with the server.
+        let pinned = Command::new("taskset")
+            .args(["-a", "-p", "-c", "1", &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success());
+        assert!(
+            matches!(pinned, Ok(true)),
+            "--pin needs taskset (util-linux)"
+        );
+    }
     // A second baseline returns the very bytes of the event detail answer, so
     // the cost of moving a 1.2 KB body through the kernel is on both sides.
     let (_, detail_body) = get(&format!("{base}/api/events/{event_id}")).unwrap();
@@ -264,46 +333,66 @@ fn main() {
         ),
     ];
     println!(
-        "wrk -t2 -c{} -d{}s, median of {} round(s), server LOG_LEVEL={} (one access-log line per request at info)\n",
+        "wrk -t{} -c{} -d{}s{}, median of {} round(s), server LOG_LEVEL={} (one access-log line per request at info)\n",
+        if a.pin { 1 } else { 2 },
         a.connections,
         a.duration,
+        if a.pin {
+            ", servers pinned to CPU 1 and wrk to CPU 0"
+        } else {
+            ""
+        },
         a.rounds.max(1),
         a.log_level
     );
     println!(
-        "{:<32} {:>10} {:>9} {:>9} {:>8} {:>11}",
-        "endpoint", "req/s", "p50 ms", "p99 ms", "ratio", "vs same"
+        "{:<32} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9}",
+        "endpoint", "req/s", "p50 ms", "p99 ms", "ratio", "vs same", "CPU µs", "CPU same"
     );
     // Each cached read is also compared with the trivial handler just
     // before it that returns its very bytes: the fair yardstick.
     let mut runs: Vec<Vec<WrkResult>> = targets.iter().map(|_| Vec::new()).collect();
     for _ in 0..a.rounds.max(1) {
         for (i, (_, url)) in targets.iter().enumerate() {
-            runs[i].push(wrk(&a, url));
+            // The trivial handlers are served by this very process.
+            let pid = if url.contains(&format!(":{trivial_port}/")) {
+                std::process::id()
+            } else {
+                server.id()
+            };
+            runs[i].push(wrk(&a, url, pid));
         }
     }
-    let (mut baseline, mut same) = (0.0, 0.0);
+    let (mut baseline, mut same, mut same_cpu) = (0.0, 0.0, 0.0);
     for ((name, _), rs) in targets.iter().zip(runs) {
         let r = median(rs);
         if baseline == 0.0 {
             baseline = r.rps;
         }
-        let vs_same = if name.starts_with("trivial, same bytes") {
-            same = r.rps;
-            String::new()
+        // "CPU same": the same-bytes handler's CPU per request as a share
+        // of this one's (100% = costs the server no more than sending the
+        // bytes).
+        let (vs_same, cpu_same) = if name.starts_with("trivial, same bytes") {
+            (same, same_cpu) = (r.rps, r.cpu_us);
+            (String::new(), String::new())
         } else if name.starts_with("GET") && same > 0.0 {
-            format!("{:.0}%", 100.0 * r.rps / same)
+            (
+                format!("{:.0}%", 100.0 * r.rps / same),
+                format!("{:.0}%", 100.0 * same_cpu / r.cpu_us),
+            )
         } else {
-            String::new()
+            (String::new(), String::new())
         };
         println!(
-            "{:<32} {:>10.0} {:>9.2} {:>9.2} {:>7.0}% {:>11} {}",
+            "{:<32} {:>10.0} {:>9.2} {:>9.2} {:>7.0}% {:>8} {:>9.1} {:>9} {}",
             name,
             r.rps,
             r.p50_ms,
             r.p99_ms,
             100.0 * r.rps / baseline,
             vs_same,
+            r.cpu_us,
+            cpu_same,
             r.errors
         );
     }

@@ -34,6 +34,82 @@ pub struct Outcome {
     pub outcome: &'static str,
 }
 
+/// `http_requests` and `http_request_duration_seconds` (clones share
+/// their series with the registry's).
+#[derive(Clone)]
+pub struct RequestFamilies {
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily<RouteLabels>,
+}
+
+impl RequestFamilies {
+    pub fn record(&self, method: &'static str, route: &'static str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { method, route })
+            .observe(seconds);
+    }
+
+    /// [`RequestFamilies::record`] for a route and method whose series the
+    /// caller keeps: after the first request, no labels are hashed and no
+    /// family lock is taken.
+    pub fn record_on(&self, series: &RouteSeries, status: u16, seconds: f64) {
+        let (method, route) = (series.method, series.route);
+        series
+            .latency
+            .get_or_init(|| {
+                self.latency
+                    .get_or_create_owned(&RouteLabels { method, route })
+            })
+            .observe(seconds);
+        let labels = || RequestLabels {
+            method,
+            route,
+            status,
+        };
+        match COMMON_STATUSES.iter().position(|&s| s == status) {
+            Some(i) => series.by_status[i]
+                .get_or_init(|| self.requests.get_or_create_owned(&labels()))
+                .inc(),
+            None => self.requests.get_or_create(&labels()).inc(),
+        };
+    }
+}
+
+/// The statuses a route answers often enough to keep a counter for at hand.
+const COMMON_STATUSES: [u16; 12] = [200, 201, 304, 400, 401, 403, 404, 405, 409, 413, 429, 500];
+
+/// The request series of one route and method, created on first use (a
+/// route nobody called adds nothing to `/metrics`). Shares its values with
+/// the families: a counter or histogram clone is the same series.
+pub struct RouteSeries {
+    method: &'static str,
+    route: &'static str,
+    latency: std::sync::OnceLock<Histogram>,
+    by_status: [std::sync::OnceLock<Counter>; COMMON_STATUSES.len()],
+}
+
+impl RouteSeries {
+    pub fn new(method: &'static str, route: &'static str) -> RouteSeries {
+        RouteSeries {
+            method,
+            route,
+            latency: Default::default(),
+            by_status: Default::default(),
+        }
+    }
+
+    pub fn route(&self) -> &'static str {
+        self.route
+    }
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -159,17 +235,12 @@ impl Metrics {
         self.registry.register(name, help, metric);
     }
 
-    pub fn request(&self, method: &'static str, route: &'static str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                method,
-                route,
-                status,
-            })
-            .inc();
-        self.latency
-            .get_or_create(&RouteLabels { method, route })
-            .observe(seconds);
+    /// The request families, for the middleware that counts every request.
+    pub fn request_families(&self) -> RequestFamilies {
+        RequestFamilies {
+            requests: self.requests.clone(),
+            latency: self.latency.clone(),
+        }
     }
 
     pub fn order(&self, outcome: &'static str, n: u64) {
@@ -214,15 +285,28 @@ mod tests {
     #[test]
     fn counters_and_histograms_are_exposed_with_their_labels() {
         let m = Metrics::new();
-        m.request("GET", "/api/events/{id}", 200, 0.003);
+        let requests = m.request_families();
+        // Kept series and hashed labels count into the same series.
+        let detail = RouteSeries::new("GET", "/api/events/{id}");
+        requests.record_on(&detail, 200, 0.003);
+        requests.record_on(&detail, 200, 0.004);
+        requests.record("GET", "/api/events/{id}", 200, 0.003);
+        requests.record_on(&detail, 418, 0.001);
+        let _never_called = RouteSeries::new("POST", "/api/orders");
         m.order("created", 2);
         m.checkin("ALREADY_USED");
         m.writer_queue.set(3);
         let text = m.encode();
         assert!(text.contains(
-            r#"standup_http_requests_total{method="GET",route="/api/events/{id}",status="200"} 1"#
+            r#"standup_http_requests_total{method="GET",route="/api/events/{id}",status="200"} 3"#
         ));
-        assert!(text.contains("standup_http_request_duration_seconds_bucket{"));
+        assert!(text.contains(
+            r#"standup_http_requests_total{method="GET",route="/api/events/{id}",status="418"} 1"#
+        ));
+        assert!(text.contains(
+            r#"standup_http_request_duration_seconds_count{method="GET",route="/api/events/{id}"} 4"#
+        ));
+        assert!(!text.contains("/api/orders"), "{text}");
         assert!(text.contains(r#"standup_orders_total{outcome="created"} 2"#));
         assert!(text.contains(r#"standup_checkins_total{outcome="ALREADY_USED"} 1"#));
         assert!(text.contains("standup_writer_queue_depth 3"));

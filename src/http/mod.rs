@@ -235,6 +235,7 @@ pub async fn serve(
             .into_iter()
             .chain(documented.keys().map(String::as_str))
             .filter(|t| !matches!(*t, "/admin/{path}" | "/static/{path}")),
+        &state.metrics,
     );
     let cors = cors(&state.config.cors_origins);
     let app = tower::ServiceBuilder::new()

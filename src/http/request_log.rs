@@ -23,6 +23,7 @@ use tower::{Layer, Service};
 
 use super::guards::client_ip;
 use crate::error::{AppError, Code};
+use crate::metrics::{RequestFamilies, RouteSeries};
 use crate::state::AppState;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -40,9 +41,15 @@ fn next_request_id() -> HeaderValue {
     });
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut buf = itoa::Buffer::new();
-    let s = [PREFIX.as_str(), "-", buf.format(n)].concat();
-    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n).as_bytes();
+    // Assembled on the stack: the header value is the one allocation.
+    let mut buf = [0u8; 32];
+    let (prefix, len) = (PREFIX.as_bytes(), PREFIX.len() + 1 + digits.len());
+    buf[..prefix.len()].copy_from_slice(prefix);
+    buf[prefix.len()] = b'-';
+    buf[prefix.len() + 1..len].copy_from_slice(digits);
+    HeaderValue::from_bytes(&buf[..len]).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// A caller's id is kept only if it is short and printable, so it cannot
@@ -57,21 +64,78 @@ fn sane_incoming(v: &HeaderValue) -> bool {
 /// The router's path templates, so metrics can name a request by its route
 /// (`/api/events/{id}`) from out here, before axum has routed it. A lookup
 /// is far cheaper than a route layer (which boxes every route's service).
-#[derive(Clone, Default)]
-pub struct RouteTemplates(Arc<matchit::Router<&'static str>>);
+/// The same lookup finds the route's metric series, so counting a request
+/// hashes no labels.
+#[derive(Clone)]
+pub struct RouteTemplates(Arc<Routes>);
+
+struct Routes {
+    families: RequestFamilies,
+    router: matchit::Router<usize>,
+    /// By the router's index; the last is `unmatched`.
+    routes: Vec<Route>,
+}
+
+/// One template and its series for the methods routes use.
+struct Route {
+    by_method: [RouteSeries; 4],
+}
+
+const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
+
+impl Route {
+    fn new(template: &'static str) -> Route {
+        Route {
+            by_method: METHODS.map(|m| RouteSeries::new(m, template)),
+        }
+    }
+}
+
+impl Default for RouteTemplates {
+    fn default() -> Self {
+        RouteTemplates::new([], &crate::metrics::Metrics::new())
+    }
+}
 
 impl RouteTemplates {
-    pub fn new<'a>(templates: impl IntoIterator<Item = &'a str>) -> RouteTemplates {
+    pub fn new<'a>(
+        templates: impl IntoIterator<Item = &'a str>,
+        metrics: &crate::metrics::Metrics,
+    ) -> RouteTemplates {
         let mut router = matchit::Router::new();
+        let mut routes = Vec::new();
         for t in templates {
             // A template given twice (or overlapping) keeps its first entry.
-            let _ = router.insert(t, intern(t));
+            if router.insert(t, routes.len()).is_ok() {
+                routes.push(Route::new(intern(t)));
+            }
         }
-        RouteTemplates(Arc::new(router))
+        routes.push(Route::new("unmatched"));
+        RouteTemplates(Arc::new(Routes {
+            families: metrics.request_families(),
+            router,
+            routes,
+        }))
     }
 
-    pub fn name(&self, path: &str) -> &'static str {
-        self.0.at(path).map_or("unmatched", |m| *m.value)
+    fn index(&self, path: &str) -> usize {
+        let unmatched = self.0.routes.len() - 1;
+        self.0.router.at(path).map_or(unmatched, |m| *m.value)
+    }
+
+    /// Counts one answered request of the route at `index`.
+    fn record(&self, index: usize, method: &'static str, status: u16, seconds: f64) {
+        let route = &self.0.routes[index];
+        match METHODS.iter().position(|m| *m == method) {
+            Some(i) => self
+                .0
+                .families
+                .record_on(&route.by_method[i], status, seconds),
+            None => {
+                let name = route.by_method[0].route();
+                self.0.families.record(method, name, status, seconds)
+            }
+        }
     }
 }
 
@@ -125,43 +189,32 @@ fn oversized(req: &Request<Body>) -> Option<AppError> {
 /// On every response, unless the handler set its own (the console sets a
 /// stricter CSP for its pages). JSON never runs as a page: no framing, no
 /// sniffing, no scripts. The camera is allowed for the door scanner.
+///
+/// Names and values are constants, checked when compiled: `from_static`
+/// called at run time re-checks every byte of every value on every answer.
 fn security_headers(h: &mut axum::http::HeaderMap, hsts: bool) {
     use axum::http::header;
-    let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
-        h.entry(name)
-            .or_insert_with(|| HeaderValue::from_static(value));
-    };
+    const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+    const DENY: HeaderValue = HeaderValue::from_static("DENY");
+    const REFERRER: HeaderValue = HeaderValue::from_static("strict-origin-when-cross-origin");
+    const CSP: HeaderValue = HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
+    const PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
+    const PERMISSIONS: HeaderValue =
+        HeaderValue::from_static("camera=(self), microphone=(), geolocation=()");
+    const COOP_NAME: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
+    const COOP: HeaderValue = HeaderValue::from_static("same-origin");
+    const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSubDomains");
     // Room for all of them at once, rather than growing the map twice.
     h.reserve(7);
-    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(
-        h,
-        header::REFERRER_POLICY,
-        "strict-origin-when-cross-origin",
-    );
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; frame-ancestors 'none'",
-    );
-    set(
-        h,
-        HeaderName::from_static("permissions-policy"),
-        "camera=(self), microphone=(), geolocation=()",
-    );
-    set(
-        h,
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
+    h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(NOSNIFF);
+    h.entry(header::X_FRAME_OPTIONS).or_insert(DENY);
+    h.entry(header::REFERRER_POLICY).or_insert(REFERRER);
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(CSP);
+    h.entry(PERMISSIONS_POLICY).or_insert(PERMISSIONS);
+    h.entry(COOP_NAME).or_insert(COOP);
     if hsts {
         // Only when the proxy says the buyer came over HTTPS.
-        set(
-            h,
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        );
+        h.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HSTS);
     }
 }
 
@@ -202,14 +255,13 @@ pub struct RequestLog<S> {
 
 /// What the metrics need of a request once its answer is known.
 struct Measured {
-    state: AppState,
-    at: Instant,
+    routes: RouteTemplates,
+    route: usize,
     method: &'static str,
-    route: &'static str,
 }
 
+/// What the access line needs of the request, which the app consumes.
 struct Started {
-    at: Instant,
     method: Method,
     path: String,
 }
@@ -226,26 +278,23 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let at = Instant::now();
         let id = match req.headers().get(&X_REQUEST_ID) {
             Some(v) if sane_incoming(v) => v.clone(),
-            _ => {
-                let id = next_request_id();
-                req.headers_mut().insert(X_REQUEST_ID.clone(), id.clone());
-                id
-            }
+            // Nothing downstream reads it from the request: it is echoed
+            // on the answer and written in the access line.
+            _ => next_request_id(),
         };
         // Capture what the line needs only when someone will read it.
         let started = tracing::enabled!(target: "access", tracing::Level::ERROR).then(|| Started {
-            at: Instant::now(),
             method: req.method().clone(),
             path: req.uri().path().to_owned(),
         });
-        let measured = self.state.as_ref().map(|state| Measured {
-            state: state.clone(),
-            at: Instant::now(),
+        let measured = self.state.is_some().then(|| Measured {
+            routes: self.routes.clone(),
+            route: self.routes.index(req.uri().path()),
             method: method_name(req.method()),
-            route: self.routes.name(req.uri().path()),
         });
         let limited = oversized(&req).or_else(|| {
             self.state.as_ref().and_then(|state| {
@@ -265,21 +314,20 @@ where
                 .headers()
                 .get("x-forwarded-proto")
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
-        let deadline = self
-            .state
-            .as_ref()
-            .map(|s| tokio::time::sleep(s.config.request_timeout));
+        let timeout = self.state.as_ref().map(|s| s.config.request_timeout);
         RequestLogFuture {
             inner: match limited {
                 None => Inner::Call {
                     fut: self.inner.call(req),
-                    deadline,
+                    timeout,
+                    deadline: None,
                 },
                 Some(err) => Inner::Refused {
                     res: Some(err.into_response()),
                 },
             },
             id,
+            at,
             started,
             measured,
             hsts,
@@ -292,6 +340,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Inner<F>,
         id: HeaderValue,
+        at: Instant,
         started: Option<Started>,
         measured: Option<Measured>,
         hsts: bool,
@@ -303,7 +352,14 @@ pin_project_lite::pin_project! {
     /// (rate limit) that never reaches the app.
     #[project = InnerProj]
     enum Inner<F> {
-        Call { #[pin] fut: F, #[pin] deadline: Option<tokio::time::Sleep> },
+        // The timer is set only once the answer is not ready at first
+        // poll (a cached read is): a timer costs a clock read and a place
+        // in the runtime's wheel.
+        Call {
+            #[pin] fut: F,
+            timeout: Option<std::time::Duration>,
+            #[pin] deadline: Option<tokio::time::Sleep>,
+        },
         Refused { res: Option<Response<Body>> },
     }
 }
@@ -317,18 +373,28 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let polled = match this.inner.as_mut().project() {
-            InnerProj::Call { fut, deadline } => {
+            InnerProj::Call {
+                fut,
+                timeout,
+                mut deadline,
+            } => {
                 match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-                    Ok(Poll::Pending) => match deadline.as_pin_mut().map(|d| d.poll(cx)) {
-                        // The handler's future is dropped with this one: what
-                        // it already handed the writer still commits.
-                        Some(Poll::Ready(())) => Ok(Poll::Ready(Ok(AppError::new(
-                            Code::RequestTimeout,
-                            "请求超时，请稍后重试",
-                        )
-                        .into_response()))),
-                        _ => Ok(Poll::Pending),
-                    },
+                    Ok(Poll::Pending) => {
+                        if let (None, Some(t)) = (deadline.as_ref().get_ref(), *timeout) {
+                            let at = tokio::time::Instant::from_std(*this.at) + t;
+                            deadline.set(Some(tokio::time::sleep_until(at)));
+                        }
+                        match deadline.as_pin_mut().map(|d| d.poll(cx)) {
+                            // The handler's future is dropped with this one: what
+                            // it already handed the writer still commits.
+                            Some(Poll::Ready(())) => Ok(Poll::Ready(Ok(AppError::new(
+                                Code::RequestTimeout,
+                                "请求超时，请稍后重试",
+                            )
+                            .into_response()))),
+                            _ => Ok(Poll::Pending),
+                        }
+                    }
                     other => other,
                 }
             }
@@ -352,17 +418,14 @@ where
         res.headers_mut()
             .insert(X_REQUEST_ID.clone(), this.id.clone());
         security_headers(res.headers_mut(), *this.hsts);
+        let took = this.at.elapsed();
+        let status = res.status().as_u16();
         if let Some(m) = this.measured.take() {
-            m.state.metrics.request(
-                m.method,
-                m.route,
-                res.status().as_u16(),
-                m.at.elapsed().as_secs_f64(),
-            );
+            m.routes
+                .record(m.route, m.method, status, took.as_secs_f64());
         }
         if let Some(s) = this.started.take() {
-            let status = res.status().as_u16();
-            let us = s.at.elapsed().as_micros() as u64;
+            let us = took.as_micros() as u64;
             let id = this.id.to_str().unwrap_or("-");
             let (method, path) = (s.method.as_str(), s.path.as_str());
             if status >= 500 {
@@ -371,11 +434,20 @@ where
                     .get::<InternalCause>()
                     .map_or("-", |c| c.0.as_str());
                 tracing::error!(target: "access", %id, %method, %path, status, us, cause, "request failed");
-            } else {
-                // Display, not Debug: nothing here needs escaping (the id was
-                // checked, HTTP paths cannot hold spaces or control bytes), and
-                // escaping char by char was a measurable share of the cost.
-                tracing::info!(target: "access", %id, %method, %path, status, us);
+            } else if tracing::enabled!(target: "access", tracing::Level::INFO) {
+                let line = crate::logging::Access {
+                    id,
+                    method,
+                    path,
+                    status,
+                    us,
+                };
+                if !crate::logging::access(&line) {
+                    // Display, not Debug: nothing here needs escaping (the
+                    // id was checked, HTTP paths hold no spaces or control
+                    // bytes).
+                    tracing::info!(target: "access", %id, %method, %path, status, us);
+                }
             }
         }
         Poll::Ready(Ok(res))

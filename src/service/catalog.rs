@@ -70,7 +70,7 @@ pub(crate) async fn event(state: &AppState, event_id: &str) -> Result<Bytes, App
 }
 
 pub(crate) async fn home(state: &AppState, tenant_id: &str) -> Result<Bytes, AppError> {
-    let key = format!("home:{tenant_id}");
+    let key = ["home:", tenant_id].concat();
     let c = get_or_load(&state.caches.catalog.pages, &key, async {
         let scope = public_scope(state, tenant_id).await?;
         let home = state
@@ -145,16 +145,7 @@ pub(crate) async fn list(
         keyword: query.keyword,
     };
     let page = query.page;
-    let key = format!(
-        "list:{tenant_id}:{:?}:{:?}:{:?}:{:?}:{:?}:{}:{}",
-        filter.status,
-        filter.date,
-        filter.from_date,
-        filter.city,
-        filter.keyword,
-        page.page,
-        page.page_size
-    );
+    let key = list_key(tenant_id, &filter, page);
     let c = get_or_load(&state.caches.catalog.pages, &key, async {
         let scope = public_scope(state, tenant_id).await?;
         let (items, total) = state
@@ -170,6 +161,43 @@ pub(crate) async fn list(
     })
     .await?;
     found(c, AppError::tenant_not_found)
+}
+
+/// The cache key of a list page: every input that shapes the answer, each
+/// unambiguous (a text as its length, then itself; a date as its day
+/// number). Built without `core::fmt`: formatting the seven fields cost a
+/// cached list read a tenth of its work.
+fn list_key(tenant_id: &str, f: &q::EventFilter, page: PageRequest) -> String {
+    use chrono::Datelike;
+    fn text(key: &mut String, t: Option<&str>) {
+        key.push(':');
+        if let Some(t) = t {
+            key.push_str(itoa::Buffer::new().format(t.len()));
+            key.push('=');
+            key.push_str(t);
+        } else {
+            key.push('-');
+        }
+    }
+    fn number(key: &mut String, v: Option<i64>) {
+        key.push(':');
+        match v {
+            Some(v) => key.push_str(itoa::Buffer::new().format(v)),
+            None => key.push('-'),
+        }
+    }
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| i64::from(d.num_days_from_ce()));
+    let mut key = String::with_capacity(48 + tenant_id.len());
+    key.push_str("list");
+    text(&mut key, Some(tenant_id));
+    text(&mut key, f.status.map(EventStatus::as_str));
+    number(&mut key, day(f.date));
+    number(&mut key, day(f.from_date));
+    text(&mut key, f.city.as_deref());
+    text(&mut key, f.keyword.as_deref());
+    number(&mut key, Some(page.page));
+    number(&mut key, Some(page.page_size));
+    key
 }
 
 /// A write that changes what the public catalogue shows (a show's status,
@@ -206,4 +234,50 @@ pub(crate) async fn open_due_sales(state: &AppState) -> anyhow::Result<usize> {
         tracing::info!(opened = n, "sales opened");
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(city: Option<&str>, keyword: Option<&str>) -> q::EventFilter {
+        q::EventFilter {
+            status: Some(EventStatus::OnSale),
+            date: None,
+            from_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 7),
+            city: city.map(str::to_string),
+            keyword: keyword.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn list_keys_tell_every_query_apart() {
+        let page = PageRequest {
+            page: 1,
+            page_size: 10,
+        };
+        let keys = [
+            list_key("demo", &filter(Some("a:"), Some("b")), page),
+            list_key("demo", &filter(Some("a"), Some(":b")), page),
+            list_key("demo", &filter(Some("a"), None), page),
+            list_key("demo", &filter(None, Some("a")), page),
+            list_key("demo:", &filter(None, None), page),
+            list_key("demo", &filter(None, None), page),
+            list_key(
+                "demo",
+                &filter(None, None),
+                PageRequest {
+                    page: 10,
+                    page_size: 1,
+                },
+            ),
+        ];
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:#?}");
+        assert!(keys.iter().all(|k| k.starts_with("list:")));
+        assert_eq!(
+            keys[0],
+            list_key("demo", &filter(Some("a:"), Some("b")), page)
+        );
+    }
 }
