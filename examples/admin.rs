@@ -28,7 +28,7 @@ mod support;
 use support::{SHOWS, buyer_tokens, buyers, free_port, pct, seed, start_server};
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: standup_tickets::alloc::Allocator = standup_tickets::alloc::Allocator;
 
 struct Args {
     orders: usize,

@@ -23,7 +23,7 @@ mod support;
 use support::{buyer_tokens, free_port, pct, seed, start_server};
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: standup_tickets::alloc::Allocator = standup_tickets::alloc::Allocator;
 
 struct Args {
     orders: usize,

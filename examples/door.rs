@@ -37,7 +37,7 @@ use standup_tickets::store::tenants::{self, NewTenant};
 use standup_tickets::store::{tickets, users};
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: standup_tickets::alloc::Allocator = standup_tickets::alloc::Allocator;
 
 struct Args {
     tickets: usize,

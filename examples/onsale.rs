@@ -32,7 +32,7 @@ use standup_tickets::store::tenants::{self, NewTenant};
 /// The server binary runs on mimalloc; so do this load generator and the
 /// trivial endpoint it compares against, so the ratio compares like with like.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: standup_tickets::alloc::Allocator = standup_tickets::alloc::Allocator;
 
 struct Args {
     buyers: usize,

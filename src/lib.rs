@@ -6,9 +6,12 @@
 //! Layers, dependencies pointing downward only (docs/ARCHITECTURE.md):
 //! `http` → `service` → `model` / `store` / `wechat`; `state` holds what they share.
 
-// The one module allowed unsafe code is `store::wal_vfs` (SQLite VFS FFI).
+// The modules allowed unsafe code: `store::wal_vfs` (SQLite VFS FFI) and
+// `alloc` (the global allocator over mimalloc's C functions).
 #![deny(unsafe_code)]
 
+#[allow(unsafe_code)]
+pub mod alloc;
 pub mod app;
 pub(crate) mod cache;
 pub mod cli;
