@@ -65,15 +65,15 @@ per_request() { # FUNCTION PATH COMMAND...
     awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print int($1 / '"$N"'); done = 1}'
 }
 
+# axum::serve's connection future (hyper's dispatcher is inlined into it).
+DISPATCH='<hyper_util::server::conn::auto::UpgradeableConnection<I,S,E> as core::future::future::Future>::poll'
 printf '%-8s %10s %12s %7s %22s %7s\n' read ours same-bytes ratio "same, with our headers" ratio
 for kind in detail home list; do
-  # Our accept loop's task for one connection; axum::serve's dispatcher.
+  # Our accept loop's task for one connection.
   ours=$(per_request 'standup_tickets::http::server::serve::{{closure}}::{{closure}}' \
     "${PATHS[$kind]}" "$BIN")
-  same=$(per_request 'hyper::proto::h1::dispatch::Dispatcher*::poll_catch' /x \
-    "$SAME" "$WORK/$kind.json")
-  headed=$(per_request 'hyper::proto::h1::dispatch::Dispatcher*::poll_catch' /x \
-    "$SAME" "$WORK/$kind.json" --headers)
+  same=$(per_request "$DISPATCH" /x "$SAME" "$WORK/$kind.json")
+  headed=$(per_request "$DISPATCH" /x "$SAME" "$WORK/$kind.json" --headers)
   printf '%-8s %10s %12s %6s%% %22s %6s%%\n' "$kind" "$ours" "$same" "$((100 * same / ours))" \
     "$headed" "$((100 * headed / ours))"
 done

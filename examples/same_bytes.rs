@@ -10,6 +10,9 @@
 //! security headers ours sends (as fixed values), to tell what the headers
 //! themselves cost from what our code does.
 
+#[path = "support/mod.rs"]
+mod support;
+
 fn main() {
     let usage = "usage: PORT=… same_bytes FILE";
     let port: u16 = std::env::var("PORT")
@@ -21,7 +24,7 @@ fn main() {
     let body = bytes::Bytes::from(std::fs::read(file).expect("FILE"));
     // Parsed once; each answer clones them (as ours inserts constants).
     let hardening: std::sync::Arc<Vec<_>> = std::sync::Arc::new(
-        HARDENING
+        support::HARDENING
             .iter()
             .map(|(n, v)| {
                 (
@@ -65,20 +68,3 @@ fn main() {
         axum::serve(l, app).await.expect("serving");
     });
 }
-
-/// What our answers carry besides the type and length.
-const HARDENING: [(&str, &str); 7] = [
-    ("x-request-id", "0F2KTMZW-543285"),
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "strict-origin-when-cross-origin"),
-    (
-        "content-security-policy",
-        "default-src 'none'; frame-ancestors 'none'",
-    ),
-    (
-        "permissions-policy",
-        "camera=(self), microphone=(), geolocation=()",
-    ),
-    ("cross-origin-opener-policy", "same-origin"),
-];

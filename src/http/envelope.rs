@@ -38,8 +38,6 @@ pub struct ApiError {
     pub timestamp: i64,
 }
 
-const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
-
 /// Wraps already-serialized `data` JSON (a cache hit) without re-parsing it.
 /// A large answer (the home page is 15 KB) goes out as three pieces (head,
 /// the cached bytes themselves, tail), never copied; a small one (a show's
@@ -72,11 +70,7 @@ pub fn ok_raw(data: &Bytes) -> Response {
         })
     };
     let mut res = Response::new(body);
-    // Room for the type, the request id and the security headers
-    // (`request_log`) from the start, rather than a map grown on the way.
-    let mut headers = axum::http::HeaderMap::with_capacity(12);
-    headers.insert(header::CONTENT_TYPE, JSON);
-    *res.headers_mut() = headers;
+    *res.headers_mut() = super::hardening::json_headers();
     res
 }
 
@@ -160,8 +154,9 @@ fn envelope(
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response {
-    let mut res = (status, body).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    let mut res = Response::new(axum::body::Body::from(body));
+    *res.status_mut() = status;
+    *res.headers_mut() = super::hardening::json_headers();
     res
 }
 

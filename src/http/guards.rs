@@ -93,7 +93,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         // (the larger part of a buyer request's own cost at an on-sale peak).
         // Once the token is due to expire, the full check decides (and
         // answers TOKEN_EXPIRED).
-        if let Some(known) = state.caches.sessions.user_tokens.get(token).await
+        if let Some(known) = state.caches.sessions.user_tokens.get(token)
             && known.exp > Tokens::unix_now()
         {
             if state.caches.sessions.is_disabled_user(&known.user_id) {
@@ -110,18 +110,13 @@ impl FromRequestParts<AppState> for CurrentUser {
         if !accounts::user_active(state, &claims.sub).await? {
             return Err(user_disabled());
         }
-        state
-            .caches
-            .sessions
-            .user_tokens
-            .insert(
-                token.to_string(),
-                SignedIn {
-                    user_id: claims.sub.as_str().into(),
-                    exp: claims.exp,
-                },
-            )
-            .await;
+        state.caches.sessions.user_tokens.insert(
+            token.to_string(),
+            SignedIn {
+                user_id: claims.sub.as_str().into(),
+                exp: claims.exp,
+            },
+        );
         Ok(CurrentUser { id: claims.sub })
     }
 }

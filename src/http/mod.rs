@@ -15,6 +15,7 @@ pub mod door;
 pub mod envelope;
 pub mod extract;
 pub mod guards;
+pub mod hardening;
 pub mod health;
 pub mod openapi;
 pub mod orders;
@@ -241,7 +242,7 @@ pub async fn serve(
     let app = tower::ServiceBuilder::new()
         .layer(request_log::RequestLogLayer::new(state.clone(), templates))
         .option_layer(cors)
-        .layer(axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer_fn(BodyLimit::new)
         .service(router(state));
     server::serve(
         listener,
@@ -249,6 +250,53 @@ pub async fn serve(
         shutdown,
     )
     .await
+}
+
+/// `DefaultBodyLimit::max(JSON_BODY_LIMIT)` for the requests whose body a
+/// handler may read. A GET or HEAD skips it: no such route reads a body, and
+/// the limit rides on each request as an extension (an allocation).
+#[derive(Clone)]
+struct BodyLimit<S> {
+    limited: <axum::extract::DefaultBodyLimit as tower::Layer<S>>::Service,
+    plain: S,
+}
+
+impl<S: Clone> BodyLimit<S> {
+    fn new(inner: S) -> Self {
+        use tower::Layer;
+        BodyLimit {
+            limited: axum::extract::DefaultBodyLimit::max(JSON_BODY_LIMIT).layer(inner.clone()),
+            plain: inner,
+        }
+    }
+}
+
+impl<S> tower::Service<axum::http::Request<axum::body::Body>> for BodyLimit<S>
+where
+    S: tower::Service<axum::http::Request<axum::body::Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        match self.limited.poll_ready(cx) {
+            std::task::Poll::Ready(Ok(())) => self.plain.poll_ready(cx),
+            other => other,
+        }
+    }
+
+    fn call(&mut self, req: axum::http::Request<axum::body::Body>) -> S::Future {
+        use axum::http::Method;
+        if matches!(*req.method(), Method::GET | Method::HEAD) {
+            self.plain.call(req)
+        } else {
+            self.limited.call(req)
+        }
+    }
 }
 
 /// `CORS_ORIGINS`: only those origins, only what the API uses; `None`

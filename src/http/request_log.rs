@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, Method, Request, Response};
+use axum::http::{HeaderValue, Method, Request, Response};
 use axum::response::IntoResponse;
 use tower::{Layer, Service};
 
@@ -26,7 +26,7 @@ use crate::error::{AppError, Code};
 use crate::metrics::{RequestFamilies, RouteSeries};
 use crate::state::AppState;
 
-pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use super::hardening::X_REQUEST_ID;
 
 /// Attached by `AppError` to a 5xx response so the access line can say why.
 #[derive(Clone, Debug)]
@@ -186,38 +186,6 @@ fn oversized(req: &Request<Body>) -> Option<AppError> {
         .then(|| AppError::new(Code::HeadersTooLarge, "请求头过大（最多 32 KB）"))
 }
 
-/// On every response, unless the handler set its own (the console sets a
-/// stricter CSP for its pages). JSON never runs as a page: no framing, no
-/// sniffing, no scripts. The camera is allowed for the door scanner.
-///
-/// Names and values are constants, checked when compiled: `from_static`
-/// called at run time re-checks every byte of every value on every answer.
-fn security_headers(h: &mut axum::http::HeaderMap, hsts: bool) {
-    use axum::http::header;
-    const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
-    const DENY: HeaderValue = HeaderValue::from_static("DENY");
-    const REFERRER: HeaderValue = HeaderValue::from_static("strict-origin-when-cross-origin");
-    const CSP: HeaderValue = HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
-    const PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
-    const PERMISSIONS: HeaderValue =
-        HeaderValue::from_static("camera=(self), microphone=(), geolocation=()");
-    const COOP_NAME: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
-    const COOP: HeaderValue = HeaderValue::from_static("same-origin");
-    const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSubDomains");
-    // Room for all of them at once, rather than growing the map twice.
-    h.reserve(7);
-    h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(NOSNIFF);
-    h.entry(header::X_FRAME_OPTIONS).or_insert(DENY);
-    h.entry(header::REFERRER_POLICY).or_insert(REFERRER);
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(CSP);
-    h.entry(PERMISSIONS_POLICY).or_insert(PERMISSIONS);
-    h.entry(COOP_NAME).or_insert(COOP);
-    if hsts {
-        // Only when the proxy says the buyer came over HTTPS.
-        h.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HSTS);
-    }
-}
-
 /// Holds the app state for the per-IP `/api` rate limit and the metrics;
 /// `None` (unit tests) means neither.
 #[derive(Clone, Default)]
@@ -263,7 +231,8 @@ struct Measured {
 /// What the access line needs of the request, which the app consumes.
 struct Started {
     method: Method,
-    path: String,
+    /// A clone shares the request's bytes (no copy).
+    uri: axum::http::Uri,
 }
 
 impl<S> Service<Request<Body>> for RequestLog<S>
@@ -289,7 +258,7 @@ where
         // Capture what the line needs only when someone will read it.
         let started = tracing::enabled!(target: "access", tracing::Level::ERROR).then(|| Started {
             method: req.method().clone(),
-            path: req.uri().path().to_owned(),
+            uri: req.uri().clone(),
         });
         let measured = self.state.is_some().then(|| Measured {
             routes: self.routes.clone(),
@@ -415,9 +384,7 @@ where
                 AppError::internal(anyhow::anyhow!("handler panicked: {what}")).into_response()
             }
         };
-        res.headers_mut()
-            .insert(X_REQUEST_ID.clone(), this.id.clone());
-        security_headers(res.headers_mut(), *this.hsts);
+        super::hardening::finish(res.headers_mut(), this.id, *this.hsts);
         let took = this.at.elapsed();
         let status = res.status().as_u16();
         if let Some(m) = this.measured.take() {
@@ -427,7 +394,7 @@ where
         if let Some(s) = this.started.take() {
             let us = took.as_micros() as u64;
             let id = this.id.to_str().unwrap_or("-");
-            let (method, path) = (s.method.as_str(), s.path.as_str());
+            let (method, path) = (s.method.as_str(), s.uri.path());
             if status >= 500 {
                 let cause = res
                     .extensions()

@@ -79,18 +79,13 @@ pub(crate) async fn wechat_login(
     // The login just found the user active: their first requests (often an
     // order, seconds later at an on-sale) need neither the signature check
     // nor the database.
-    state
-        .caches
-        .sessions
-        .user_tokens
-        .insert(
-            token.clone(),
-            SignedIn {
-                user_id: user.id.as_str().into(),
-                exp,
-            },
-        )
-        .await;
+    state.caches.sessions.user_tokens.insert(
+        token.clone(),
+        SignedIn {
+            user_id: user.id.as_str().into(),
+            exp,
+        },
+    );
     Ok(LoginOutcome {
         token,
         principal: user,
@@ -502,7 +497,7 @@ pub(crate) async fn admin_standing(
     id: &str,
 ) -> Result<Option<Standing>, AppError> {
     let key = format!("{scope}:{id}");
-    if let Some(standing) = state.caches.sessions.admins.get(&key).await {
+    if let Some(standing) = state.caches.sessions.admins.get(&key) {
         return Ok(standing);
     }
     let (t, i) = (scope.clone(), id.to_string());
@@ -510,6 +505,6 @@ pub(crate) async fn admin_standing(
         .store
         .read(move |c| admins::standing(c, &t, &i))
         .await?;
-    state.caches.sessions.admins.insert(key, standing).await;
+    state.caches.sessions.admins.insert(key, standing);
     Ok(standing)
 }

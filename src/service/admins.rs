@@ -31,13 +31,12 @@ fn checked(id: &str) -> Result<String, AppError> {
 
 /// Forgets the cached "still active, in this role" answer, so a change is
 /// felt by the admin's next request.
-async fn forget(state: &AppState, scope: &TenantScope, id: &str) {
+fn forget(state: &AppState, scope: &TenantScope, id: &str) {
     state
         .caches
         .sessions
         .admins
-        .invalidate(&format!("{scope}:{id}"))
-        .await;
+        .invalidate(&format!("{scope}:{id}"));
 }
 
 pub(crate) async fn list(state: &AppState, scope: &TenantScope) -> Result<Vec<Admin>, AppError> {
@@ -95,7 +94,7 @@ pub(crate) async fn update(
         .store
         .write(move |c| q::update(c, &a.scope, &target, &change, &a.id, now_ms()))
         .await?;
-    forget(state, &owner.scope, &id).await;
+    forget(state, &owner.scope, &id);
     Ok(admin)
 }
 
@@ -115,7 +114,7 @@ pub(crate) async fn reset_password(
         .store
         .write(move |c| q::reset_password(c, &a.scope, &target, &hash, &a.id, now_ms()))
         .await?;
-    forget(state, &owner.scope, &id).await;
+    forget(state, &owner.scope, &id);
     Ok(())
 }
 
@@ -132,7 +131,7 @@ pub(crate) async fn end_sessions(
         .store
         .write(move |c| q::end_sessions(c, &a.scope, &target, &a.id, now_ms()))
         .await?;
-    forget(state, &actor.scope, &id).await;
+    forget(state, &actor.scope, &id);
     Ok(())
 }
 
@@ -169,7 +168,7 @@ pub(crate) async fn change_own_password(
         })
         .await?
         .ok_or_else(|| AppError::new(Code::AdminDisabled, "该管理员账号已停用"))?;
-    forget(state, &me.scope, &me.id).await;
+    forget(state, &me.scope, &me.id);
     state
         .tokens
         .issue_admin(&me.id, me.scope.id(), standing.role, standing.epoch)

@@ -32,8 +32,9 @@ pub(crate) async fn tenant(state: &AppState, tenant_id: &str) -> Result<Bytes, A
     if !crate::model::catalog::valid_tenant_id(tenant_id) {
         return Err(AppError::tenant_not_found());
     }
-    let id = tenant_id.to_string();
     let c = get_or_load(&state.caches.catalog.tenants, tenant_id, async {
+        // Owned only on a miss: the reader thread needs its own copy.
+        let id = tenant_id.to_owned();
         let t = state
             .store
             .read(move |c| tenants::find_active(c, &id))
@@ -57,8 +58,9 @@ pub(crate) async fn event(state: &AppState, event_id: &str) -> Result<Bytes, App
     if !crate::ids::looks_like_id(event_id) {
         return Err(AppError::event_not_found());
     }
-    let id = event_id.to_string();
     let c = get_or_load(&state.caches.catalog.events, event_id, async {
+        // Owned only on a miss: the reader thread needs its own copy.
+        let id = event_id.to_owned();
         let e = state
             .store
             .read(move |c| q::find_public_event(c, &id))

@@ -80,7 +80,7 @@ pub(crate) async fn sync_pending(state: &AppState, order: &Order) -> bool {
     };
     if order.status != OrderStatus::Pending
         || !order.has_prepay
-        || !state.caches.should_poll_payment(&order.id).await
+        || !state.caches.should_poll_payment(&order.id)
     {
         return false;
     }
