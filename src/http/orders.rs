@@ -13,6 +13,7 @@ use crate::model::catalog::{Page, PageRequest};
 use crate::model::orders::OrderFilter;
 use crate::model::orders::{Order, OrderStatus};
 use crate::service::orders::{self, CreateInput};
+use crate::service::payments;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -95,7 +96,9 @@ pub async fn get(
     user: CurrentUser,
     P(order_id): P<String>,
 ) -> Result<Response, AppError> {
-    Ok(ok(&orders::get(&state, &user.id, &order_id).await?))
+    Ok(ok(
+        &payments::buyer_order(&state, &user.id, &order_id).await?
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -90,24 +90,11 @@ pub(crate) async fn get(
         return Err(q::order_not_found().into());
     }
     let (u, id) = (user_id.to_string(), order_id.to_string());
-    let order = state
+    state
         .store
         .read(move |c| q::get_for_user(c, &u, &id))
         .await?
-        .ok_or_else(|| AppError::from(q::order_not_found()))?;
-    // Polling a pending order: if WeChat already took the money but its
-    // notify is late, settle now and show the paid order.
-    if crate::service::payments::sync_pending(state, &order).await {
-        let (u, id) = (user_id.to_string(), order_id.to_string());
-        if let Some(fresh) = state
-            .store
-            .read(move |c| q::get_for_user(c, &u, &id))
-            .await?
-        {
-            return Ok(fresh);
-        }
-    }
-    Ok(order)
+        .ok_or_else(|| AppError::from(q::order_not_found()))
 }
 
 pub(crate) async fn list(

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checkin;
 pub mod content;
 pub mod door;
+mod error;
 pub mod events;
 pub mod inventory;
 pub mod migrations;
@@ -32,7 +33,7 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
-use crate::error::Rejection;
+pub use error::{StoreError, StoreResult};
 pub(crate) use writer::Writer;
 pub use writer::WriterMetrics;
 
@@ -47,31 +48,6 @@ pub(crate) const WAL_RESTART_FRAMES: i64 = 128 * 1024;
 /// The log file is cut back to this size when it starts over, so a rush
 /// does not leave its whole log on disk.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error(transparent)]
-    Rejected(#[from] Rejection),
-    #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
-    #[error("read pool: {0}")]
-    Pool(#[from] r2d2::Error),
-    #[error("commit failed: {0}")]
-    Commit(String),
-    #[error("database busy: {0}")]
-    Busy(String),
-    #[error("the writer has stopped")]
-    Closed,
-    #[error("migration: {0}")]
-    Migration(String),
-    #[error("io: {0}")]
-    Io(#[from] std::io::Error),
-    /// A backup or restore refused, in words for the operator.
-    #[error("{0}")]
-    Backup(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Clone)]
 pub struct Store {

@@ -33,7 +33,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{StoreError, StoreResult};
+use super::error::{StoreError, StoreResult};
 
 /// Commands per commit by default: enough to make the fsync cost per order
 /// negligible while keeping each batch's latency small (docs/PERFORMANCE.md).

@@ -11,5 +11,5 @@ mod refunds;
 
 pub(crate) use checkout::{dev_confirm, load_qr_key, start};
 pub(crate) use notify::{NotifyFault, notify_v2, notify_v3};
-pub(crate) use reconcile::{reconcile_expired, sync_pending};
+pub(crate) use reconcile::{buyer_order, reconcile_expired};
 pub(crate) use refunds::{refund, retry_refunds, send_due_refunds};

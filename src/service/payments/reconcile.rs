@@ -1,6 +1,7 @@
 //! Asking WeChat what the notifies have not told us: before an order that
 //! reached WeChat is expired, and when a buyer polls a pending order.
 
+use crate::error::AppError;
 use crate::model::orders::{Order, OrderStatus};
 use crate::model::time::now_ms;
 use crate::state::{AppState, PayProvider};
@@ -72,9 +73,24 @@ pub(crate) async fn before_expire(
     }
 }
 
+/// A buyer's order as its payment stands. Polling a pending order: if
+/// WeChat already took the money but its notify is late, settle now and
+/// show the paid order.
+pub(crate) async fn buyer_order(
+    state: &AppState,
+    user_id: &str,
+    order_id: &str,
+) -> Result<Order, AppError> {
+    let order = crate::service::orders::get(state, user_id, order_id).await?;
+    if sync_pending(state, &order).await {
+        return crate::service::orders::get(state, user_id, order_id).await;
+    }
+    Ok(order)
+}
+
 /// A buyer polling a pending order whose notify has not come: ask WeChat
 /// (at most every few seconds per order) and settle if it was paid.
-pub(crate) async fn sync_pending(state: &AppState, order: &Order) -> bool {
+async fn sync_pending(state: &AppState, order: &Order) -> bool {
     let PayProvider::WeChat(pay) = &state.pay else {
         return false;
     };
