@@ -327,3 +327,26 @@ fn tenant_scope_is_made_only_where_a_club_is_vouched_for() {
         }
     }
 }
+
+/// docs/ARCHITECTURE.md's jobs table names every registered job, and no
+/// other.
+#[test]
+fn the_jobs_table_lists_every_job() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ARCHITECTURE.md"))
+            .unwrap();
+    let table = doc
+        .split("## Jobs")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let listed: BTreeSet<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let registered: BTreeSet<&str> = standup_tickets::jobs::JOBS.iter().map(|j| j.name).collect();
+    assert_eq!(listed, registered);
+}
