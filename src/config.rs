@@ -257,9 +257,9 @@ fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 /// One environment variable: its name, the value used when it is unset
-/// (`None`: unset means "not configured"), how README shows that default, and
+/// (`None`: unset means "not configured"), how docs/CONFIGURATION.md shows that default, and
 /// what it does. Every variable the server reads is declared here, once;
-/// [`Config::from_lookup`] reads only these and README's table is this list.
+/// [`Config::from_lookup`] reads only these and docs/CONFIGURATION.md's table is this list.
 pub struct Opt {
     pub var: &'static str,
     pub default: Option<&'static str>,
@@ -1129,16 +1129,16 @@ mod tests {
         assert!(c.demo_on_empty && !c.trust_proxy);
     }
 
-    /// README's configuration table is `OPTIONS`, row for row.
+    /// docs/CONFIGURATION.md's table is `OPTIONS`, row for row.
     #[test]
-    fn readme_lists_exactly_the_options() {
-        let readme = include_str!("../README.md");
+    fn the_configuration_doc_lists_exactly_the_options() {
+        let readme = include_str!("../docs/CONFIGURATION.md");
         let start = readme
             .find("<!-- options:begin")
-            .expect("options:begin in README");
+            .expect("options:begin in docs/CONFIGURATION.md");
         let end = readme
             .find("<!-- options:end -->")
-            .expect("options:end in README");
+            .expect("options:end in docs/CONFIGURATION.md");
         let rows: Vec<&str> = readme[start..end]
             .lines()
             .filter(|l| l.starts_with("| `"))
@@ -1149,7 +1149,7 @@ mod tests {
             .collect();
         assert_eq!(
             rows, expected,
-            "regenerate README's table from config::OPTIONS"
+            "regenerate docs/CONFIGURATION.md's table from config::OPTIONS"
         );
         let mut seen = std::collections::HashSet::new();
         assert!(

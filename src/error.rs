@@ -265,16 +265,16 @@ mod tests {
         }
     }
 
-    /// README's table of codes is the catalogue, row for row.
+    /// docs/API.md's table of codes is the catalogue, row for row.
     #[test]
     fn readme_lists_exactly_the_catalogue() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../docs/API.md");
         let start = readme
             .find("<!-- codes:begin")
-            .expect("codes:begin in README");
+            .expect("codes:begin in docs/API.md");
         let end = readme
             .find("<!-- codes:end -->")
-            .expect("codes:end in README");
+            .expect("codes:end in docs/API.md");
         let rows: Vec<String> = readme[start..end]
             .lines()
             .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
@@ -286,7 +286,7 @@ mod tests {
             .collect();
         assert_eq!(
             rows, expected,
-            "regenerate README's code table from src/error.rs"
+            "regenerate docs/API.md's code table from src/error.rs"
         );
     }
 }

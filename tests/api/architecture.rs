@@ -350,3 +350,84 @@ fn the_jobs_table_lists_every_job() {
     let registered: BTreeSet<&str> = standup_tickets::jobs::JOBS.iter().map(|j| j.name).collect();
     assert_eq!(listed, registered);
 }
+
+/// GitHub's anchor for a heading: lower case, spaces to hyphens, other
+/// punctuation dropped.
+fn anchor_of(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every link in README.md and docs/ names a file of this repository (and,
+/// with `#…`, one of its headings): nothing points outside, where a clone
+/// would find nothing.
+#[test]
+fn doc_links_stay_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec![root.join("README.md")];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            docs.push(p);
+        }
+    }
+    let headings = |p: &Path| -> BTreeSet<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with('#') && l.contains("# "))
+            .map(|l| anchor_of(l.trim_start_matches('#')))
+            .collect()
+    };
+    let mut checked = 0;
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).unwrap();
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let target = &rest[..rest.find(')').unwrap()];
+            assert!(
+                !target.contains("://") && !target.starts_with("mailto:"),
+                "{} links outside the repository: {target}",
+                doc.display()
+            );
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let file = if file.is_empty() {
+                doc.clone()
+            } else {
+                doc.parent().unwrap().join(file)
+            };
+            let file = file
+                .canonicalize()
+                .unwrap_or_else(|_| panic!("{} links to a missing {target}", doc.display()));
+            assert!(
+                file.starts_with(root.canonicalize().unwrap()),
+                "{} links outside the repository: {target}",
+                doc.display()
+            );
+            if !anchor.is_empty() {
+                assert!(
+                    headings(&file).contains(anchor),
+                    "{} links to a missing heading: {target}",
+                    doc.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} links found");
+}
+
+#[test]
+fn the_readme_is_short() {
+    let readme = include_str!("../../README.md");
+    let lines = readme.lines().count();
+    assert!(lines <= 200, "README.md has {lines} lines (at most 200)");
+}

@@ -25,7 +25,7 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// What a scanner computes from a scanned code, written from the protocol
-/// as README states it, not from the server's code.
+/// as docs/API.md states it, not from the server's code.
 fn digest(key_b64url: &str, code: &str) -> String {
     let key = URL_SAFE_NO_PAD.decode(key_b64url).unwrap();
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();

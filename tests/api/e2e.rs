@@ -19,7 +19,7 @@ use crate::common::binary::Binary;
 const CLUB: &str = "night";
 const PASSWORD: &str = "a-long-door-password";
 const XSS: &str = "<img src=x onerror=alert(1)>";
-/// README's door-pack vector: a door key, a code, and its digest.
+/// docs/API.md's door-pack vector: a door key, a code, and its digest.
 const VECTOR_KEY: &str = "D1R0u3x5Abnj97FvluEKmh3BSJHqu0iFSHf3kUcOI48";
 const VECTOR_CODE: &str = "ST1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
 const VECTOR_DIGEST: &str = "-cz7qbQCwkiCT6gSo6tJlA";
@@ -130,7 +130,7 @@ async fn a_club_runs_a_night_from_the_console() {
     let before = b.text("#stats-cards").await;
 
     // The door's own HMAC (crypto.subtle is missing on plain-http origins)
-    // gives README's test vector.
+    // gives docs/API.md's test vector.
     let digest = b
         .client
         .execute_async(
