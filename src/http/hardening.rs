@@ -48,6 +48,16 @@ pub(super) fn finish(h: &mut HeaderMap, id: &HeaderValue, hsts: bool) {
     }
 }
 
+/// Whether the proxy (trusted) says the buyer came over HTTPS: only then
+/// is HSTS sent.
+pub(super) fn came_over_https<B>(req: &axum::http::Request<B>, trust_proxy: bool) -> bool {
+    trust_proxy
+        && req
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
 /// Each header unless the handler set its own (the console sets a stricter
 /// CSP for its pages). JSON never runs as a page: no framing, no sniffing,
 /// no scripts. The camera is allowed for the door scanner.

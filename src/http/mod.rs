@@ -7,6 +7,7 @@ pub mod admin_orders;
 pub mod admin_stats;
 pub mod admin_tenant;
 pub mod admins;
+mod admission;
 pub mod catalog;
 pub mod checkin;
 pub mod console;
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod request_log;
+mod route_metrics;
 pub mod server;
 pub mod uploads;
 
@@ -231,7 +233,7 @@ pub async fn serve(
     let (_, openapi) = routes();
     let documented = openapi["paths"].as_object().cloned().unwrap_or_default();
     // The wildcard routes first: the document spells them `{path}`.
-    let templates = request_log::RouteTemplates::new(
+    let templates = route_metrics::RouteTemplates::new(
         ["/admin/{*path}", "/static/{*path}"]
             .into_iter()
             .chain(documented.keys().map(String::as_str))

@@ -1,7 +1,10 @@
 //! The one middleware every request passes: it gives the request an id (kept
 //! from `X-Request-Id` when the caller sent a sane one), echoes it on the
-//! response, turns a panic into a 500 envelope, and writes one access-log line
-//! that carries the id and, for a 5xx, the internal cause.
+//! response, turns a panic into a 500 envelope, bounds the answer's time,
+//! and writes one access-log line that carries the id and, for a 5xx, the
+//! internal cause. What it asks of its neighbours, each in its own module:
+//! whether to refuse the request up front (`admission`), the answer's
+//! headers (`hardening`), the route's metric series (`route_metrics`).
 //!
 //! One hand-written layer instead of tower-http's request-id + trace +
 //! catch-panic stack: that stack (a tracing span per request, boxed bodies, an
@@ -11,8 +14,8 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -21,9 +24,9 @@ use axum::http::{HeaderValue, Method, Request, Response};
 use axum::response::IntoResponse;
 use tower::{Layer, Service};
 
-use super::guards::client_ip;
+use super::route_metrics::{Measured, RouteTemplates};
+use super::{admission, hardening};
 use crate::error::{AppError, Code};
-use crate::metrics::{RequestFamilies, RouteSeries};
 use crate::state::AppState;
 
 pub use super::hardening::X_REQUEST_ID;
@@ -61,131 +64,6 @@ fn sane_incoming(v: &HeaderValue) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
 }
 
-/// The router's path templates, so metrics can name a request by its route
-/// (`/api/events/{id}`) from out here, before axum has routed it. A lookup
-/// is far cheaper than a route layer (which boxes every route's service).
-/// The same lookup finds the route's metric series, so counting a request
-/// hashes no labels.
-#[derive(Clone)]
-pub struct RouteTemplates(Arc<Routes>);
-
-struct Routes {
-    families: RequestFamilies,
-    router: matchit::Router<usize>,
-    /// By the router's index; the last is `unmatched`.
-    routes: Vec<Route>,
-}
-
-/// One template and its series for the methods routes use.
-struct Route {
-    by_method: [RouteSeries; 4],
-}
-
-const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
-
-impl Route {
-    fn new(template: &'static str) -> Route {
-        Route {
-            by_method: METHODS.map(|m| RouteSeries::new(m, template)),
-        }
-    }
-}
-
-impl Default for RouteTemplates {
-    fn default() -> Self {
-        RouteTemplates::new([], &crate::metrics::Metrics::new())
-    }
-}
-
-impl RouteTemplates {
-    pub fn new<'a>(
-        templates: impl IntoIterator<Item = &'a str>,
-        metrics: &crate::metrics::Metrics,
-    ) -> RouteTemplates {
-        let mut router = matchit::Router::new();
-        let mut routes = Vec::new();
-        for t in templates {
-            // A template given twice (or overlapping) keeps its first entry.
-            if router.insert(t, routes.len()).is_ok() {
-                routes.push(Route::new(intern(t)));
-            }
-        }
-        routes.push(Route::new("unmatched"));
-        RouteTemplates(Arc::new(Routes {
-            families: metrics.request_families(),
-            router,
-            routes,
-        }))
-    }
-
-    fn index(&self, path: &str) -> usize {
-        let unmatched = self.0.routes.len() - 1;
-        self.0.router.at(path).map_or(unmatched, |m| *m.value)
-    }
-
-    /// Counts one answered request of the route at `index`.
-    fn record(&self, index: usize, method: &'static str, status: u16, seconds: f64) {
-        let route = &self.0.routes[index];
-        match METHODS.iter().position(|m| *m == method) {
-            Some(i) => self
-                .0
-                .families
-                .record_on(&route.by_method[i], status, seconds),
-            None => {
-                let name = route.by_method[0].route();
-                self.0.families.record(method, name, status, seconds)
-            }
-        }
-    }
-}
-
-/// Templates live as long as the process and are few (one per route), so
-/// each distinct one is leaked once and shared by every app started here.
-fn intern(t: &str) -> &'static str {
-    static SEEN: LazyLock<std::sync::Mutex<std::collections::HashSet<&'static str>>> =
-        LazyLock::new(Default::default);
-    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(s) = seen.get(t) {
-        return s;
-    }
-    let s: &'static str = Box::leak(t.to_owned().into_boxed_str());
-    seen.insert(s);
-    s
-}
-
-fn method_name(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
-    }
-}
-
-/// Longest URL (path and query) we take; the catalogue's longest is a few
-/// hundred bytes.
-pub const MAX_URI_BYTES: usize = 8 << 10;
-/// Most header bytes (names and values) we take; a browser sends 1–2 KB.
-pub const MAX_HEADER_BYTES: usize = 32 << 10;
-
-/// A request refused before the app sees it for its size, as our envelope.
-fn oversized(req: &Request<Body>) -> Option<AppError> {
-    if req.uri().path_and_query().map_or(0, |p| p.as_str().len()) > MAX_URI_BYTES {
-        return Some(AppError::new(Code::UriTooLong, "请求地址过长（最多 8 KB）"));
-    }
-    let headers: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len())
-        .sum();
-    (headers > MAX_HEADER_BYTES)
-        .then(|| AppError::new(Code::HeadersTooLarge, "请求头过大（最多 32 KB）"))
-}
-
 /// Holds the app state for the per-IP `/api` rate limit and the metrics;
 /// `None` (unit tests) means neither.
 #[derive(Clone, Default)]
@@ -221,13 +99,6 @@ pub struct RequestLog<S> {
     routes: RouteTemplates,
 }
 
-/// What the metrics need of a request once its answer is known.
-struct Measured {
-    routes: RouteTemplates,
-    route: usize,
-    method: &'static str,
-}
-
 /// What the access line needs of the request, which the app consumes.
 struct Started {
     method: Method,
@@ -260,29 +131,12 @@ where
             method: req.method().clone(),
             uri: req.uri().clone(),
         });
-        let measured = self.state.is_some().then(|| Measured {
-            routes: self.routes.clone(),
-            route: self.routes.index(req.uri().path()),
-            method: method_name(req.method()),
-        });
-        let limited = oversized(&req).or_else(|| {
-            self.state.as_ref().and_then(|state| {
-                let path = req.uri().path();
-                // WeChat Pay's notifies come from a few WeChat addresses, hundreds
-                // a second at an on-sale peak: refusing them would only delay
-                // payments (they are verified by signature instead).
-                if !path.starts_with("/api/") || path.starts_with("/api/payments/wechat/") {
-                    return None;
-                }
-                let ip = client_ip(req.headers(), req.extensions(), state.config.trust_proxy);
-                state.limits.check_api(ip).err()
-            })
-        });
-        let hsts = self.state.as_ref().is_some_and(|s| s.config.trust_proxy)
-            && req
-                .headers()
-                .get("x-forwarded-proto")
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+        let measured = self.state.is_some().then(|| self.routes.measure(&req));
+        let limited = admission::refusal(&req, self.state.as_ref());
+        let hsts = self
+            .state
+            .as_ref()
+            .is_some_and(|s| hardening::came_over_https(&req, s.config.trust_proxy));
         let timeout = self.state.as_ref().map(|s| s.config.request_timeout);
         RequestLogFuture {
             inner: match limited {
@@ -384,12 +238,11 @@ where
                 AppError::internal(anyhow::anyhow!("handler panicked: {what}")).into_response()
             }
         };
-        super::hardening::finish(res.headers_mut(), this.id, *this.hsts);
+        hardening::finish(res.headers_mut(), this.id, *this.hsts);
         let took = this.at.elapsed();
         let status = res.status().as_u16();
         if let Some(m) = this.measured.take() {
-            m.routes
-                .record(m.route, m.method, status, took.as_secs_f64());
+            m.record(status, took);
         }
         if let Some(s) = this.started.take() {
             let us = took.as_micros() as u64;
