@@ -5,9 +5,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::admin_events::keyword_param;
 use super::envelope::{ApiError, ApiResponse, ok};
 use super::extract::Q;
+use super::extract::keyword_param;
 use super::guards::Owner;
 use crate::error::AppError;
 use crate::model::audit::{AuditEntry, AuditFilter};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::{J, P, Q, non_empty};
+use super::extract::{J, P, Q, keyword_param, non_empty};
 use super::guards::{Owner, Staff};
 use crate::error::AppError;
 use crate::model::catalog::{Event, EventStatus, Page, PageRequest};
@@ -92,16 +92,6 @@ fn date_param(v: Option<String>, name: &str) -> Result<Option<chrono::NaiveDate>
                 .ok_or_else(|| AppError::validation(format!("{name} 须为 YYYY-MM-DD 格式的日期")))
         })
         .transpose()
-}
-
-/// A free-text filter: at most 50 characters.
-pub(super) fn keyword_param(v: Option<String>) -> Result<Option<String>, AppError> {
-    match non_empty(v) {
-        Some(k) if k.chars().count() > 50 => {
-            Err(AppError::validation("keyword 不能超过 50 个字符"))
-        }
-        k => Ok(k),
-    }
 }
 
 #[utoipa::path(

@@ -9,8 +9,8 @@ use futures_util::stream;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::admin_events::keyword_param;
 use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use super::extract::keyword_param;
 use super::extract::{J, P, Q, non_empty};
 use super::guards::{CurrentAdmin, Owner, Staff};
 use crate::error::AppError;

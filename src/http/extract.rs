@@ -325,3 +325,13 @@ mod tests {
         }
     }
 }
+
+/// A free-text filter: at most 50 characters.
+pub(crate) fn keyword_param(v: Option<String>) -> Result<Option<String>, AppError> {
+    match non_empty(v) {
+        Some(k) if k.chars().count() > 50 => {
+            Err(AppError::validation("keyword 不能超过 50 个字符"))
+        }
+        k => Ok(k),
+    }
+}

@@ -132,8 +132,8 @@ pub struct CurrentAdmin {
 
 impl CurrentAdmin {
     /// The admin as services see it: who, and in which club.
-    pub fn actor(&self) -> crate::service::admin_events::AdminActor {
-        crate::service::admin_events::AdminActor {
+    pub fn actor(&self) -> crate::model::accounts::AdminActor {
+        crate::model::accounts::AdminActor {
             id: self.id.clone(),
             scope: self.scope.clone(),
         }

@@ -244,3 +244,10 @@ mod tests {
         assert!(valid_new_password(&"x".repeat(257)).is_err());
     }
 }
+
+/// Who acts on the admin side: an admin of the club in `scope`.
+#[derive(Debug, Clone)]
+pub struct AdminActor {
+    pub id: String,
+    pub scope: crate::model::scope::TenantScope,
+}

@@ -4,6 +4,7 @@
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
+use crate::model::accounts::AdminActor;
 use crate::model::catalog::{Event, Page, PageRequest};
 use crate::model::events::{
     AdminEventFilter, EventInput, admin_reason, instant, show_start, validate,
@@ -13,13 +14,6 @@ use crate::model::time::now_ms;
 use crate::service::{catalog, payments};
 use crate::state::AppState;
 use crate::store::events as q;
-
-/// Who acts: an admin of the club in `scope`.
-#[derive(Debug, Clone)]
-pub struct AdminActor {
-    pub id: String,
-    pub scope: TenantScope,
-}
 
 fn not_found() -> AppError {
     AppError::event_not_found()

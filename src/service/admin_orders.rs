@@ -8,12 +8,12 @@ use tokio::sync::mpsc;
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
+use crate::model::accounts::AdminActor;
 use crate::model::catalog::{Page, PageRequest};
 use crate::model::events::admin_reason;
 use crate::model::export::{preamble, write_rows};
 use crate::model::orders::{AdminOrder, AdminOrderFilter, OrderCursor, OrderPage, RefundActor};
 use crate::model::scope::TenantScope;
-use crate::service::admin_events::AdminActor;
 use crate::service::payments;
 use crate::state::AppState;
 use crate::store::order_lists as q;

@@ -5,13 +5,13 @@
 use crate::error::{AppError, Code};
 use crate::ids::looks_like_id;
 use crate::model::accounts::Admin;
+use crate::model::accounts::AdminActor;
 use crate::model::admins::{
     AdminUpdateInput, NewAdminInput, OwnPasswordInput, PasswordInput, new_password,
 };
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
 use crate::service::accounts::hash_off_thread;
-use crate::service::admin_events::AdminActor;
 use crate::state::AppState;
 use crate::store::admins as q;
 use crate::store::audit::{AuditActor, Target, audit};

@@ -2,10 +2,10 @@
 
 use crate::error::{AppError, Code};
 use crate::ids::looks_like_id;
+use crate::model::accounts::AdminActor;
 use crate::model::checkin::{CheckinResult, Door, DoorCount};
 use crate::model::scope::TenantScope;
 use crate::model::time::{now_ms, today_in};
-use crate::service::admin_events::AdminActor;
 use crate::state::AppState;
 use crate::store::checkin as q;
 

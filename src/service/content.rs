@@ -3,10 +3,10 @@
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
+use crate::model::accounts::AdminActor;
 use crate::model::content::{AdminBanner, AdminMerch, BannerInput, Kind, MerchInput, ReorderInput};
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
-use crate::service::admin_events::AdminActor;
 use crate::service::catalog;
 use crate::state::AppState;
 use crate::store::content as q;

@@ -3,6 +3,7 @@
 
 use crate::error::{AppError, Code, Rejection};
 use crate::ids::looks_like_id;
+use crate::model::accounts::AdminActor;
 use crate::model::door::{
     DigestSpec, DoorChanges, DoorPack, MAX_CHANGES, MAX_SYNC_SCANS, PackTicket, ScanReport,
     SyncReport,
@@ -10,7 +11,6 @@ use crate::model::door::{
 use crate::model::tickets::DOOR_DIGEST_LEN;
 use crate::model::time::now_ms;
 use crate::model::{Timestamp, scope::TenantScope};
-use crate::service::admin_events::AdminActor;
 use crate::service::checkin::device;
 use crate::state::AppState;
 use crate::store::door::{self as q, SyncCtx};

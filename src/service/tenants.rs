@@ -2,11 +2,11 @@
 //! audited as `cli`; and a club's own settings as its owner edits them.
 
 use crate::error::AppError;
+use crate::model::accounts::AdminActor;
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
 use crate::model::tenants::{AdminTenant, TenantSettingsInput};
 use crate::model::time::now_ms;
-use crate::service::admin_events::AdminActor;
 use crate::service::catalog;
 use crate::state::AppState;
 use crate::store::audit::{AuditActor, Target, audit};
