@@ -251,6 +251,16 @@ pub fn non_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// A free-text filter: at most 50 characters.
+pub(crate) fn keyword_param(v: Option<String>) -> Result<Option<String>, AppError> {
+    match non_empty(v) {
+        Some(k) if k.chars().count() > 50 => {
+            Err(AppError::validation("keyword 不能超过 50 个字符"))
+        }
+        k => Ok(k),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,15 +333,5 @@ mod tests {
         ] {
             assert_eq!(query_message(english), chinese, "{english}");
         }
-    }
-}
-
-/// A free-text filter: at most 50 characters.
-pub(crate) fn keyword_param(v: Option<String>) -> Result<Option<String>, AppError> {
-    match non_empty(v) {
-        Some(k) if k.chars().count() > 50 => {
-            Err(AppError::validation("keyword 不能超过 50 个字符"))
-        }
-        k => Ok(k),
     }
 }
