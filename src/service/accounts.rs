@@ -17,6 +17,7 @@ use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
 use crate::state::AppState;
+use crate::store::audit::AuditActor;
 use crate::store::users::ProfileUpdate;
 use crate::store::{Store, admins, users};
 use crate::tokens;
@@ -361,6 +362,9 @@ fn operator_audit(
     )
 }
 
+/// The operator sets an admin's password by username (CLI): the same
+/// store change as an owner's reset (a lock is lifted, tokens end), audited
+/// as `cli`.
 pub(crate) async fn set_admin_password(
     store: &Store,
     scope: &TenantScope,
@@ -372,20 +376,15 @@ pub(crate) async fn set_admin_password(
     let (scope, name) = (scope.clone(), username.to_string());
     Ok(store
         .write(move |c| {
-            admins::set_password(c, &scope, &name, &hash)?;
-            operator_audit(
-                c,
-                "admin_password_set",
-                &scope,
-                "admin",
-                &name,
-                serde_json::json!({ "username": name }),
-            )
+            let id = admins::id_by_username(c, &scope, &name)?;
+            admins::reset_password(c, &scope, &id, &hash, AuditActor::Cli, now_ms())
         })
         .await?)
 }
 
-/// Disables or re-enables an admin by username (CLI).
+/// Disables or re-enables an admin by username (CLI): the same change as
+/// an owner's, under the same rule (the club keeps an active owner),
+/// audited as `cli`.
 pub(crate) async fn set_admin_status(
     store: &Store,
     scope: &TenantScope,
@@ -393,19 +392,18 @@ pub(crate) async fn set_admin_status(
     status: ActiveStatus,
 ) -> Result<(), AppError> {
     let (scope, name) = (scope.clone(), username.to_string());
-    Ok(store
+    let change = crate::model::admins::AdminChange {
+        display_name: None,
+        role: None,
+        status: Some(status),
+    };
+    store
         .write(move |c| {
-            admins::set_status(c, &scope, &name, status)?;
-            operator_audit(
-                c,
-                "admin_status_set",
-                &scope,
-                "admin",
-                &name,
-                serde_json::json!({ "username": name, "status": status.as_str() }),
-            )
+            let id = admins::id_by_username(c, &scope, &name)?;
+            admins::update(c, &scope, &id, &change, AuditActor::Cli, now_ms())
         })
-        .await?)
+        .await?;
+    Ok(())
 }
 
 pub(crate) async fn hash_off_thread(password: &str) -> Result<String, AppError> {

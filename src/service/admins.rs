@@ -92,7 +92,16 @@ pub(crate) async fn update(
     let (a, target) = (owner.clone(), id.clone());
     let admin = state
         .store
-        .write(move |c| q::update(c, &a.scope, &target, &change, &a.id, now_ms()))
+        .write(move |c| {
+            q::update(
+                c,
+                &a.scope,
+                &target,
+                &change,
+                AuditActor::Admin(&a.id),
+                now_ms(),
+            )
+        })
         .await?;
     forget(state, &owner.scope, &id);
     Ok(admin)
@@ -112,7 +121,16 @@ pub(crate) async fn reset_password(
     let (a, target) = (owner.clone(), id.clone());
     state
         .store
-        .write(move |c| q::reset_password(c, &a.scope, &target, &hash, &a.id, now_ms()))
+        .write(move |c| {
+            q::reset_password(
+                c,
+                &a.scope,
+                &target,
+                &hash,
+                AuditActor::Admin(&a.id),
+                now_ms(),
+            )
+        })
         .await?;
     forget(state, &owner.scope, &id);
     Ok(())
@@ -163,7 +181,14 @@ pub(crate) async fn change_own_password(
     let standing = state
         .store
         .write(move |c| {
-            q::reset_password(c, &a.scope, &a.id, &hash, &a.id, now_ms())?;
+            q::reset_password(
+                c,
+                &a.scope,
+                &a.id,
+                &hash,
+                AuditActor::Admin(&a.id),
+                now_ms(),
+            )?;
             q::standing(c, &a.scope, &a.id)
         })
         .await?

@@ -302,7 +302,7 @@ pub(crate) fn update(
     scope: &TenantScope,
     id: &str,
     change: &AdminChange,
-    actor_id: &str,
+    actor: AuditActor<'_>,
     now: i64,
 ) -> StoreResult<Admin> {
     let before = get(conn, scope, id)?.ok_or_else(not_found)?;
@@ -339,7 +339,7 @@ pub(crate) fn update(
     let after = get(conn, scope, id)?.ok_or_else(not_found)?;
     audit(
         conn,
-        AuditActor::Admin(actor_id),
+        actor,
         "admin_updated",
         Target {
             tenant_id: scope.id(),
@@ -373,7 +373,7 @@ pub(crate) fn reset_password(
     scope: &TenantScope,
     id: &str,
     password_hash: &str,
-    actor_id: &str,
+    actor: AuditActor<'_>,
     now: i64,
 ) -> StoreResult<()> {
     let n = conn
@@ -387,14 +387,14 @@ pub(crate) fn reset_password(
         return Err(not_found());
     }
     unlock(conn, scope, id)?;
+    let action = match actor {
+        AuditActor::Admin(a) if a == id => "admin_password_changed",
+        _ => "admin_password_reset",
+    };
     audit(
         conn,
-        AuditActor::Admin(actor_id),
-        if actor_id == id {
-            "admin_password_changed"
-        } else {
-            "admin_password_reset"
-        },
+        actor,
+        action,
         Target {
             tenant_id: scope.id(),
             kind: "admin",
@@ -405,47 +405,17 @@ pub(crate) fn reset_password(
     )
 }
 
-/// The operator sets a password by username (CLI); a lock is lifted too.
-pub(crate) fn set_password(
+/// The id of the club's admin with this username (the command line names
+/// admins by username).
+pub(crate) fn id_by_username(
     conn: &Connection,
     scope: &TenantScope,
     username: &str,
-    password_hash: &str,
-) -> StoreResult<()> {
-    let tenant_id = scope.id();
-    let n = conn.execute(
-        "UPDATE admins SET password_hash = ?3, failed_logins = 0, locked_until = NULL,
-             updated_at = ?4, session_epoch = session_epoch + 1
-         WHERE tenant_id = ?1 AND username = ?2",
-        params![tenant_id, username, password_hash, now_ms()],
-    )?;
-    if n == 0 {
-        return Err(Rejection::new(Code::AdminNotFound, "管理员不存在").into());
-    }
-    conn.execute(
-        "DELETE FROM login_failures WHERE tenant_id = ?1 AND username = ?2",
-        params![tenant_id, username],
-    )?;
-    Ok(())
-}
-
-pub fn set_status(
-    conn: &Connection,
-    scope: &TenantScope,
-    username: &str,
-    status: ActiveStatus,
-) -> StoreResult<()> {
-    let tenant_id = scope.id();
-    let n = conn.execute(
-        "UPDATE admins SET status = ?3, updated_at = ?4,
-             session_epoch = session_epoch + (status != ?3)
-         WHERE tenant_id = ?1 AND username = ?2",
-        params![tenant_id, username, status.as_str(), now_ms()],
-    )?;
-    if n == 0 {
-        return Err(Rejection::new(Code::AdminNotFound, "管理员不存在").into());
-    }
-    Ok(())
+) -> StoreResult<String> {
+    conn.prepare_cached("SELECT id FROM admins WHERE tenant_id = ?1 AND username = ?2")?
+        .query_row([scope.id(), username], |r| r.get(0))
+        .optional()?
+        .ok_or_else(not_found)
 }
 
 /// The role and session epoch of an admin that is active and still in an

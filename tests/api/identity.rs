@@ -570,13 +570,14 @@ async fn admin_login_scoping_and_roles() {
     );
 
     // Disabled: refused at login and for an existing token.
+    // Straight in the database: the club's only owner, whom neither the API
+    // nor the command line would disable.
     t.write(|c| {
-        standup_tickets::store::admins::set_status(
-            c,
-            &TenantScope::vouched("dt"),
-            "owner1",
-            ActiveStatus::Disabled,
-        )
+        c.execute(
+            "UPDATE admins SET status = 'disabled' WHERE tenant_id = 'dt' AND username = 'owner1'",
+            [],
+        )?;
+        Ok(())
     })
     .await;
     t.app.state.caches.sessions.admins.invalidate_all();
@@ -829,6 +830,64 @@ async fn cli_admin_create_then_login() {
         .await
         .expect(401, "INVALID_CREDENTIALS");
     login("changed-pw-99").await.data();
+    // Disabling and enabling go through the same change as the owner's.
+    let off = run(
+        &[
+            "admin",
+            "disable",
+            "--tenant",
+            "xclub",
+            "--username",
+            "boss",
+        ],
+        "",
+    );
+    assert!(off.status.success(), "{off:?}");
+    login("changed-pw-99").await.expect(403, "ADMIN_DISABLED");
+    let on = run(
+        &["admin", "enable", "--tenant", "xclub", "--username", "boss"],
+        "",
+    );
+    assert!(on.status.success(), "{on:?}");
+    login("changed-pw-99").await.data();
+    let ghost = run(
+        &[
+            "admin",
+            "disable",
+            "--tenant",
+            "xclub",
+            "--username",
+            "nobody",
+        ],
+        "",
+    );
+    assert!(!ghost.status.success());
+    let actions: Vec<(String, String)> = t
+        .store()
+        .read(|c| {
+            let mut s = c.prepare(
+                "SELECT actor, action FROM audit_log WHERE tenant_id = 'xclub' ORDER BY id",
+            )?;
+            let rows = s
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    let actions: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        &actions[2..],
+        [
+            ("cli", "admin_password_reset"),
+            ("cli", "admin_updated"),
+            ("cli", "admin_updated")
+        ],
+        "{actions:?}"
+    );
 }
 
 #[test]
