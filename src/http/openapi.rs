@@ -351,10 +351,11 @@ fn query_rules(doc: &mut Value) {
                     "status" if path.contains("/orders") => {
                         or_empty(json!({"$ref": "#/components/schemas/OrderStatus"}))
                     }
-                    // The public catalogue needs to know the club.
+                    // The public catalogue needs to know the club; a value
+                    // of white space alone is trimmed to nothing (400).
                     "tenantId" if public => {
                         p["required"] = json!(true);
-                        json!({"type": "string", "minLength": 1})
+                        json!({"type": "string", "minLength": 1, "pattern": NOT_ONLY_TRIMMED})
                     }
                     _ => continue,
                 };
@@ -363,6 +364,11 @@ fn query_rules(doc: &mut Value) {
         }
     }
 }
+
+/// Holds a character other than the white space the server trims (Rust's
+/// `str::trim`, spelled out: a regex's `\s` means more in some languages).
+const NOT_ONLY_TRIMMED: &str =
+    r"[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
 
 /// An empty value is read as absent (`status=` is every status).
 fn or_empty(schema: Value) -> Value {
