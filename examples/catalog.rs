@@ -58,14 +58,6 @@ fn args() -> Args {
     a
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn get(url: &str) -> Option<(u16, String)> {
     // A minimal blocking HTTP/1.0 GET keeps the benchmark free of client crates.
     use std::io::{Read, Write};
@@ -232,11 +224,11 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     // First start: migrations + demo club. Second start: the demo database.
-    let port = free_port();
+    let port = support::free_port();
     let (mut first, cold) = start_server(&a, dir.path(), port);
     first.kill().ok();
     first.wait().ok();
-    let port = free_port();
+    let port = support::free_port();
     let (mut server, warm) = start_server(&a, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let (_, list) = get(&format!("{base}/api/events?tenantId=demo")).unwrap();
@@ -244,7 +236,7 @@ fn main() {
     let event_id = &list[id_at..id_at + 26];
     let idle_kb = rss_kb(server.id(), "VmRSS:");
 
-    let trivial_port = free_port();
+    let trivial_port = support::free_port();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -20,21 +20,14 @@
 //! every 5 minutes (304 while nothing changed), counted in bytes on the wire
 //! both ways over one kept-alive connection, as a phone's browser sends them.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveTime, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
-use standup_tickets::model::Fen;
-use standup_tickets::model::accounts::AdminRole;
-use standup_tickets::model::scope::TenantScope;
-use standup_tickets::store::Store;
-use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
-use standup_tickets::store::orders::{NewOrder, create};
-use standup_tickets::store::payments::{Payment, Settlement, settle_payment};
-use standup_tickets::store::tenants::{self, NewTenant};
-use standup_tickets::store::{tickets, users};
 
 #[global_allocator]
 static ALLOC: standup_tickets::alloc::Allocator = standup_tickets::alloc::Allocator;
@@ -62,123 +55,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-/// A show tonight and `n` paid one-ticket orders; returns the ticket codes.
-async fn seed(db: &Path, n: usize) -> Vec<String> {
-    let store = Store::open(db).unwrap();
-    let codes = store
-        .write(move |c| {
-            tenants::insert(
-                c,
-                &NewTenant {
-                    id: "bench".into(),
-                    name: "压测俱乐部".into(),
-                    ..Default::default()
-                },
-            )?;
-            let tz = chrono_tz::Asia::Shanghai;
-            let club = TenantScope::vouched("bench");
-            let today = Utc::now().with_timezone(&tz).date_naive();
-            let show = insert_event(
-                c,
-                &club,
-                tz,
-                &NewEvent {
-                    max_per_user: 1_000_000,
-                    ..NewEvent::on_sale(
-                        "今晚专场",
-                        today,
-                        NaiveTime::from_hms_opt(23, 59, 0).unwrap(),
-                        vec![NewPriceOption::active("内场", Fen(8_800), n as i64, 0)],
-                    )
-                },
-            )?;
-            let buyer = users::login(c, &club, "door-bench", None, None)?.id;
-            let key = tickets::qr_key(c, 0)?;
-            let mut codes = Vec::with_capacity(n);
-            // Orders made an hour ago, when the show was still ahead.
-            let at = Utc::now().timestamp_millis() - 3_600_000;
-            for i in 0..n {
-                let o = create(
-                    c,
-                    &NewOrder {
-                        user_id: buyer.clone(),
-                        event_id: show.id.clone(),
-                        price_option_id: show.option_ids[0].clone(),
-                        quantity: 1,
-                        user_name: format!("观众{i}"),
-                        user_phone: "13800138000".into(),
-                        idempotency_key: None,
-                        hold_ms: 900_000,
-                    },
-                    at,
-                )?;
-                let paid = settle_payment(
-                    c,
-                    &Payment {
-                        order_id: o.id.clone(),
-                        transaction_id: format!("tx{}", o.id),
-                        amount: o.total_amount.0,
-                    },
-                    &key,
-                    at,
-                )?;
-                if let Settlement::Paid(order) = paid {
-                    codes.extend(order.tickets.into_iter().map(|t| t.qr_code));
-                }
-            }
-            Ok(codes)
-        })
-        .await
-        .unwrap();
-    standup_tickets::service::accounts::create_admin(
-        &store,
-        &TenantScope::vouched("bench"),
-        "door",
-        AdminRole::Staff,
-        "bench-password-1",
-    )
-    .await
-    .unwrap();
-    store.close().await;
-    codes
-}
-
-fn start_server(a: &Args, dir: &Path, port: u16) -> Child {
-    let child = Command::new(&a.bin)
-        .env("DATA_DIR", dir)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env("LOG_LEVEL", "warn")
-        .env("DEMO_DATA", "off")
-        .env("RATE_LIMITS", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {}: {e} (cargo build --release)",
-                a.bin.display()
-            )
-        });
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
 }
 
 /// Every code scanned once, split between the scanners; returns
@@ -231,14 +107,14 @@ async fn main() {
     standup_tickets::wechat::install_crypto_provider();
     let a = args();
     let dir = tempfile::tempdir().unwrap();
-    let mut codes = seed(&dir.path().join("standup-tickets.db"), 2 * a.tickets).await;
+    let mut codes = support::seed_door(&dir.path().join("standup-tickets.db"), 2 * a.tickets).await;
     let offline = codes.split_off(a.tickets);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut server = start_server(&a, dir.path(), port);
+    let mut server = support::start_server(&a.bin, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let login: Value = client
@@ -263,8 +139,8 @@ async fn main() {
         let (rate, lat, by_status) = pass(&client, &base, &token, &codes, a.scanners).await;
         println!(
             "{label:<32} {rate:>7.0} scans/s  p50 {:>5.2} ms  p99 {:>5.2} ms  answers {by_status:?}",
-            pct(&lat, 0.5),
-            pct(&lat, 0.99)
+            support::pct(&lat, 0.5),
+            support::pct(&lat, 0.99)
         );
     }
     offline_door(&client, &base, &token, &offline).await;
@@ -441,8 +317,8 @@ async fn idle_door(client: &reqwest::Client, port: u16, token: &str) {
         "idle door, {tickets} tickets: a poll {} B up {} B down (304), p50 {:.2} ms p99 {:.2} ms",
         sent / POLLS,
         received / POLLS,
-        pct(&lat, 0.5),
-        pct(&lat, 0.99)
+        support::pct(&lat, 0.5),
+        support::pct(&lat, 0.99)
     );
     println!(
         "idle door, one hour: {} requests, {:.0} KB up, {:.0} KB down ({} polls + 12 pack checks)",

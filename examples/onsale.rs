@@ -14,20 +14,17 @@
 //! Prints orders/s, p50/p95/p99 latency, successes, SOLD_OUT, and an oversell
 //! check read back from the database.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveTime, Utc};
 use serde_json::{Value, json};
-use standup_tickets::model::Fen;
-use standup_tickets::model::scope::TenantScope;
-use standup_tickets::store::Store;
-use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::check_invariants;
-use standup_tickets::store::tenants::{self, NewTenant};
 
 /// The server binary runs on mimalloc; so do this load generator and the
 /// trivial endpoint it compares against, so the ratio compares like with like.
@@ -72,53 +69,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Seeds a club with two shows: the race (`seats` seats) and a plentiful one.
-async fn seed(db: &Path, seats: i64) -> (String, String, String, String) {
-    let store = Store::open(db).unwrap();
-    let out = store
-        .write(move |c| {
-            tenants::insert(
-                c,
-                &NewTenant {
-                    id: "bench".into(),
-                    name: "压测俱乐部".into(),
-                    ..Default::default()
-                },
-            )?;
-            let mk = |title: &str, total: i64, per_user: i64| NewEvent {
-                max_per_user: per_user,
-                ..NewEvent::on_sale(
-                    title,
-                    Utc::now().date_naive() + chrono::Duration::days(7),
-                    NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
-                    vec![NewPriceOption::active("内场", Fen(28800), total, 0)],
-                )
-            };
-            let tz = chrono_tz::Asia::Shanghai;
-            let club = TenantScope::vouched("bench");
-            let race = insert_event(c, &club, tz, &mk("抢票专场", seats, 1))?;
-            let bulk = insert_event(c, &club, tz, &mk("加座专场", 10_000_000, 1_000_000))?;
-            Ok((
-                race.id,
-                race.option_ids[0].clone(),
-                bulk.id,
-                bulk.option_ids[0].clone(),
-            ))
-        })
-        .await
-        .unwrap();
-    store.close().await;
-    out
 }
 
 fn start_server(a: &Args, dir: &Path, port: u16, batch: usize) -> Child {
@@ -398,7 +348,7 @@ fn order_requests(
 /// ceiling the order figures are compared with. Measured first, on a quiet
 /// machine; the best of two rounds is kept.
 async fn trivial(a: &Args) -> f64 {
-    let port = free_port();
+    let port = support::free_port();
     let mut server = Command::new(std::env::current_exe().unwrap())
         .args(["--trivial-server", &port.to_string()])
         .spawn()
@@ -543,8 +493,9 @@ async fn run(a: Args) {
     for batch in batches {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("standup-tickets.db");
-        let (race_event, race_option, bulk_event, bulk_option) = seed(&db, a.seats).await;
-        let port = free_port();
+        let (race_event, race_option, bulk_event, bulk_option) =
+            support::seed_rush(&db, a.seats).await;
+        let port = support::free_port();
         let mut server = start_server(&a, dir.path(), port, batch);
         let base = format!("http://127.0.0.1:{port}");
         let t0 = Instant::now();

@@ -1,5 +1,6 @@
-//! What the benchmarks share: a year of a club's sales seeded through the
-//! store's own functions, the release binary started on a data dir, and
+//! What the benchmarks share, and the only place they seed data: a year of
+//! a club's sales, an on-sale rush, a night at the door (each through the
+//! store's own functions); the release binary started on a data dir, and
 //! buyers ordering against it.
 
 #![allow(dead_code)]
@@ -19,9 +20,9 @@ use standup_tickets::model::tickets::QrKey;
 use standup_tickets::store::Store;
 use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{NewOrder, create};
-use standup_tickets::store::payments::{Payment, settle_payment};
+use standup_tickets::store::payments::{Payment, Settlement, settle_payment};
 use standup_tickets::store::tenants::{self, NewTenant};
-use standup_tickets::store::users;
+use standup_tickets::store::{tickets, users};
 
 pub const SHOWS: usize = 52;
 
@@ -137,6 +138,126 @@ pub async fn seed(db: &Path, orders: usize) -> (String, String, String) {
     .unwrap();
     store.close().await;
     out
+}
+
+/// Seeds a club with two shows: the race (`seats` seats) and a plentiful one.
+pub async fn seed_rush(db: &Path, seats: i64) -> (String, String, String, String) {
+    let store = Store::open(db).unwrap();
+    let out = store
+        .write(move |c| {
+            tenants::insert(
+                c,
+                &NewTenant {
+                    id: "bench".into(),
+                    name: "压测俱乐部".into(),
+                    ..Default::default()
+                },
+            )?;
+            let mk = |title: &str, total: i64, per_user: i64| NewEvent {
+                max_per_user: per_user,
+                ..NewEvent::on_sale(
+                    title,
+                    Utc::now().date_naive() + chrono::Duration::days(7),
+                    NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+                    vec![NewPriceOption::active("内场", Fen(28800), total, 0)],
+                )
+            };
+            let tz = chrono_tz::Asia::Shanghai;
+            let club = TenantScope::vouched("bench");
+            let race = insert_event(c, &club, tz, &mk("抢票专场", seats, 1))?;
+            let bulk = insert_event(c, &club, tz, &mk("加座专场", 10_000_000, 1_000_000))?;
+            Ok((
+                race.id,
+                race.option_ids[0].clone(),
+                bulk.id,
+                bulk.option_ids[0].clone(),
+            ))
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    out
+}
+
+/// A show tonight and `n` paid one-ticket orders; returns the ticket codes.
+pub async fn seed_door(db: &Path, n: usize) -> Vec<String> {
+    let store = Store::open(db).unwrap();
+    let codes = store
+        .write(move |c| {
+            tenants::insert(
+                c,
+                &NewTenant {
+                    id: "bench".into(),
+                    name: "压测俱乐部".into(),
+                    ..Default::default()
+                },
+            )?;
+            let tz = chrono_tz::Asia::Shanghai;
+            let club = TenantScope::vouched("bench");
+            let today = Utc::now().with_timezone(&tz).date_naive();
+            let show = insert_event(
+                c,
+                &club,
+                tz,
+                &NewEvent {
+                    max_per_user: 1_000_000,
+                    ..NewEvent::on_sale(
+                        "今晚专场",
+                        today,
+                        NaiveTime::from_hms_opt(23, 59, 0).unwrap(),
+                        vec![NewPriceOption::active("内场", Fen(8_800), n as i64, 0)],
+                    )
+                },
+            )?;
+            let buyer = users::login(c, &club, "door-bench", None, None)?.id;
+            let key = tickets::qr_key(c, 0)?;
+            let mut codes = Vec::with_capacity(n);
+            // Orders made an hour ago, when the show was still ahead.
+            let at = Utc::now().timestamp_millis() - 3_600_000;
+            for i in 0..n {
+                let o = create(
+                    c,
+                    &NewOrder {
+                        user_id: buyer.clone(),
+                        event_id: show.id.clone(),
+                        price_option_id: show.option_ids[0].clone(),
+                        quantity: 1,
+                        user_name: format!("观众{i}"),
+                        user_phone: "13800138000".into(),
+                        idempotency_key: None,
+                        hold_ms: 900_000,
+                    },
+                    at,
+                )?;
+                let paid = settle_payment(
+                    c,
+                    &Payment {
+                        order_id: o.id.clone(),
+                        transaction_id: format!("tx{}", o.id),
+                        amount: o.total_amount.0,
+                    },
+                    &key,
+                    at,
+                )?;
+                if let Settlement::Paid(order) = paid {
+                    codes.extend(order.tickets.into_iter().map(|t| t.qr_code));
+                }
+            }
+            Ok(codes)
+        })
+        .await
+        .unwrap();
+    standup_tickets::service::accounts::create_admin(
+        &store,
+        &TenantScope::vouched("bench"),
+        "door",
+        AdminRole::Staff,
+        "bench-password-1",
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    codes
 }
 
 pub fn free_port() -> u16 {
