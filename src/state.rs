@@ -30,7 +30,7 @@ pub struct AppInner {
     /// Signs ticket QR codes; kept in the database.
     pub qr_key: QrKey,
     /// How the scheduled backups are going.
-    pub backups: crate::store::backup::BackupStatus,
+    pub backups: crate::store::backups::BackupStatus,
     /// What `/metrics` exposes.
     pub metrics: crate::metrics::Metrics,
 }

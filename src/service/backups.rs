@@ -5,10 +5,10 @@
 use crate::config::{BackupSchedule, Config};
 use crate::model::time::now_ms;
 use crate::state::AppState;
-use crate::store::backup::{self, BackupReport, DataDirLock, Inspection};
+use crate::store::backups::{self as q, BackupReport, DataDirLock, Inspection};
 use std::path::{Path, PathBuf};
 
-pub use crate::store::backup::BackupStatus;
+pub use crate::store::backups::BackupStatus;
 
 const PREFIX: &str = "standup-tickets-";
 const SUFFIX: &str = ".db";
@@ -17,7 +17,7 @@ const SUFFIX: &str = ".db";
 pub async fn backup_to(config: &Config, to: &Path) -> anyhow::Result<BackupReport> {
     let db = config.database_path();
     let to = to.to_path_buf();
-    Ok(tokio::task::spawn_blocking(move || backup::backup(&db, &to)).await??)
+    Ok(tokio::task::spawn_blocking(move || q::backup(&db, &to)).await??)
 }
 
 /// The scheduled backups in `dir`, oldest first (their names sort by time).
@@ -114,7 +114,7 @@ pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<Restored> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let (facts, kept) = tokio::task::spawn_blocking(move || {
         let _lock = DataDirLock::acquire(&dir)?;
-        backup::restore(&db, &from, &stamp)
+        q::restore(&db, &from, &stamp)
     })
     .await??;
     Ok(Restored { facts, kept })

@@ -4,7 +4,7 @@
 
 pub mod admins;
 pub mod audit;
-pub mod backup;
+pub mod backups;
 pub mod catalog;
 pub mod checkin;
 pub mod content;
