@@ -26,6 +26,18 @@ use standup_tickets::store::{tickets, users};
 
 pub const SHOWS: usize = 52;
 
+/// The club every benchmark seeds into.
+fn bench_club(c: &rusqlite::Connection) -> standup_tickets::store::StoreResult<()> {
+    tenants::insert(
+        c,
+        &NewTenant {
+            id: "bench".into(),
+            name: "压测俱乐部".into(),
+            ..Default::default()
+        },
+    )
+}
+
 /// A year of weekly shows with `orders` paid orders among them, each paid
 /// in the week before its show; plus one show on sale next week for the
 /// buyers of part 4. Returns (a past show's id, the on-sale show and option).
@@ -33,14 +45,7 @@ pub async fn seed(db: &Path, orders: usize) -> (String, String, String) {
     let store = Store::open(db).unwrap();
     let out = store
         .write(move |c| {
-            tenants::insert(
-                c,
-                &NewTenant {
-                    id: "bench".into(),
-                    name: "压测俱乐部".into(),
-                    ..Default::default()
-                },
-            )?;
+            bench_club(c)?;
             let tz = chrono_tz::Asia::Shanghai;
             let club = TenantScope::vouched("bench");
             let today = Utc::now().with_timezone(&tz).date_naive();
@@ -145,14 +150,7 @@ pub async fn seed_rush(db: &Path, seats: i64) -> (String, String, String, String
     let store = Store::open(db).unwrap();
     let out = store
         .write(move |c| {
-            tenants::insert(
-                c,
-                &NewTenant {
-                    id: "bench".into(),
-                    name: "压测俱乐部".into(),
-                    ..Default::default()
-                },
-            )?;
+            bench_club(c)?;
             let mk = |title: &str, total: i64, per_user: i64| NewEvent {
                 max_per_user: per_user,
                 ..NewEvent::on_sale(
@@ -184,14 +182,7 @@ pub async fn seed_door(db: &Path, n: usize) -> Vec<String> {
     let store = Store::open(db).unwrap();
     let codes = store
         .write(move |c| {
-            tenants::insert(
-                c,
-                &NewTenant {
-                    id: "bench".into(),
-                    name: "压测俱乐部".into(),
-                    ..Default::default()
-                },
-            )?;
+            bench_club(c)?;
             let tz = chrono_tz::Asia::Shanghai;
             let club = TenantScope::vouched("bench");
             let today = Utc::now().with_timezone(&tz).date_naive();
