@@ -47,7 +47,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let limits = Limits::new(&config.rate_limits);
     let pay = PayProvider::from_config(&config)?;
     let qr_key = crate::service::payments::load_qr_key(&store).await?;
-    let caches = Caches::default();
+    let caches = Caches::new(config.catalog_ttl);
     let mut metrics = crate::metrics::Metrics::new();
     let writer = store.writer_metrics();
     metrics.register(
@@ -65,6 +65,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         "Lookups of the answer caches by result (hit, miss)",
         caches.lookups.clone(),
     );
+    let forget = caches.clone();
+    store.on_change(move |changed| forget.forget(changed));
     let state = AppState::new(AppInner {
         config,
         store,

@@ -1,11 +1,13 @@
 //! In-process caches, replacing the spec's Redis, split by concern.
 //!
 //! The contract of the catalogue cache (tenants, shows, pages):
-//! - every entry lives at most one second ([`TTL`]), whoever wrote the row
-//!   (this process, the CLI, a restore): nothing public is staler than that;
+//! - every entry lives at most `CATALOG_TTL` (one second, [`TTL`]), whoever
+//!   wrote the row (this process, the CLI, a restore): nothing public is
+//!   staler than that;
 //! - a write that changes what a show *is* (status, sale opening, settled or
-//!   refunded seats, club config) goes through `service::catalog::write`,
-//!   which invalidates the catalogue once it has committed;
+//!   refunded seats, club config, banners, merch) notes it in its store
+//!   function (`store::changes`), and the writer empties the catalogue after
+//!   the commit, before the writer's caller hears "done" ([`Caches::forget`]);
 //! - order creation, cancellation and expiry move remaining counts and rely
 //!   on the one-second lifetime alone: invalidating on every order would
 //!   empty the cache exactly when an on-sale rush needs it.
@@ -17,6 +19,7 @@
 //! shard's read lock and one probe) with a lifetime and a generation stamped
 //! on each entry.
 
+use crate::store::Changes;
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +40,7 @@ pub struct Caches {
     pub catalog: CatalogCache,
     pub sessions: SessionCache,
     /// The admin stats answers by club and period ([`STATS_TTL`]), emptied by
-    /// every payment and refund (`service::catalog::write`).
+    /// every payment and refund (`store::Changes::SALES`).
     pub stats: Counted,
     /// Orders whose payment state was asked of WeChat in the last few seconds
     /// (a buyer polling an order must not turn into a query per poll).
@@ -83,6 +86,7 @@ pub struct SignedIn {
     pub exp: u64,
 }
 
+/// The catalogue's lifetime unless `CATALOG_TTL` says otherwise.
 pub const TTL: Duration = Duration::from_secs(1);
 
 /// Stats are sums over a period of orders: a few seconds old is fine, and
@@ -326,12 +330,19 @@ fn build(name: &'static str, ttl: Duration, max_bytes: u64, lookups: &Lookups) -
 
 impl Default for Caches {
     fn default() -> Self {
+        Caches::new(TTL)
+    }
+}
+
+impl Caches {
+    /// Catalogue answers live `catalog_ttl` (`CATALOG_TTL`).
+    pub fn new(catalog_ttl: Duration) -> Self {
         let lookups = Lookups::default();
         Caches {
             catalog: CatalogCache {
-                tenants: build("tenants", TTL, 4 << 20, &lookups),
-                events: build("events", TTL, 32 << 20, &lookups),
-                pages: build("pages", TTL, 32 << 20, &lookups),
+                tenants: build("tenants", catalog_ttl, 4 << 20, &lookups),
+                events: build("events", catalog_ttl, 32 << 20, &lookups),
+                pages: build("pages", catalog_ttl, 32 << 20, &lookups),
             },
             sessions: SessionCache {
                 admins: TtlCache::new(ADMIN_CHECK_TTL, 10_000),
@@ -347,6 +358,20 @@ impl Default for Caches {
 }
 
 impl Caches {
+    /// Empties what depends on a commit's changes: registered with the
+    /// store at start (`Store::on_change`), so no writer chooses.
+    pub fn forget(&self, changed: Changes) {
+        if changed.contains(Changes::CATALOG) {
+            self.catalog.invalidate();
+        }
+        if changed.intersects(Changes::CATALOG | Changes::SALES) {
+            self.stats.invalidate_all();
+        }
+        if changed.contains(Changes::TEAM) {
+            self.sessions.admins.invalidate_all();
+        }
+    }
+
     /// True at most once per order every 5 s.
     pub fn should_poll_payment(&self, order_id: &str) -> bool {
         self.payment_polls.claim(order_id, ())
@@ -355,7 +380,7 @@ impl Caches {
 
 impl CatalogCache {
     /// Drops every catalogue entry. Cheap, and a catalogue write is rare next
-    /// to reads. Called by `service::catalog::write` after its commit.
+    /// to reads.
     pub fn invalidate(&self) {
         self.tenants.invalidate_all();
         self.events.invalidate_all();

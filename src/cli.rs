@@ -11,7 +11,7 @@ use crate::model::accounts::AdminRole;
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
 use crate::service::accounts;
-use crate::service::tenants;
+use crate::service::admin::tenants;
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 

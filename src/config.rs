@@ -74,6 +74,8 @@ pub struct Config {
     pub refund_retry_after: Duration,
     /// Unused tickets expire this long after their show ends.
     pub ticket_expire_after: Duration,
+    /// How long a public catalogue answer is reused.
+    pub catalog_ttl: Duration,
     /// Scheduled backups (`BACKUP_DIR`); `None` = off.
     pub backups: Option<BackupSchedule>,
 }
@@ -527,6 +529,12 @@ pub const OPTIONS: &[Opt] = &[
         doc: "a request not answered within this (its body still arriving, or the server busy) gets `408 REQUEST_TIMEOUT`; a request head has 30 s, fixed",
     },
     Opt {
+        var: "CATALOG_TTL",
+        default: Some("1s"),
+        shown: "`1s`",
+        doc: "how long a public answer (a show, the home page, a list) is reused: the remaining seats it shows are at most this old; a change made in the console is shown at once whatever this is (100ms to 60s)",
+    },
+    Opt {
         var: "METRICS_TOKEN",
         default: None,
         shown: "(none)",
@@ -884,6 +892,12 @@ impl Config {
             |d| d.as_secs() >= 1 && d.as_secs() <= 600,
             "应为 30s、1m 这样的时长（1 秒到 10 分钟）",
         )?;
+        let catalog_ttl = duration(
+            &value,
+            "CATALOG_TTL",
+            |d| d.as_millis() >= 100 && d.as_secs() <= 60,
+            "应为 500ms、1s、5s 这样的时长（100 毫秒到 60 秒）",
+        )?;
         let refund_retry_after = duration(
             &value,
             "REFUND_RETRY_AFTER",
@@ -950,6 +964,7 @@ impl Config {
             metrics_token,
             cors_origins,
             request_timeout,
+            catalog_ttl,
             upload_path,
             upload_max_bytes,
             static_url: static_url.trim_end_matches('/').to_string(),

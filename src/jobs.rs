@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::service::{accounts, backups, catalog, checkin, orders, payments};
+use crate::service::admin::checkin;
+use crate::service::{accounts, backups, catalog, orders, payments};
 use crate::state::AppState;
 
 type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<usize>> + Send>>;

@@ -1,18 +1,10 @@
 //! HTTP: routes, middleware, the envelope and extractors.
 
 pub mod accounts;
-pub mod admin_audit;
-pub mod admin_events;
-pub mod admin_orders;
-pub mod admin_stats;
-pub mod admin_tenant;
-pub mod admins;
+pub mod admin;
 mod admission;
 pub mod catalog;
-pub mod checkin;
 pub mod console;
-pub mod content;
-pub mod door;
 pub mod envelope;
 pub mod extract;
 pub mod guards;
@@ -24,7 +16,6 @@ pub mod payments;
 pub mod request_log;
 mod route_metrics;
 pub mod server;
-pub mod uploads;
 
 use std::convert::Infallible;
 
@@ -67,65 +58,71 @@ pub fn routes() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(payments::dev_confirm))
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::admin_me))
-        .routes(routes!(admin_events::list, admin_events::create))
+        .routes(routes!(admin::events::list, admin::events::create))
         .routes(routes!(
-            admin_events::get,
-            admin_events::update,
-            admin_events::delete
+            admin::events::get,
+            admin::events::update,
+            admin::events::delete
         ))
-        .routes(routes!(admin_events::cancel))
-        .routes(routes!(admin_events::duplicate))
-        .routes(routes!(admin_audit::list))
-        .routes(routes!(admin_orders::list))
-        .routes(routes!(admin_orders::export))
-        .routes(routes!(admin_orders::get))
-        .routes(routes!(admin_orders::refund))
-        .routes(routes!(admin_stats::get))
-        .routes(routes!(checkin::check_in))
-        .routes(routes!(checkin::undo))
-        .routes(routes!(checkin::door_count))
+        .routes(routes!(admin::events::cancel))
+        .routes(routes!(admin::events::duplicate))
+        .routes(routes!(admin::audit::list))
+        .routes(routes!(admin::orders::list))
+        .routes(routes!(admin::orders::export))
+        .routes(routes!(admin::orders::get))
+        .routes(routes!(admin::orders::refund))
+        .routes(routes!(admin::stats::get))
+        .routes(routes!(admin::checkin::check_in))
+        .routes(routes!(admin::checkin::undo))
+        .routes(routes!(admin::checkin::door_count))
         // The pack is the one large download a steward makes, often on poor
         // mobile data; compressed when the scanner accepts gzip.
         .merge(
             OpenApiRouter::new()
-                .routes(routes!(door::pack))
-                .routes(routes!(door::changes))
+                .routes(routes!(admin::door::pack))
+                .routes(routes!(admin::door::changes))
                 .layer(tower_http::compression::CompressionLayer::new().gzip(true)),
         )
         // Up to 5,000 offline scans in one upload.
         .merge(
             OpenApiRouter::new()
-                .routes(routes!(door::sync))
+                .routes(routes!(admin::door::sync))
                 .layer(axum::extract::DefaultBodyLimit::max(DOOR_SYNC_BODY_LIMIT)),
         )
-        .routes(routes!(content::list_banners, content::create_banner))
         .routes(routes!(
-            content::get_banner,
-            content::update_banner,
-            content::delete_banner
+            admin::content::list_banners,
+            admin::content::create_banner
         ))
-        .routes(routes!(content::reorder_banners))
-        .routes(routes!(content::list_merch, content::create_merch))
         .routes(routes!(
-            content::get_merch,
-            content::update_merch,
-            content::delete_merch
+            admin::content::get_banner,
+            admin::content::update_banner,
+            admin::content::delete_banner
         ))
-        .routes(routes!(content::reorder_merch))
-        .routes(routes!(admin_tenant::get, admin_tenant::save))
-        .routes(routes!(admins::list, admins::create))
-        .routes(routes!(admins::update))
-        .routes(routes!(admins::reset_password))
-        .routes(routes!(admins::change_own_password))
-        .routes(routes!(admins::logout_all_own))
-        .routes(routes!(admins::logout_all))
+        .routes(routes!(admin::content::reorder_banners))
+        .routes(routes!(
+            admin::content::list_merch,
+            admin::content::create_merch
+        ))
+        .routes(routes!(
+            admin::content::get_merch,
+            admin::content::update_merch,
+            admin::content::delete_merch
+        ))
+        .routes(routes!(admin::content::reorder_merch))
+        .routes(routes!(admin::tenants::get, admin::tenants::save))
+        .routes(routes!(admin::admins::list, admin::admins::create))
+        .routes(routes!(admin::admins::update))
+        .routes(routes!(admin::admins::reset_password))
+        .routes(routes!(admin::admins::change_own_password))
+        .routes(routes!(admin::admins::logout_all_own))
+        .routes(routes!(admin::admins::logout_all))
         // The upload route counts its own body limit (UPLOAD_MAX_BYTES).
         .merge(
             OpenApiRouter::new()
-                .routes(routes!(uploads::create, uploads::list))
+                .routes(routes!(admin::uploads::create, admin::uploads::list))
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
-        .routes(routes!(uploads::delete))
+        .routes(routes!(admin::uploads::delete))
         .routes(routes!(health::healthz))
         .routes(routes!(health::metrics))
         .split_for_parts();

@@ -8,7 +8,6 @@ pub mod checkin;
 pub mod content;
 pub mod door;
 pub mod events;
-pub mod export;
 pub mod fields;
 pub mod money;
 pub mod orders;

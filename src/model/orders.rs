@@ -1,6 +1,8 @@
 //! Orders and tickets as the API shows them (the spec's `Order` / `Ticket`), the
 //! order state machine, and contact validation.
 
+pub mod export;
+
 use crate::error::Code;
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -10,7 +10,7 @@ use crate::model::catalog::{EventStatus, HomeData, Page, PageRequest};
 use crate::model::scope::TenantScope;
 use crate::model::time::{month_bounds, now_ms, today_in};
 use crate::state::AppState;
-use crate::store::{StoreResult, catalog as q, tenants};
+use crate::store::{catalog as q, tenants};
 
 /// How many shows each home section lists.
 const HOME_SECTION_LIMIT: i64 = 10;
@@ -202,36 +202,12 @@ fn list_key(tenant_id: &str, f: &q::EventFilter, page: PageRequest) -> String {
     key
 }
 
-/// A write that changes what the public catalogue shows (a show's status,
-/// settled or refunded seats, a club's content): the catalogue cache (and
-/// the stats, which payments and refunds move) is
-/// emptied once the writer is done with it, committed or not (emptying it for
-/// nothing costs a reload, never a stale answer).
-pub(crate) async fn write<T, F>(state: &AppState, f: F) -> StoreResult<T>
-where
-    F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let out = state.store.write(f).await;
-    empty_caches(state);
-    out
-}
-
-fn empty_caches(state: &AppState) {
-    state.caches.catalog.invalidate();
-    state.caches.stats.invalidate_all();
-}
-
 /// The `sales` job: `upcoming → onSale` at `sale_start_at`.
 pub(crate) async fn open_due_sales(state: &AppState) -> anyhow::Result<usize> {
-    // Every second: the catalogue is emptied only when a sale opened, or an
-    // on-sale rush would reload it from the database each tick.
-    // (A failed write may still have committed: that empties it too.)
-    let opened = state.store.write(|c| q::open_due_sales(c, now_ms())).await;
-    if !matches!(opened, Ok(0)) {
-        empty_caches(state);
-    }
-    let n = opened?;
+    let n = state
+        .store
+        .write(|c| q::open_due_sales(c, now_ms()))
+        .await?;
     if n > 0 {
         tracing::info!(opened = n, "sales opened");
     }

@@ -269,79 +269,81 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
         let p = password.clone();
         tokio::task::spawn_blocking(move || crate::tokens::hash_password(&p)).await??
     };
-    let loaded = crate::service::catalog::write(state, move |c| {
-        if tenants::exists(c, DEMO_TENANT)? {
-            return Ok(false);
-        }
-        tenants::insert(
-            c,
-            &NewTenant {
-                id: DEMO_TENANT.into(),
-                name: "笑点研究所（演示俱乐部）".into(),
-                logo: None,
-                theme: Some(Theme {
-                    primary: "#FF5A36".into(),
-                    accent: "#FFC53D".into(),
-                    bg: "#141414".into(),
-                    text: "#FFFFFF".into(),
-                    muted: "#8C8C8C".into(),
-                }),
-                contact: Some(Contact {
-                    phone: Some("021-00000000".into()),
-                    address: Some("上海市静安区示例路 100 号 3 楼".into()),
-                    email: Some("hello@example.com".into()),
-                }),
-                features: Some(Features {
-                    enable_calendar: true,
-                    enable_membership: false,
-                    enable_coupon: false,
-                }),
-            },
-        )?;
-        let scope = TenantScope::vouched(DEMO_TENANT);
-        let mut ids = Vec::new();
-        for e in &events {
-            ids.push(insert_event(c, &scope, tz, e)?.id);
-        }
-        for (i, (title, _, event_idx)) in BANNERS.iter().enumerate() {
-            insert_banner(
+    let loaded = state
+        .store
+        .write(move |c| {
+            if tenants::exists(c, DEMO_TENANT)? {
+                return Ok(false);
+            }
+            tenants::insert(
                 c,
-                &scope,
-                &NewBanner {
-                    title: (*title).into(),
-                    image: banner_urls[i].clone(),
-                    link: Some(format!("/pages/event/detail?id={}", ids[*event_idx])),
-                    event_id: Some(ids[*event_idx].clone()),
-                    sort_order: i as i64,
+                &NewTenant {
+                    id: DEMO_TENANT.into(),
+                    name: "笑点研究所（演示俱乐部）".into(),
+                    logo: None,
+                    theme: Some(Theme {
+                        primary: "#FF5A36".into(),
+                        accent: "#FFC53D".into(),
+                        bg: "#141414".into(),
+                        text: "#FFFFFF".into(),
+                        muted: "#8C8C8C".into(),
+                    }),
+                    contact: Some(Contact {
+                        phone: Some("021-00000000".into()),
+                        address: Some("上海市静安区示例路 100 号 3 楼".into()),
+                        email: Some("hello@example.com".into()),
+                    }),
+                    features: Some(Features {
+                        enable_calendar: true,
+                        enable_membership: false,
+                        enable_coupon: false,
+                    }),
                 },
             )?;
-        }
-        for (i, (name, price, orig, _)) in merch.iter().enumerate() {
-            insert_merch(
+            let scope = TenantScope::vouched(DEMO_TENANT);
+            let mut ids = Vec::new();
+            for e in &events {
+                ids.push(insert_event(c, &scope, tz, e)?.id);
+            }
+            for (i, (title, _, event_idx)) in BANNERS.iter().enumerate() {
+                insert_banner(
+                    c,
+                    &scope,
+                    &NewBanner {
+                        title: (*title).into(),
+                        image: banner_urls[i].clone(),
+                        link: Some(format!("/pages/event/detail?id={}", ids[*event_idx])),
+                        event_id: Some(ids[*event_idx].clone()),
+                        sort_order: i as i64,
+                    },
+                )?;
+            }
+            for (i, (name, price, orig, _)) in merch.iter().enumerate() {
+                insert_merch(
+                    c,
+                    &scope,
+                    &NewMerch {
+                        name: (*name).into(),
+                        description: Some("演出现场及小程序商城有售".into()),
+                        image: Some(merch_urls[i].clone()),
+                        price: Fen(*price),
+                        original_price: orig.map(Fen),
+                        link: None,
+                        sort_order: i as i64,
+                    },
+                )?;
+            }
+            crate::store::admins::create(
                 c,
                 &scope,
-                &NewMerch {
-                    name: (*name).into(),
-                    description: Some("演出现场及小程序商城有售".into()),
-                    image: Some(merch_urls[i].clone()),
-                    price: Fen(*price),
-                    original_price: orig.map(Fen),
-                    link: None,
-                    sort_order: i as i64,
-                },
+                DEMO_ADMIN,
+                Some("店主"),
+                crate::model::accounts::AdminRole::Owner,
+                &hash,
             )?;
-        }
-        crate::store::admins::create(
-            c,
-            &scope,
-            DEMO_ADMIN,
-            Some("店主"),
-            crate::model::accounts::AdminRole::Owner,
-            &hash,
-        )?;
-        Ok(true)
-    })
-    .await?;
+            Ok(true)
+        })
+        .await?;
     if !loaded {
         return Ok(None);
     }

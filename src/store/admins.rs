@@ -1,6 +1,7 @@
 //! Club staff accounts. Passwords are argon2id PHC strings, hashed by the
 //! caller (outside the writer, since hashing is deliberately slow).
 
+use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreResult;
@@ -45,6 +46,7 @@ pub fn create(
     role: AdminRole,
     password_hash: &str,
 ) -> StoreResult<Admin> {
+    changes::note(conn, Changes::TEAM);
     let tenant_id = scope.id();
     if !super::tenants::exists(conn, tenant_id)? {
         return Err(Rejection::new(Code::TenantNotFound, "俱乐部不存在").into());
@@ -258,6 +260,7 @@ pub(crate) fn end_sessions(
     actor_id: &str,
     now: i64,
 ) -> StoreResult<()> {
+    changes::note(conn, Changes::TEAM);
     let n = conn
         .prepare_cached(
             "UPDATE admins SET session_epoch = session_epoch + 1, updated_at = ?3
@@ -305,6 +308,7 @@ pub(crate) fn update(
     actor: AuditActor<'_>,
     now: i64,
 ) -> StoreResult<Admin> {
+    changes::note(conn, Changes::TEAM);
     let before = get(conn, scope, id)?.ok_or_else(not_found)?;
     let role = change.role.unwrap_or(before.role);
     let status = change.status.unwrap_or(before.status);
@@ -376,6 +380,7 @@ pub(crate) fn reset_password(
     actor: AuditActor<'_>,
     now: i64,
 ) -> StoreResult<()> {
+    changes::note(conn, Changes::TEAM);
     let n = conn
         .prepare_cached(
             "UPDATE admins SET password_hash = ?3, failed_logins = 0, locked_until = NULL,

@@ -2,6 +2,7 @@
 //! the inserts that seed them. Every function takes the tenant where the data is
 //! tenant-scoped, so a caller cannot forget it.
 
+use crate::store::changes::{self, Changes};
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveTime};
@@ -152,7 +153,7 @@ pub(crate) fn events_by_ids(conn: &Connection, ids: &[&str]) -> StoreResult<Vec<
 /// `upcoming → onSale` (or `soldOut`) for shows whose sale start has come and
 /// that have not started yet. Returns how many changed.
 pub(crate) fn open_due_sales(conn: &Connection, now: i64) -> StoreResult<usize> {
-    Ok(conn
+    let opened = conn
         .prepare_cached(
             "UPDATE events SET
                  status = CASE WHEN remaining_seats > 0 THEN 'onSale' ELSE 'soldOut' END,
@@ -160,7 +161,13 @@ pub(crate) fn open_due_sales(conn: &Connection, now: i64) -> StoreResult<usize> 
              WHERE status = 'upcoming' AND sale_start_at IS NOT NULL AND sale_start_at <= ?1
                  AND starts_at > ?1",
         )?
-        .execute([now])?)
+        .execute([now])?;
+    // Every second: only a sale that opened empties the catalogue, or an
+    // on-sale rush would reload it from the database each tick.
+    if opened > 0 {
+        changes::note(conn, Changes::CATALOG);
+    }
+    Ok(opened)
 }
 
 /// Filters of the public list.
@@ -466,6 +473,7 @@ pub fn insert_event(
     tz: Tz,
     e: &NewEvent,
 ) -> StoreResult<InsertedEvent> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     if !super::tenants::exists(conn, scope.id())? {
         return Err(Rejection::new(Code::TenantNotFound, "俱乐部不存在").into());
     }

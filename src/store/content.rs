@@ -1,6 +1,7 @@
 //! A club's banners and merch as the admin edits them. Every write is
 //! audited in its transaction.
 
+use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
@@ -207,6 +208,7 @@ pub(crate) fn save_banner(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<AdminBanner> {
+    changes::note(conn, Changes::CATALOG);
     if let Some(event) = &d.event_id {
         let ours = conn
             .prepare_cached("SELECT 1 FROM events WHERE id = ?1 AND tenant_id = ?2")?
@@ -260,6 +262,7 @@ pub(crate) fn save_merch(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<AdminMerch> {
+    changes::note(conn, Changes::CATALOG);
     let (id, created) = target_id(conn, scope, Kind::Merch, id)?;
     conn.prepare_cached(
         "INSERT INTO merch_items (id, tenant_id, name, description, image, price, original_price,
@@ -305,6 +308,7 @@ pub(crate) fn delete(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<()> {
+    changes::note(conn, Changes::CATALOG);
     let sql = format!(
         "DELETE FROM {} WHERE id = ?1 AND tenant_id = ?2",
         table(kind)
@@ -336,6 +340,7 @@ pub(crate) fn reorder(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<()> {
+    changes::note(conn, Changes::CATALOG);
     let sql = format!("SELECT id FROM {} WHERE tenant_id = ?1", table(kind));
     let current = conn
         .prepare_cached(&sql)?

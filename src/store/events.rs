@@ -4,6 +4,7 @@
 //! scope; another club's show is "not found". Every write is audited in its
 //! own transaction.
 
+use crate::store::changes::{self, Changes};
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveTime};
@@ -272,6 +273,7 @@ pub(crate) fn create_event(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<String> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     if let Some(i) = draft.options.iter().position(|o| o.id.is_some()) {
         return Err(reject(
             Code::ValidationFailed,
@@ -331,6 +333,7 @@ pub(crate) fn update_event(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<()> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     let before = get_event(conn, scope, id)?.ok_or_else(event_not_found)?;
     let info = before.admin.clone().unwrap_or_default();
     if before.status == EventStatus::Cancelled {
@@ -522,6 +525,7 @@ pub(crate) fn delete_event(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<()> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     let before = get_event(conn, scope, id)?.ok_or_else(event_not_found)?;
     if any_orders(conn, "event_id", id)? {
         return Err(reject(
@@ -555,6 +559,7 @@ pub(crate) fn duplicate_event(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<String> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     let src = get_event(conn, scope, id)?.ok_or_else(event_not_found)?;
     let (date, time, starts_at) = when;
     let new = NewEvent {
@@ -634,6 +639,7 @@ pub(crate) fn cancel_event(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<Cancelled> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     let status: Option<String> = conn
         .prepare_cached("SELECT status FROM events WHERE id = ?1 AND tenant_id = ?2")?
         .query_row([id, scope.id()], |r| r.get(0))

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod audit;
 pub mod backups;
 pub mod catalog;
+pub mod changes;
 pub mod checkin;
 pub mod content;
 pub mod door;
@@ -13,7 +14,6 @@ mod error;
 pub mod events;
 pub mod inventory;
 pub mod migrations;
-pub mod order_lists;
 pub mod orders;
 pub mod payments;
 pub mod refunds;
@@ -33,6 +33,7 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
+pub use changes::Changes;
 pub use error::{StoreError, StoreResult};
 pub(crate) use writer::Writer;
 pub use writer::WriterMetrics;
@@ -119,6 +120,7 @@ pub struct StoreInfo {
     /// Migrations applied by this start (empty when the schema was current).
     pub applied_migrations: Vec<String>,
     checkpointer: Option<Checkpointer>,
+    listener: changes::ChangeListener,
 }
 
 /// Pragmas every connection needs. `busy_timeout` only matters for a second
@@ -251,7 +253,8 @@ impl Store {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)?;
         let catch_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let writer = Writer::start(conn, max_batch, catch_up.clone())?;
+        let listener = changes::ChangeListener::default();
+        let writer = Writer::start(conn, max_batch, catch_up.clone(), listener.clone())?;
         // Without our checkpointer nothing raises `catch_up`, so the writer
         // never checkpoints either.
         let checkpointer = if own_checkpoints {
@@ -265,8 +268,16 @@ impl Store {
             inner: Arc::new(StoreInfo {
                 applied_migrations,
                 checkpointer,
+                listener,
             }),
         })
+    }
+
+    /// Registers the one function told, after each commit and before its
+    /// callers hear of it, what the commit's commands noted
+    /// ([`changes::note`]). `false` if one was registered already.
+    pub fn on_change(&self, f: impl Fn(Changes) + Send + Sync + 'static) -> bool {
+        self.inner.listener.set(Arc::new(f))
     }
 
     pub fn info(&self) -> &StoreInfo {

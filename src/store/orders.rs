@@ -8,6 +8,8 @@
 //! and an owner changes an option's total. The invariants these keep are
 //! checked by [`check_invariants`] in the property tests and the benchmark.
 
+pub mod lists;
+
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};

@@ -2,6 +2,7 @@
 //! transaction), refunds, and the record of every notification. All writes run
 //! in the writer, so a notify delivered ten times is settled once.
 
+use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, params};
 
 use super::StoreResult;
@@ -111,6 +112,7 @@ pub fn settle_payment(
     key: &QrKey,
     now: i64,
 ) -> StoreResult<Settlement> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     let Some(order) = get_by_id_any_tenant(conn, &p.order_id)? else {
         return Err(order_not_found());
     };

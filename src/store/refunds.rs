@@ -1,6 +1,7 @@
 //! Refunds: recorded first (tickets void at once), then asked of WeChat; the
 //! verdict is applied once, whether it comes by answer, notify or retry.
 
+use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
@@ -208,6 +209,7 @@ pub fn finish_refund(
     outcome: &RefundOutcome,
     now: i64,
 ) -> StoreResult<Option<Order>> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     let row: Option<(String, String)> = conn
         .prepare_cached("SELECT order_id, status FROM refunds WHERE out_refund_no = ?1")?
         .query_row([out_refund_no], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -346,6 +348,7 @@ pub(crate) fn record_send(
     retry_base_ms: i64,
     now: i64,
 ) -> StoreResult<()> {
+    changes::note(conn, Changes::CATALOG | Changes::SALES);
     let attempts: Option<i64> = conn
         .prepare_cached(
             "SELECT attempts FROM refunds WHERE out_refund_no = ?1 AND status = 'processing'",

@@ -1,5 +1,6 @@
 //! Tenants (clubs).
 
+use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
@@ -32,6 +33,7 @@ fn to_json<T: serde::Serialize>(v: &Option<T>) -> Option<String> {
 
 /// Creates a tenant; an existing id is a `TENANT_EXISTS` conflict.
 pub fn insert(conn: &Connection, t: &NewTenant) -> StoreResult<()> {
+    changes::note(conn, Changes::CATALOG);
     if !crate::model::catalog::valid_tenant_id(&t.id) {
         return Err(Rejection::new(
             Code::ValidationFailed,
@@ -66,6 +68,7 @@ pub fn insert(conn: &Connection, t: &NewTenant) -> StoreResult<()> {
 }
 
 pub fn set_status(conn: &Connection, id: &str, status: ActiveStatus) -> StoreResult<()> {
+    changes::note(conn, Changes::CATALOG);
     let n = conn.execute(
         "UPDATE tenants SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, status.as_str(), now_ms()],
@@ -166,6 +169,7 @@ pub(crate) fn save_settings(
     admin_id: &str,
     now: i64,
 ) -> StoreResult<()> {
+    changes::note(conn, Changes::CATALOG);
     let before = admin_settings(conn, scope, 0, "")?;
     conn.prepare_cached(
         "UPDATE tenants SET name = ?2, logo = ?3, theme_config = ?4, features_config = ?5,

@@ -33,6 +33,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::changes::{self, ChangeListener};
 use super::error::{StoreError, StoreResult};
 
 /// Commands per commit by default: enough to make the fsync cost per order
@@ -97,6 +98,7 @@ impl Writer {
         conn: Connection,
         max_batch: usize,
         catch_up: Arc<AtomicBool>,
+        listener: ChangeListener,
     ) -> StoreResult<Writer> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let max_batch = max_batch.max(1);
@@ -111,7 +113,19 @@ impl Writer {
         let measured = metrics.clone();
         let handle = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch, durability, &catch_up, &measured))?;
+            .spawn(move || {
+                run(
+                    conn,
+                    rx,
+                    Turn {
+                        max_batch,
+                        durability,
+                        catch_up: &catch_up,
+                        metrics: &measured,
+                        listener: &listener,
+                    },
+                )
+            })?;
         Ok(Writer {
             tx,
             thread: Arc::new(Mutex::new(Some(handle))),
@@ -278,14 +292,23 @@ fn flush_loop(wal: File, pending: std::sync::mpsc::Receiver<Vec<Reply>>) {
     }
 }
 
-fn run(
-    conn: Connection,
-    mut rx: mpsc::Receiver<Msg>,
+/// What the writer thread works with besides its connection and queue.
+struct Turn<'a> {
     max_batch: usize,
     durability: Durability,
-    catch_up: &AtomicBool,
-    metrics: &WriterMetrics,
-) {
+    catch_up: &'a AtomicBool,
+    metrics: &'a WriterMetrics,
+    listener: &'a ChangeListener,
+}
+
+fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, turn: Turn<'_>) {
+    let Turn {
+        max_batch,
+        durability,
+        catch_up,
+        metrics,
+        listener,
+    } = turn;
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut closing: Option<oneshot::Sender<()>> = None;
     while closing.is_none() {
@@ -304,7 +327,7 @@ fn run(
         if !batch.is_empty() {
             let started = std::time::Instant::now();
             metrics.batch_size.observe(batch.len() as f64);
-            commit_batch(&conn, &mut batch, &durability);
+            commit_batch(&conn, &mut batch, &durability, listener);
             metrics
                 .commit_seconds
                 .observe(started.elapsed().as_secs_f64());
@@ -335,8 +358,15 @@ fn run(
     }
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, durability: &Durability) {
+fn commit_batch(
+    conn: &Connection,
+    batch: &mut Vec<Job>,
+    durability: &Durability,
+    listener: &ChangeListener,
+) {
     let mut jobs = batch.drain(..);
+    // Notes left by a batch that never committed describe nothing.
+    changes::take();
     // More than one transaction only when a checked command broke its
     // promise: the rest of the batch then runs in a new one.
     loop {
@@ -368,7 +398,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, durability: &Durability
             }
             continue;
         }
-        commit(conn, replies, durability);
+        commit(conn, replies, durability, listener);
         return;
     }
 }
@@ -426,9 +456,18 @@ fn run_checked(conn: &Connection, job: Job, replies: &mut Vec<Reply>) -> bool {
     }
 }
 
-fn commit(conn: &Connection, replies: Vec<Reply>, durability: &Durability) {
+fn commit(
+    conn: &Connection,
+    replies: Vec<Reply>,
+    durability: &Durability,
+    listener: &ChangeListener,
+) {
     match exec_cached(conn, "COMMIT") {
-        Ok(()) => durability.committed(replies),
+        Ok(()) => {
+            // Before any caller hears "done": what it reads next is fresh.
+            listener.committed();
+            durability.committed(replies)
+        }
         Err(e) => {
             tracing::error!(error = %e, "commit failed; the batch was rolled back");
             let _ = conn.execute_batch("ROLLBACK");

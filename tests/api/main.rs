@@ -22,6 +22,7 @@ mod door;
 mod door_devices;
 mod door_props;
 mod e2e;
+mod freshness;
 mod hostile;
 mod identity;
 mod inventory_props;

@@ -7,7 +7,6 @@ use crate::ids::looks_like_id;
 use crate::model::orders::{Order, OrderStatus};
 use crate::model::tickets::QrKey;
 use crate::model::time::now_ms;
-use crate::service::catalog;
 use crate::state::{AppState, PayProvider};
 use crate::store::payments::{self as q, Payment, Settlement};
 use crate::wechat::pay::{PayError, PaymentParams};
@@ -98,10 +97,10 @@ fn mock_params(prepay_id: &str) -> PaymentParams {
 /// Settles a verified payment and sends any refund it calls for.
 pub(crate) async fn settle(state: &AppState, payment: Payment) -> Result<Settlement, AppError> {
     let key = state.qr_key.clone();
-    let settlement = catalog::write(state, move |c| {
-        q::settle_payment(c, &payment, &key, now_ms())
-    })
-    .await?;
+    let settlement = state
+        .store
+        .write(move |c| q::settle_payment(c, &payment, &key, now_ms()))
+        .await?;
     state.metrics.payment(match &settlement {
         Settlement::Paid(_) => "paid",
         Settlement::AlreadySettled => "duplicate",

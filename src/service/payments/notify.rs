@@ -185,10 +185,10 @@ pub(crate) async fn notify_v3(
         }
         let outcome = RefundOutcome::from_wechat(info.state(), info.refund_id.clone());
         let no = info.out_refund_no.clone();
-        let result = crate::service::catalog::write(state, move |c| {
-            refunds::finish_refund(c, &no, &outcome, now_ms())
-        })
-        .await;
+        let result = state
+            .store
+            .write(move |c| refunds::finish_refund(c, &no, &outcome, now_ms()))
+            .await;
         let order = info.out_trade_no.clone();
         return match result {
             Ok(_) => {

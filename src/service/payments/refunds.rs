@@ -5,7 +5,6 @@ use crate::error::AppError;
 use crate::ids::looks_like_id;
 use crate::model::orders::{Order, RefundActor};
 use crate::model::time::now_ms;
-use crate::service::catalog;
 use crate::state::{AppState, PayProvider};
 use crate::store::refunds::{self as q, RefundOutcome, RefundRequest};
 
@@ -42,15 +41,17 @@ pub(crate) async fn send_refund(state: &AppState, req: &RefundRequest) -> Option
     }
     let no = req.out_refund_no.clone();
     let base = i64::try_from(state.config.refund_retry_after.as_millis()).unwrap_or(30_000);
-    let recorded = catalog::write(state, move |c| {
-        let now = now_ms();
-        q::record_send(c, &no, sent.as_ref().err().map(String::as_str), base, now)?;
-        match &sent {
-            Ok(outcome) => q::finish_refund(c, &no, outcome, now),
-            Err(_) => Ok(None),
-        }
-    })
-    .await;
+    let recorded = state
+        .store
+        .write(move |c| {
+            let now = now_ms();
+            q::record_send(c, &no, sent.as_ref().err().map(String::as_str), base, now)?;
+            match &sent {
+                Ok(outcome) => q::finish_refund(c, &no, outcome, now),
+                Err(_) => Ok(None),
+            }
+        })
+        .await;
     match recorded {
         Ok(order) => order,
         Err(e) => {
@@ -131,7 +132,9 @@ pub(crate) async fn retry_refunds(state: &AppState) -> anyhow::Result<usize> {
             Ok(Some(info)) => {
                 let outcome = RefundOutcome::from_wechat(info.state(), info.refund_id.clone());
                 let no = req.out_refund_no.clone();
-                catalog::write(state, move |c| q::finish_refund(c, &no, &outcome, now_ms()))
+                state
+                    .store
+                    .write(move |c| q::finish_refund(c, &no, &outcome, now_ms()))
                     .await?;
             }
             Ok(None) => {

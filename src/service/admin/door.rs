@@ -11,7 +11,7 @@ use crate::model::door::{
 use crate::model::tickets::DOOR_DIGEST_LEN;
 use crate::model::time::now_ms;
 use crate::model::{Timestamp, scope::TenantScope};
-use crate::service::checkin::device;
+use crate::service::admin::checkin::device;
 use crate::state::AppState;
 use crate::store::door::{self as q, SyncCtx};
 

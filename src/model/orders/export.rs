@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::Fen;
-use super::orders::OrderCursor;
+use super::OrderCursor;
+use crate::model::Fen;
 
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -11,12 +11,12 @@ use crate::ids::looks_like_id;
 use crate::model::accounts::AdminActor;
 use crate::model::catalog::{Page, PageRequest};
 use crate::model::events::admin_reason;
-use crate::model::export::{preamble, write_rows};
+use crate::model::orders::export::{preamble, write_rows};
 use crate::model::orders::{AdminOrder, AdminOrderFilter, OrderCursor, OrderPage, RefundActor};
 use crate::model::scope::TenantScope;
 use crate::service::payments;
 use crate::state::AppState;
-use crate::store::order_lists as q;
+use crate::store::orders::lists as q;
 use crate::store::orders::order_not_found;
 
 /// Rows per read of the export: small enough that one read is a few

@@ -6,15 +6,15 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::{J, P, Q, keyword_param, non_empty};
-use super::guards::{Owner, Staff};
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use crate::http::extract::{J, P, Q, keyword_param, non_empty};
+use crate::http::guards::{Owner, Staff};
 use crate::model::catalog::{Event, EventStatus, Page, PageRequest};
 use crate::model::events::{AdminEventFilter, EventInput};
 use crate::model::sales::EventAdminInfo;
 use crate::model::time::parse_date;
-use crate::service::admin_events::{self as events, DuplicateInput};
+use crate::service::admin::events::{self as events, DuplicateInput};
 use crate::state::AppState;
 
 /// Documentation shape of a show in the admin answers: the spec's `Event`

@@ -5,14 +5,14 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::envelope::{ApiError, ApiResponse, ok};
-use super::extract::Q;
-use super::extract::keyword_param;
-use super::guards::Owner;
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok};
+use crate::http::extract::Q;
+use crate::http::extract::keyword_param;
+use crate::http::guards::Owner;
 use crate::model::audit::{AuditEntry, AuditFilter};
 use crate::model::catalog::{Page, PageRequest};
-use crate::service::audit;
+use crate::service::admin::audit;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]

@@ -29,16 +29,6 @@ fn checked(id: &str) -> Result<String, AppError> {
     }
 }
 
-/// Forgets the cached "still active, in this role" answer, so a change is
-/// felt by the admin's next request.
-fn forget(state: &AppState, scope: &TenantScope, id: &str) {
-    state
-        .caches
-        .sessions
-        .admins
-        .invalidate(&format!("{scope}:{id}"));
-}
-
 pub(crate) async fn list(state: &AppState, scope: &TenantScope) -> Result<Vec<Admin>, AppError> {
     let scope = scope.clone();
     Ok(state.store.read(move |c| q::list(c, &scope)).await?)
@@ -103,7 +93,6 @@ pub(crate) async fn update(
             )
         })
         .await?;
-    forget(state, &owner.scope, &id);
     Ok(admin)
 }
 
@@ -132,7 +121,6 @@ pub(crate) async fn reset_password(
             )
         })
         .await?;
-    forget(state, &owner.scope, &id);
     Ok(())
 }
 
@@ -149,7 +137,6 @@ pub(crate) async fn end_sessions(
         .store
         .write(move |c| q::end_sessions(c, &a.scope, &target, &a.id, now_ms()))
         .await?;
-    forget(state, &actor.scope, &id);
     Ok(())
 }
 
@@ -193,7 +180,6 @@ pub(crate) async fn change_own_password(
         })
         .await?
         .ok_or_else(|| AppError::new(Code::AdminDisabled, "该管理员账号已停用"))?;
-    forget(state, &me.scope, &me.id);
     state
         .tokens
         .issue_admin(&me.id, me.scope.id(), standing.role, standing.epoch)

@@ -5,14 +5,14 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::StoreResult;
-use super::orders::{ORDER_COLS, attach_details, find_with_details_any_tenant, order_from_row};
-use crate::model::export::ExportRow;
+use super::{ORDER_COLS, attach_details, find_with_details_any_tenant, order_from_row};
+use crate::model::orders::export::ExportRow;
 use crate::model::orders::{
     AdminOrder, AdminOrderFilter, Order, OrderCursor, PaymentRecord, RefundRecord,
 };
 use crate::model::scope::TenantScope;
 use crate::model::{Fen, Timestamp};
+use crate::store::StoreResult;
 
 /// The WHERE clause and its arguments for a filter (columns of `orders`
 /// under the alias `o`).

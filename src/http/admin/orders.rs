@@ -9,15 +9,15 @@ use futures_util::stream;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::keyword_param;
-use super::extract::{J, P, Q, non_empty};
-use super::guards::{CurrentAdmin, Owner, Staff};
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use crate::http::extract::keyword_param;
+use crate::http::extract::{J, P, Q, non_empty};
+use crate::http::guards::{CurrentAdmin, Owner, Staff};
 use crate::model::catalog::PageRequest;
 use crate::model::orders::{AdminOrder, AdminOrderFilter, OrderCursor, OrderPage, OrderStatus};
 use crate::model::time::{local_to_utc_ms, parse_date};
-use crate::service::admin_orders as orders;
+use crate::service::admin::orders;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]

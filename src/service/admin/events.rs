@@ -1,6 +1,6 @@
 //! A club puts on its shows: list, detail, create, edit, delete, duplicate
-//! and cancel (with the mass refund that follows). Writes go through
-//! `catalog::write`, so the public catalogue shows them at once.
+//! and cancel (with the mass refund that follows). The public catalogue
+//! shows each write at once: its store functions note it (`store::changes`).
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
@@ -11,7 +11,7 @@ use crate::model::events::{
 };
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
-use crate::service::{catalog, payments};
+use crate::service::payments;
 use crate::state::AppState;
 use crate::store::events as q;
 
@@ -57,10 +57,10 @@ pub(crate) async fn create(
     let tz = state.config.timezone;
     let draft = validate(&input, tz, now_ms(), None)?;
     let a = admin.clone();
-    let id = catalog::write(state, move |c| {
-        q::create_event(c, &a.scope, tz, &draft, &a.id, now_ms())
-    })
-    .await?;
+    let id = state
+        .store
+        .write(move |c| q::create_event(c, &a.scope, tz, &draft, &a.id, now_ms()))
+        .await?;
     get(state, &admin.scope, &id).await
 }
 
@@ -84,10 +84,10 @@ pub(crate) async fn update(
         Some(current.starts_at.0),
     )?;
     let (a, eid) = (admin.clone(), id.to_string());
-    catalog::write(state, move |c| {
-        q::update_event(c, &a.scope, &eid, &draft, &a.id, now_ms())
-    })
-    .await?;
+    state
+        .store
+        .write(move |c| q::update_event(c, &a.scope, &eid, &draft, &a.id, now_ms()))
+        .await?;
     get(state, &admin.scope, id).await
 }
 
@@ -96,10 +96,10 @@ pub(crate) async fn delete(state: &AppState, admin: &AdminActor, id: &str) -> Re
         return Err(not_found());
     }
     let (a, eid) = (admin.clone(), id.to_string());
-    catalog::write(state, move |c| {
-        q::delete_event(c, &a.scope, &eid, &a.id, now_ms())
-    })
-    .await?;
+    state
+        .store
+        .write(move |c| q::delete_event(c, &a.scope, &eid, &a.id, now_ms()))
+        .await?;
     Ok(())
 }
 
@@ -116,10 +116,10 @@ pub(crate) async fn cancel(
         return Err(not_found());
     }
     let (a, eid) = (admin.clone(), id.to_string());
-    let done = catalog::write(state, move |c| {
-        q::cancel_event(c, &a.scope, &eid, &reason, &a.id, now_ms())
-    })
-    .await?;
+    let done = state
+        .store
+        .write(move |c| q::cancel_event(c, &a.scope, &eid, &reason, &a.id, now_ms()))
+        .await?;
     if done.refunds_started > 0 {
         let s = state.clone();
         tokio::spawn(async move {
@@ -167,9 +167,11 @@ pub(crate) async fn duplicate(
         return Err(not_found());
     }
     let (a, eid) = (admin.clone(), id.to_string());
-    let new_id = catalog::write(state, move |c| {
-        q::duplicate_event(c, &a.scope, tz, &eid, when, sale_start_at, &a.id, now_ms())
-    })
-    .await?;
+    let new_id = state
+        .store
+        .write(move |c| {
+            q::duplicate_event(c, &a.scope, tz, &eid, when, sale_start_at, &a.id, now_ms())
+        })
+        .await?;
     get(state, &admin.scope, &new_id).await
 }

@@ -1,5 +1,5 @@
 //! A club's home page content: banners and merch. Reads for any admin;
-//! writes through `catalog::write`, so the public home shows them at once.
+//! the public home shows a write at once (`store::changes`).
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
@@ -7,7 +7,6 @@ use crate::model::accounts::AdminActor;
 use crate::model::content::{AdminBanner, AdminMerch, BannerInput, Kind, MerchInput, ReorderInput};
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
-use crate::service::catalog;
 use crate::state::AppState;
 use crate::store::content as q;
 
@@ -58,10 +57,10 @@ pub(crate) async fn save_banner(
     let id = checked(Kind::Banner, id)?;
     let draft = input.validate()?;
     let a = admin.clone();
-    Ok(catalog::write(state, move |c| {
-        q::save_banner(c, &a.scope, id.as_deref(), &draft, &a.id, now_ms())
-    })
-    .await?)
+    Ok(state
+        .store
+        .write(move |c| q::save_banner(c, &a.scope, id.as_deref(), &draft, &a.id, now_ms()))
+        .await?)
 }
 
 pub(crate) async fn merch(
@@ -96,10 +95,10 @@ pub(crate) async fn save_merch(
     let id = checked(Kind::Merch, id)?;
     let draft = input.validate()?;
     let a = admin.clone();
-    Ok(catalog::write(state, move |c| {
-        q::save_merch(c, &a.scope, id.as_deref(), &draft, &a.id, now_ms())
-    })
-    .await?)
+    Ok(state
+        .store
+        .write(move |c| q::save_merch(c, &a.scope, id.as_deref(), &draft, &a.id, now_ms()))
+        .await?)
 }
 
 pub(crate) async fn delete(
@@ -110,10 +109,10 @@ pub(crate) async fn delete(
 ) -> Result<(), AppError> {
     let id = checked(kind, Some(id))?.unwrap_or_default();
     let a = admin.clone();
-    Ok(catalog::write(state, move |c| {
-        q::delete(c, &a.scope, kind, &id, &a.id, now_ms())
-    })
-    .await?)
+    Ok(state
+        .store
+        .write(move |c| q::delete(c, &a.scope, kind, &id, &a.id, now_ms()))
+        .await?)
 }
 
 pub(crate) async fn reorder(
@@ -123,8 +122,8 @@ pub(crate) async fn reorder(
     input: ReorderInput,
 ) -> Result<(), AppError> {
     let a = admin.clone();
-    Ok(catalog::write(state, move |c| {
-        q::reorder(c, &a.scope, kind, &input, &a.id, now_ms())
-    })
-    .await?)
+    Ok(state
+        .store
+        .write(move |c| q::reorder(c, &a.scope, kind, &input, &a.id, now_ms()))
+        .await?)
 }

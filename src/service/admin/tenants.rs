@@ -7,7 +7,6 @@ use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
 use crate::model::tenants::{AdminTenant, TenantSettingsInput};
 use crate::model::time::now_ms;
-use crate::service::catalog;
 use crate::state::AppState;
 use crate::store::audit::{AuditActor, Target, audit};
 use crate::store::{Store, tenants};
@@ -85,9 +84,9 @@ pub(crate) async fn save_settings(
 ) -> Result<AdminTenant, AppError> {
     let s = input.validate()?;
     let a = admin.clone();
-    catalog::write(state, move |c| {
-        tenants::save_settings(c, &a.scope, &s, &a.id, now_ms())
-    })
-    .await?;
+    state
+        .store
+        .write(move |c| tenants::save_settings(c, &a.scope, &s, &a.id, now_ms()))
+        .await?;
     settings(state, &admin.scope).await
 }

@@ -6,13 +6,13 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::{J, P};
-use super::guards::Staff;
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use crate::http::extract::{J, P};
+use crate::http::guards::Staff;
 use crate::model::accounts::AdminRole;
 use crate::model::checkin::{CheckinResult, DoorCount};
-use crate::service::checkin::{self, Scan};
+use crate::service::admin::checkin::{self, Scan};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]

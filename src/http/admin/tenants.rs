@@ -4,12 +4,12 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::J;
-use super::guards::{Owner, Staff};
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use crate::http::extract::J;
+use crate::http::guards::{Owner, Staff};
 use crate::model::tenants::{AdminTenant, TenantSettingsInput};
-use crate::service::tenants;
+use crate::service::admin::tenants;
 use crate::state::AppState;
 
 #[utoipa::path(

@@ -7,12 +7,12 @@ use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::response::Response;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::P;
-use super::guards::Owner;
 use crate::error::{AppError, Code};
+use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use crate::http::extract::P;
+use crate::http::guards::Owner;
 use crate::model::uploads::{Upload, UploadList};
-use crate::service::uploads;
+use crate::service::admin::uploads;
 use crate::state::AppState;
 
 /// Documentation shape of the upload body.

@@ -4,13 +4,13 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::{J, P};
-use super::guards::{Owner, Staff};
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use crate::http::extract::{J, P};
+use crate::http::guards::{Owner, Staff};
 use crate::model::accounts::Admin;
 use crate::model::admins::{AdminUpdateInput, NewAdminInput, OwnPasswordInput, PasswordInput};
-use crate::service::admins;
+use crate::service::admin::admins;
 use crate::state::AppState;
 
 #[utoipa::path(

@@ -5,12 +5,12 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::envelope::{ApiError, ApiResponse, ok_raw};
-use super::extract::{Q, non_empty};
-use super::guards::Owner;
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok_raw};
+use crate::http::extract::{Q, non_empty};
+use crate::http::guards::Owner;
 use crate::model::stats::{Period, Stats};
-use crate::service::stats;
+use crate::service::admin::stats;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]

@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::envelope::{ApiError, ApiResponse, ok};
-use super::extract::{J, P, Q};
-use super::guards::Staff;
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok};
+use crate::http::extract::{J, P, Q};
+use crate::http::guards::Staff;
 use crate::model::door::{DoorChanges, DoorPack, SyncReport};
-use crate::service::door::{self, OfflineScan};
+use crate::service::admin::door::{self, OfflineScan};
 use crate::state::AppState;
 
 /// Whether `If-None-Match` names `etag` (weak comparison, as for GET).

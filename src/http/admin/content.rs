@@ -4,12 +4,12 @@
 use axum::extract::State;
 use axum::response::Response;
 
-use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
-use super::extract::{J, P};
-use super::guards::{Owner, Staff};
 use crate::error::AppError;
+use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
+use crate::http::extract::{J, P};
+use crate::http::guards::{Owner, Staff};
 use crate::model::content::{AdminBanner, AdminMerch, BannerInput, Kind, MerchInput, ReorderInput};
-use crate::service::content;
+use crate::service::admin::content;
 use crate::state::AppState;
 
 fn done() -> serde_json::Value {
