@@ -10,7 +10,7 @@ use chrono::{NaiveTime, Utc};
 use standup_tickets::model::Fen;
 use standup_tickets::model::scope::TenantScope;
 use standup_tickets::model::time::now_ms;
-use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
+use standup_tickets::store::events::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, NewOrder};
 use standup_tickets::store::{Store, StoreOptions};
 use standup_tickets::store::{tenants, users};

@@ -66,7 +66,7 @@ pub struct SessionCache {
     /// "Is this admin still active (and its club), in which role, and which
     /// session epoch do its tokens need?", keyed `<tenant>:<id>`; `None`
     /// when not active.
-    pub admins: TtlCache<Option<crate::model::accounts::Standing>>,
+    pub admins: TtlCache<Option<crate::model::admins::Standing>>,
     /// Buyer tokens already verified, by the exact token string, with whom
     /// they name and when they expire: a buyer's next requests skip the
     /// signature check and the database. Only a token whose signature held

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use crate::app;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::model::accounts::AdminRole;
+use crate::model::admins::{AdminUpdateInput, NewAdminInput, PasswordInput, TeamActor};
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
-use crate::service::accounts;
+use crate::service::admin::admins;
 use crate::service::admin::tenants;
 use crate::store::Store;
 use clap::{Parser, Subcommand};
@@ -55,6 +55,10 @@ enum Command {
     /// Print the configuration in effect (secrets masked) and every
     /// problem found; exit code 2 if there is any.
     CheckConfig,
+    /// Print docs/CONFIGURATION.md's table of variables, made from their
+    /// declarations (`config::OPTIONS`).
+    #[command(hide = true)]
+    ConfigTable,
     /// Ask the server on this box (`HOST`/`PORT`) for `/healthz`; exit 0 if
     /// it answers 200, 1 otherwise. For Docker's HEALTHCHECK, which has no
     /// curl in the image.
@@ -115,6 +119,34 @@ fn operator_scope(tenant: &str) -> TenantScope {
     TenantScope::vouched(tenant)
 }
 
+/// The operator, changing `tenant`'s team through the same functions as
+/// its owner in the console.
+fn operator(tenant: &str) -> TeamActor {
+    TeamActor::Operator(operator_scope(tenant))
+}
+
+/// Disables or re-enables an admin by username, under the owner's rule
+/// (the club keeps an active owner).
+async fn set_status(
+    store: &Store,
+    tenant: &str,
+    username: &str,
+    status: ActiveStatus,
+) -> anyhow::Result<()> {
+    let id = admins::id_of(store, &operator_scope(tenant), username)
+        .await
+        .map_err(refused)?;
+    let change = AdminUpdateInput {
+        display_name: None,
+        role: None,
+        status: Some(status.as_str().to_string()),
+    };
+    admins::update(store, &operator(tenant), &id, change)
+        .await
+        .map_err(refused)?;
+    Ok(())
+}
+
 /// A refusal, as the command line says it.
 fn refused(e: AppError) -> anyhow::Error {
     anyhow::anyhow!("{}", e.message)
@@ -155,6 +187,10 @@ pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::CheckConfig) => return check_config(),
+        Some(Command::ConfigTable) => {
+            print!("{}", crate::config::options_table());
+            return ExitCode::SUCCESS;
+        }
         Some(Command::Healthcheck) => return healthcheck(),
         _ => {}
     }
@@ -314,7 +350,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         // Answered in `main`, before the configuration must be valid.
-        Command::CheckConfig | Command::Healthcheck => Ok(()),
+        Command::CheckConfig | Command::ConfigTable | Command::Healthcheck => Ok(()),
         Command::Backup { to } => {
             let r = crate::service::backups::backup_to(&config, &to).await?;
             println!(
@@ -375,16 +411,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         password_stdin,
                     } => {
                         let password = read_password(password_stdin)?;
-                        let role = AdminRole::parse(&role).unwrap_or(AdminRole::Staff);
-                        let admin = accounts::create_admin(
-                            &store,
-                            &operator_scope(&tenant),
-                            &username,
+                        let input = NewAdminInput {
+                            username,
+                            display_name: None,
                             role,
-                            &password,
-                        )
-                        .await
-                        .map_err(refused)?;
+                            password,
+                        };
+                        let admin = admins::create(&store, &operator(&tenant), input)
+                            .await
+                            .map_err(refused)?;
                         println!(
                             "已创建管理员 {} (俱乐部 {}, 角色 {})",
                             admin.username,
@@ -398,36 +433,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         password_stdin,
                     } => {
                         let password = read_password(password_stdin)?;
-                        accounts::set_admin_password(
+                        let id = admins::id_of(&store, &operator_scope(&tenant), &username)
+                            .await
+                            .map_err(refused)?;
+                        admins::reset_password(
                             &store,
-                            &operator_scope(&tenant),
-                            &username,
-                            &password,
+                            &operator(&tenant),
+                            &id,
+                            PasswordInput { password },
                         )
                         .await
                         .map_err(refused)?;
                         println!("已更新密码");
                     }
                     AdminCommand::Disable { tenant, username } => {
-                        accounts::set_admin_status(
-                            &store,
-                            &operator_scope(&tenant),
-                            &username,
-                            ActiveStatus::Disabled,
-                        )
-                        .await
-                        .map_err(refused)?;
+                        set_status(&store, &tenant, &username, ActiveStatus::Disabled).await?;
                         println!("已停用");
                     }
                     AdminCommand::Enable { tenant, username } => {
-                        accounts::set_admin_status(
-                            &store,
-                            &operator_scope(&tenant),
-                            &username,
-                            ActiveStatus::Active,
-                        )
-                        .await
-                        .map_err(refused)?;
+                        set_status(&store, &tenant, &username, ActiveStatus::Active).await?;
                         println!("已启用");
                     }
                 }

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::service::admin::admins;
 use crate::service::admin::checkin;
-use crate::service::{accounts, backups, catalog, orders, payments};
+use crate::service::{backups, catalog, orders, payments, users};
 use crate::state::AppState;
 
 type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<usize>> + Send>>;
@@ -78,9 +79,9 @@ pub static JOBS: &[Job] = &[
     Job {
         name: "disabled-users",
         about: "重新读取已停用的用户",
-        every: accounts::DISABLED_USERS_REFRESH,
+        every: users::DISABLED_USERS_REFRESH,
         at_start: true,
-        run: |s| Box::pin(async move { accounts::refresh_disabled_users(&s).await }),
+        run: |s| Box::pin(async move { users::refresh_disabled_users(&s).await }),
     },
     Job {
         name: "backup",
@@ -94,7 +95,7 @@ pub static JOBS: &[Job] = &[
         about: "清理一天前的登录失败记录和 90 天未用的登录地址",
         every: Duration::from_secs(3600),
         at_start: false,
-        run: |s| Box::pin(async move { accounts::prune_logins(&s).await }),
+        run: |s| Box::pin(async move { admins::prune_logins(&s).await }),
     },
     Job {
         name: "limits",

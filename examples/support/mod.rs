@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveTime, TimeZone, Utc};
 use serde_json::json;
 use standup_tickets::model::Fen;
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 use standup_tickets::model::scope::TenantScope;
 use standup_tickets::model::tickets::QrKey;
 use standup_tickets::store::Store;
-use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
+use standup_tickets::store::events::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{NewOrder, create};
 use standup_tickets::store::payments::{Payment, Settlement, settle_payment};
 use standup_tickets::store::tenants::{self, NewTenant};
@@ -132,12 +132,15 @@ pub async fn seed(db: &Path, orders: usize) -> (String, String, String) {
         })
         .await
         .unwrap();
-    standup_tickets::service::accounts::create_admin(
+    standup_tickets::service::admin::admins::create(
         &store,
-        &TenantScope::vouched("bench"),
-        "owner",
-        AdminRole::Owner,
-        "bench-password-1",
+        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("bench")),
+        standup_tickets::model::admins::NewAdminInput {
+            username: "owner".into(),
+            display_name: None,
+            role: AdminRole::Owner.as_str().into(),
+            password: "bench-password-1".into(),
+        },
     )
     .await
     .unwrap();
@@ -238,12 +241,15 @@ pub async fn seed_door(db: &Path, n: usize) -> Vec<String> {
         })
         .await
         .unwrap();
-    standup_tickets::service::accounts::create_admin(
+    standup_tickets::service::admin::admins::create(
         &store,
-        &TenantScope::vouched("bench"),
-        "door",
-        AdminRole::Staff,
-        "bench-password-1",
+        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("bench")),
+        standup_tickets::model::admins::NewAdminInput {
+            username: "door".into(),
+            display_name: None,
+            role: AdminRole::Staff.as_str().into(),
+            password: "bench-password-1".into(),
+        },
     )
     .await
     .unwrap();

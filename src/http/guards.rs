@@ -10,9 +10,10 @@ use axum::http::{Extensions, HeaderMap, header};
 use crate::cache::SignedIn;
 use crate::error::AppError;
 use crate::error::Code;
-use crate::model::accounts::AdminRole;
+use crate::model::admins::AdminRole;
 use crate::model::scope::TenantScope;
-use crate::service::accounts;
+use crate::service::admin::admins;
+use crate::service::users;
 use crate::state::AppState;
 use crate::tokens::{TokenError, TokenKind, Tokens};
 
@@ -107,7 +108,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .tokens
             .verify(token, TokenKind::User)
             .map_err(token_error)?;
-        if !accounts::user_active(state, &claims.sub).await? {
+        if !users::user_active(state, &claims.sub).await? {
             return Err(user_disabled());
         }
         state.caches.sessions.user_tokens.insert(
@@ -132,8 +133,8 @@ pub struct CurrentAdmin {
 
 impl CurrentAdmin {
     /// The admin as services see it: who, and in which club.
-    pub fn actor(&self) -> crate::model::accounts::AdminActor {
-        crate::model::accounts::AdminActor {
+    pub fn actor(&self) -> crate::model::admins::AdminActor {
+        crate::model::admins::AdminActor {
             id: self.id.clone(),
             scope: self.scope.clone(),
         }
@@ -204,7 +205,7 @@ impl FromRequestParts<AppState> for CurrentAdmin {
                 }
             }
         }
-        match accounts::admin_standing(state, &admin.scope, &admin.id).await? {
+        match admins::standing(state, &admin.scope, &admin.id).await? {
             Some(current) if current.epoch == claims.sep => admin.role = current.role,
             Some(_) => return Err(Code::TokenRevoked.into()),
             None => return Err(AppError::new(Code::AdminDisabled, "该管理员账号已停用")),
@@ -253,12 +254,15 @@ mod tests {
         let scope = TenantScope::vouched("dt");
         let mut tokens = Vec::new();
         for (name, role) in [("boss", AdminRole::Owner), ("door", AdminRole::Staff)] {
-            let a = crate::service::accounts::create_admin(
+            let a = crate::service::admin::admins::create(
                 &state.store,
-                &scope,
-                name,
-                role,
-                "password-123",
+                &crate::model::admins::TeamActor::Operator(scope.clone()),
+                crate::model::admins::NewAdminInput {
+                    username: name.into(),
+                    display_name: None,
+                    role: role.as_str().into(),
+                    password: "password-123".into(),
+                },
             )
             .await
             .unwrap();

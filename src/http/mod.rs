@@ -1,6 +1,5 @@
 //! HTTP: routes, middleware, the envelope and extractors.
 
-pub mod accounts;
 pub mod admin;
 mod admission;
 pub mod catalog;
@@ -16,6 +15,7 @@ pub mod payments;
 pub mod request_log;
 mod route_metrics;
 pub mod server;
+pub mod users;
 
 use std::convert::Infallible;
 
@@ -43,10 +43,10 @@ pub fn routes() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(catalog::calendar))
         .routes(routes!(catalog::event_detail))
         .routes(routes!(catalog::list_events))
-        .routes(routes!(accounts::wechat_login))
-        .routes(routes!(accounts::me))
-        .routes(routes!(accounts::update_profile))
-        .routes(routes!(accounts::bind_phone))
+        .routes(routes!(users::wechat_login))
+        .routes(routes!(users::me))
+        .routes(routes!(users::update_profile))
+        .routes(routes!(users::bind_phone))
         .routes(routes!(orders::create, orders::list))
         .routes(routes!(orders::get))
         .routes(routes!(orders::cancel))
@@ -56,8 +56,8 @@ pub fn routes() -> (Router<AppState>, serde_json::Value) {
         .routes(routes!(payments::refund_notify))
         .routes(routes!(payments::ticket_qr))
         .routes(routes!(payments::dev_confirm))
-        .routes(routes!(accounts::login))
-        .routes(routes!(accounts::admin_me))
+        .routes(routes!(admin::admins::login))
+        .routes(routes!(admin::admins::admin_me))
         .routes(routes!(admin::events::list, admin::events::create))
         .routes(routes!(
             admin::events::get,
@@ -237,7 +237,7 @@ pub async fn serve(
             .filter(|t| !matches!(*t, "/admin/{path}" | "/static/{path}")),
         &state.metrics,
     );
-    let cors = cors(&state.config.cors_origins);
+    let cors = cors(state.config.cors_origins.as_deref().unwrap_or_default());
     let app = tower::ServiceBuilder::new()
         .layer(request_log::RequestLogLayer::new(state.clone(), templates))
         .option_layer(cors)

@@ -6,13 +6,135 @@
 //! guessed at from many addresses answers every address it has never
 //! signed in from slowly (never the addresses it uses).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::accounts::{AdminRole, valid_new_password, valid_username};
+use super::Timestamp;
 use super::catalog::ActiveStatus;
 use super::fields::{optional_text, refuse};
+use super::scope::TenantScope;
 use crate::error::{Code, Rejection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AdminRole {
+    /// Everything in the club.
+    Owner,
+    /// Check-in and read-only order lookup.
+    Staff,
+}
+
+impl AdminRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::Owner => "owner",
+            AdminRole::Staff => "staff",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(AdminRole::Owner),
+            "staff" => Some(AdminRole::Staff),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Admin {
+    pub id: String,
+    pub tenant_id: String,
+    pub username: String,
+    pub role: AdminRole,
+    pub status: ActiveStatus,
+    /// How the console and the door name this person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_login_at: Option<Timestamp>,
+    /// The latest lock wrong passwords put on this username from one
+    /// address (that address only), while it lasts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub locked_until: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// What every admin request checks: the admin is active in an active club,
+/// in this role, and its tokens of this session epoch are good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: AdminRole,
+    pub epoch: i64,
+}
+
+/// Who acts on the admin side: an admin of the club in `scope`.
+#[derive(Debug, Clone)]
+pub struct AdminActor {
+    pub id: String,
+    pub scope: TenantScope,
+}
+
+/// Who changes a club's team: one of its admins in the console, or the
+/// operator on the server (the command line, the tests' and benchmarks'
+/// set-up). Both go through the same service functions and rules; the
+/// audit log tells them apart (`admin:<id>` or `cli`).
+#[derive(Debug, Clone)]
+pub enum TeamActor {
+    Admin(AdminActor),
+    Operator(TenantScope),
+}
+
+impl TeamActor {
+    pub fn scope(&self) -> &TenantScope {
+        match self {
+            TeamActor::Admin(a) => &a.scope,
+            TeamActor::Operator(scope) => scope,
+        }
+    }
+}
+
+impl From<AdminActor> for TeamActor {
+    fn from(a: AdminActor) -> Self {
+        TeamActor::Admin(a)
+    }
+}
+
+/// Admin usernames: 3-32 of letters, digits, `_ . @ -`.
+pub fn valid_username(value: &str) -> Result<String, Rejection> {
+    let v = value.trim();
+    if (3..=32).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'-'))
+    {
+        Ok(v.to_string())
+    } else {
+        Err(refuse_plain("用户名须为 3-32 位字母、数字或 _ . @ -"))
+    }
+}
+
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Bounded so hashing a hostile multi-megabyte "password" costs nothing
+/// extra; counted in characters, as the OpenAPI `maxLength` counts.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// The longest password a login reads: `MAX_PASSWORD_CHARS` of four bytes.
+pub const MAX_PASSWORD_BYTES: usize = 4 * MAX_PASSWORD_CHARS;
+
+pub fn valid_new_password(p: &str) -> Result<(), Rejection> {
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&p.chars().count()) {
+        return Err(refuse_plain(format!(
+            "密码须为 {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_CHARS} 个字符"
+        )));
+    }
+    Ok(())
+}
+
+fn refuse_plain(msg: impl Into<String>) -> Rejection {
+    Rejection::new(Code::ValidationFailed, msg)
+}
 
 /// Wrong passwords in a row from one address that lock it out of a
 /// username…
@@ -332,5 +454,16 @@ mod tests {
             status: None,
         };
         assert_eq!(clear.validate().unwrap().display_name, Some(None));
+    }
+
+    #[test]
+    fn usernames_and_passwords() {
+        assert!(valid_username("admin").is_ok());
+        assert!(valid_username("ab").is_err());
+        assert!(valid_username("a b c").is_err());
+        assert!(valid_username("管理员").is_err());
+        assert!(valid_new_password("123456789").is_err());
+        assert!(valid_new_password("1234567890").is_ok());
+        assert!(valid_new_password(&"x".repeat(257)).is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! The door's decision for one scanned ticket, over what the store loaded:
+//! Check-in: the decision on one scanned ticket, over what the store loaded
+//! (online at the scanner, and again for each offline scan `door` applies):
 //! void (refunded, refund under way, cancelled order or show) beats
 //! already-used beats expired beats wrong show; only the last two can be
 //! forced, and only by an owner.
@@ -30,7 +31,7 @@ pub struct TicketFacts {
 
 /// Where and how the scan happens.
 #[derive(Debug, Clone, Copy)]
-pub struct Door<'a> {
+pub struct ScanPoint<'a> {
     /// The show the scanner is set to, if any.
     pub event_id: Option<&'a str>,
     /// The club's today.
@@ -46,7 +47,7 @@ fn local_hm(tz: Tz, ms: i64) -> String {
 }
 
 /// `Ok(forced)`: the ticket may go in (`forced` when only `force` let it).
-pub fn check_in_outcome(f: &TicketFacts, door: &Door<'_>) -> Result<bool, Rejection> {
+pub fn check_in_outcome(f: &TicketFacts, door: &ScanPoint<'_>) -> Result<bool, Rejection> {
     let void = match f.order_status {
         OrderStatus::Refunded => Some("已退款"),
         OrderStatus::Cancelled => Some("订单已取消"),
@@ -190,8 +191,8 @@ mod tests {
         }
     }
 
-    fn door(force: bool) -> Door<'static> {
-        Door {
+    fn door(force: bool) -> ScanPoint<'static> {
+        ScanPoint {
             event_id: Some("e1"),
             today: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
             force,

@@ -41,6 +41,34 @@ impl Kind {
     }
 }
 
+/// One kind of home-page item (a banner, a piece of merch): which list it
+/// is in, the body the console sends and what that body becomes once
+/// checked. The service, the store and the routes are written once over it.
+pub trait Item: Serialize + Send + 'static {
+    const KIND: Kind;
+    type Input: Send + 'static;
+    type Draft: Send + 'static;
+    fn check(input: &Self::Input) -> Result<Self::Draft, Rejection>;
+}
+
+impl Item for AdminBanner {
+    const KIND: Kind = Kind::Banner;
+    type Input = BannerInput;
+    type Draft = BannerDraft;
+    fn check(input: &BannerInput) -> Result<BannerDraft, Rejection> {
+        input.validate()
+    }
+}
+
+impl Item for AdminMerch {
+    const KIND: Kind = Kind::Merch;
+    type Input = MerchInput;
+    type Draft = MerchDraft;
+    fn check(input: &MerchInput) -> Result<MerchDraft, Rejection> {
+        input.validate()
+    }
+}
+
 /// At most this many banners, or merch items, per club.
 pub const MAX_ITEMS: usize = 50;
 

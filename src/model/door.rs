@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::Timestamp;
-use super::checkin::{Door, TicketFacts, check_in_outcome};
+use super::checkin::{ScanPoint, TicketFacts, check_in_outcome};
 use crate::error::Rejection;
 
 /// Scans in one upload, at most: a full house of a large club, twice.
@@ -124,7 +124,7 @@ pub enum SyncVerdict {
 /// judged as not yet in. The show's day is the scan's own day.
 pub fn sync_verdict(
     facts: &TicketFacts,
-    door: &Door<'_>,
+    door: &ScanPoint<'_>,
     scanned_at: i64,
     expires_at: i64,
 ) -> SyncVerdict {
@@ -272,8 +272,8 @@ mod tests {
         }
     }
 
-    fn door() -> Door<'static> {
-        Door {
+    fn door() -> ScanPoint<'static> {
+        ScanPoint {
             event_id: None,
             today: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
             force: false,

@@ -137,6 +137,56 @@ pub fn sort_order(value: Option<i64>, field: &str) -> Result<i64, Rejection> {
     in_range(value.unwrap_or(0), field, 0, 9_999)
 }
 
+/// Mainland China mobile number: 11 digits starting 13-19.
+pub fn valid_mobile(phone: &str) -> bool {
+    let b = phone.as_bytes();
+    b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
+}
+
+/// Trimmed text of 1..=max characters without control characters.
+pub fn bounded_text(value: &str, field: &str, max: usize) -> Result<String, Rejection> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n == 0 || n > max {
+        return Err(refuse_plain(format!("{field} 须为 1-{max} 个字符")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(refuse_plain(format!("{field} 不能包含控制字符")));
+    }
+    Ok(v.to_string())
+}
+
+pub fn valid_phone(value: &str) -> Result<String, Rejection> {
+    let v = value.trim();
+    if valid_mobile(v) {
+        Ok(v.to_string())
+    } else {
+        Err(refuse_plain("手机号格式不正确，须为 11 位中国大陆手机号"))
+    }
+}
+
+/// An http(s) URL of bounded length with no spaces or control characters.
+pub fn valid_url(value: &str, field: &str) -> Result<String, Rejection> {
+    let v = value.trim();
+    let lower = v.to_ascii_lowercase();
+    let has_host = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if !has_host || v.len() > 500 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(refuse_plain(format!(
+            "{field} 须为 http(s) 地址，最长 500 个字符"
+        )));
+    }
+    Ok(v.to_string())
+}
+fn refuse_plain(msg: impl Into<String>) -> Rejection {
+    Rejection::new(Code::ValidationFailed, msg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +223,47 @@ mod tests {
             let e = link(Some(bad), "link").unwrap_err();
             assert!(e.message.starts_with("link："), "{bad}");
         }
+    }
+
+    #[test]
+    fn mobile_numbers() {
+        for ok in ["13800138000", "19912345678", "15000000000"] {
+            assert!(valid_mobile(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "1380013800",
+            "138001380000",
+            "12800138000",
+            "23800138000",
+            "1380013800a",
+            "+8613800138000",
+            "１３８００１３８０００",
+        ] {
+            assert!(!valid_mobile(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_and_text() {
+        assert!(valid_url("https://img.example.com/a.png", "avatar").is_ok());
+        assert!(valid_url("HTTP://x.cn/a", "avatar").is_ok());
+        for bad in [
+            "",
+            "ftp://x",
+            "javascript:alert(1)",
+            "https://",
+            "https:///x",
+            "https://a b",
+            "data:image/png;base64,xx",
+        ] {
+            assert!(valid_url(bad, "avatar").is_err(), "{bad}");
+        }
+        assert!(valid_url(&format!("https://x.cn/{}", "a".repeat(500)), "avatar").is_err());
+        assert_eq!(bounded_text("  小明 ", "nickname", 32).unwrap(), "小明");
+        assert!(bounded_text("", "nickname", 32).is_err());
+        assert!(bounded_text("a\u{0}b", "nickname", 32).is_err());
+        assert!(bounded_text(&"长".repeat(33), "nickname", 32).is_err());
+        assert!(bounded_text(&"长".repeat(32), "nickname", 32).is_ok());
     }
 }

@@ -1,6 +1,5 @@
 //! Pure rules and the shapes the API speaks; no I/O here.
 
-pub mod accounts;
 pub mod admins;
 pub mod audit;
 pub mod catalog;
@@ -19,6 +18,7 @@ pub mod tenants;
 pub mod tickets;
 pub mod time;
 pub mod uploads;
+pub mod users;
 
 pub use money::Fen;
 pub use time::Timestamp;

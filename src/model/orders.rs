@@ -7,8 +7,8 @@ use crate::error::Code;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::accounts::{bounded_text, valid_phone};
 use super::catalog::{Event, PriceOption};
+use super::fields::{bounded_text, valid_phone};
 use super::{Fen, Timestamp};
 use crate::error::Rejection;
 

@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 /// A club id that has been vouched for. Made only by:
 /// - `http::guards`: the club in a verified admin token;
-/// - `service::catalog` / `service::accounts`: a club found active by the
+/// - `service::catalog` / `service::admin::admins`: a club found active by the
 ///   public catalogue or a login, before anything else is read;
 /// - `cli` and `service::demo`: the operator on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TenantScope(Arc<str>);
 
 impl TenantScope {
-    /// See the type's list of callers; `tests/api/scope.rs` keeps it closed.
+    /// See the type's list of callers; `tests/api/architecture.rs` keeps it closed.
     pub fn vouched(tenant_id: &str) -> TenantScope {
         TenantScope(tenant_id.into())
     }

@@ -11,9 +11,8 @@ use crate::model::catalog::{ActiveStatus, Contact, EventStatus, Features, Theme}
 use crate::model::scope::TenantScope;
 use crate::model::time::{now_ms, today_in};
 use crate::state::AppState;
-use crate::store::catalog::{
-    NewBanner, NewEvent, NewMerch, NewPriceOption, insert_banner, insert_event, insert_merch,
-};
+use crate::store::content::{NewBanner, NewMerch, insert_banner, insert_merch};
+use crate::store::events::{NewEvent, NewPriceOption, insert_event};
 use crate::store::tenants::{self, NewTenant};
 
 pub(crate) const DEMO_TENANT: &str = "demo";
@@ -338,7 +337,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
                 &scope,
                 DEMO_ADMIN,
                 Some("店主"),
-                crate::model::accounts::AdminRole::Owner,
+                crate::model::admins::AdminRole::Owner,
                 &hash,
             )?;
             Ok(true)

@@ -1,7 +1,6 @@
 //! One module per resource: the operations handlers, jobs and the CLI call.
 //! No HTTP here: services take plain values and return models or `AppError`s.
 
-pub mod accounts;
 pub mod admin;
 pub mod backups;
 pub mod catalog;
@@ -9,3 +8,4 @@ pub mod demo;
 pub mod orders;
 pub mod payments;
 pub mod tickets;
+pub mod users;

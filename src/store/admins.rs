@@ -1,16 +1,16 @@
 //! Club staff accounts. Passwords are argon2id PHC strings, hashed by the
 //! caller (outside the writer, since hashing is deliberately slow).
 
-use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreResult;
 use super::audit::{AuditActor, Target, audit};
+use super::changes::{self, Changes};
 use crate::error::Code;
 use crate::error::Rejection;
 use crate::ids::new_id;
 use crate::model::Timestamp;
-use crate::model::accounts::{Admin, AdminRole, Standing};
+use crate::model::admins::{Admin, AdminRole, Standing};
 use crate::model::admins::{AdminChange, LOCK_AFTER_FAILURES, after_failure, keeps_an_owner};
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;

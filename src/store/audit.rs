@@ -22,6 +22,15 @@ pub(crate) enum AuditActor<'a> {
     User(&'a str),
 }
 
+impl<'a> From<&'a crate::model::admins::TeamActor> for AuditActor<'a> {
+    fn from(actor: &'a crate::model::admins::TeamActor) -> Self {
+        match actor {
+            crate::model::admins::TeamActor::Admin(a) => AuditActor::Admin(&a.id),
+            crate::model::admins::TeamActor::Operator(_) => AuditActor::Cli,
+        }
+    }
+}
+
 impl AuditActor<'_> {
     pub fn as_stored(&self) -> String {
         match self {

@@ -1,24 +1,20 @@
-//! Shows, their price options, banners and merch: the public catalogue reads and
-//! the inserts that seed them. Every function takes the tenant where the data is
-//! tenant-scoped, so a caller cannot forget it.
+//! The public catalogue's reads: shows, their price options, banners and
+//! merch as the mini-program sees them, and the job that opens sales. Every
+//! function takes the tenant where the data is tenant-scoped, so a caller
+//! cannot forget it. Inserts live with their aggregate (`events`, `content`).
 
-use crate::store::changes::{self, Changes};
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveTime};
-use chrono_tz::Tz;
+use chrono::NaiveDate;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::StoreResult;
-use crate::error::Code;
-use crate::error::Rejection;
-use crate::ids::new_id;
+use super::changes::{self, Changes};
 use crate::model::catalog::{
     ActiveStatus, Banner, Event, EventStatus, MerchItem, PageRequest, PriceOption,
 };
 use crate::model::scope::TenantScope;
-use crate::model::time::{local_to_utc_ms, now_ms};
 use crate::model::{Fen, Timestamp};
 
 pub(super) const EVENT_COLS: &str =
@@ -376,233 +372,6 @@ pub(crate) fn active_merch(conn: &Connection, scope: &TenantScope) -> StoreResul
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-// ---- inserts (demo data, CLI, tests; the admin API builds on these) ----
-
-#[derive(Debug, Clone)]
-pub struct NewPriceOption {
-    pub name: String,
-    pub price: Fen,
-    pub original_price: Option<Fen>,
-    pub description: Option<String>,
-    pub total_count: i64,
-    pub sort_order: i64,
-    pub status: ActiveStatus,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub title: String,
-    pub description: Option<String>,
-    pub poster: Option<String>,
-    pub city: String,
-    pub venue: String,
-    pub address: String,
-    pub event_date: NaiveDate,
-    pub event_time: NaiveTime,
-    pub duration: i64,
-    pub performers: Vec<String>,
-    pub tags: Vec<String>,
-    pub status: EventStatus,
-    pub sale_start_at: Option<i64>,
-    pub sale_end_at: Option<i64>,
-    pub is_recommended: bool,
-    pub max_per_order: i64,
-    pub max_per_user: i64,
-    pub options: Vec<NewPriceOption>,
-}
-
-impl NewPriceOption {
-    /// An active option without original price or description.
-    pub fn active(name: &str, price: Fen, total_count: i64, sort_order: i64) -> Self {
-        NewPriceOption {
-            name: name.into(),
-            price,
-            original_price: None,
-            description: None,
-            total_count,
-            sort_order,
-            status: ActiveStatus::Active,
-        }
-    }
-}
-
-impl NewEvent {
-    /// A plain on-sale show (90 minutes, 6 per order, 10 per user) for seeding,
-    /// tests and benchmarks; adjust fields from there.
-    pub fn on_sale(
-        title: &str,
-        event_date: NaiveDate,
-        event_time: NaiveTime,
-        options: Vec<NewPriceOption>,
-    ) -> Self {
-        NewEvent {
-            title: title.into(),
-            description: None,
-            poster: None,
-            city: "上海".into(),
-            venue: "测试剧场".into(),
-            address: "测试路 1 号".into(),
-            event_date,
-            event_time,
-            duration: 90,
-            performers: Vec::new(),
-            tags: Vec::new(),
-            status: EventStatus::OnSale,
-            sale_start_at: None,
-            sale_end_at: None,
-            is_recommended: false,
-            max_per_order: 6,
-            max_per_user: 10,
-            options,
-        }
-    }
-}
-
-/// Ids of what [`insert_event`] created.
-#[derive(Debug, Clone)]
-pub struct InsertedEvent {
-    pub id: String,
-    pub option_ids: Vec<String>,
-}
-
-pub fn insert_event(
-    conn: &Connection,
-    scope: &TenantScope,
-    tz: Tz,
-    e: &NewEvent,
-) -> StoreResult<InsertedEvent> {
-    changes::note(conn, Changes::CATALOG | Changes::SALES);
-    if !super::tenants::exists(conn, scope.id())? {
-        return Err(Rejection::new(Code::TenantNotFound, "俱乐部不存在").into());
-    }
-    if e.options.iter().any(|o| o.total_count < 0 || o.price.0 < 0) {
-        return Err(Rejection::new(Code::ValidationFailed, "票价与数量不能为负").into());
-    }
-    let now = now_ms();
-    let id = new_id();
-    let total: i64 = e.options.iter().map(|o| o.total_count).sum();
-    let starts_at = local_to_utc_ms(tz, e.event_date, e.event_time);
-    conn.prepare_cached(
-        "INSERT INTO events (id, tenant_id, title, description, poster, city, venue, address,
-             event_date, event_time, starts_at, duration, total_seats, remaining_seats,
-             performers, tags, status, sale_start_at, sale_end_at, is_recommended,
-             max_per_order, max_per_user, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16,
-                 ?17, ?18, ?19, ?20, ?21, ?22, ?22)",
-    )?
-    .execute(params![
-        id,
-        scope.id(),
-        e.title,
-        e.description,
-        e.poster,
-        e.city,
-        e.venue,
-        e.address,
-        e.event_date.format("%Y-%m-%d").to_string(),
-        e.event_time.format("%H:%M").to_string(),
-        starts_at,
-        e.duration,
-        total,
-        serde_json::to_string(&e.performers).unwrap_or_else(|_| "[]".into()),
-        serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
-        e.status.as_str(),
-        e.sale_start_at,
-        e.sale_end_at,
-        e.is_recommended,
-        e.max_per_order,
-        e.max_per_user,
-        now,
-    ])?;
-    let mut option_ids = Vec::with_capacity(e.options.len());
-    for o in &e.options {
-        let oid = new_id();
-        conn.prepare_cached(
-            "INSERT INTO price_options (id, event_id, name, price, original_price, description,
-                 total_count, remaining_count, sort_order, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
-            oid,
-            id,
-            o.name,
-            o.price.0,
-            o.original_price.map(|f| f.0),
-            o.description,
-            o.total_count,
-            o.sort_order,
-            o.status.as_str(),
-            now,
-        ])?;
-        option_ids.push(oid);
-    }
-    Ok(InsertedEvent { id, option_ids })
-}
-
-#[derive(Debug, Clone)]
-pub struct NewBanner {
-    pub title: String,
-    pub image: String,
-    pub link: Option<String>,
-    pub event_id: Option<String>,
-    pub sort_order: i64,
-}
-
-pub fn insert_banner(conn: &Connection, scope: &TenantScope, b: &NewBanner) -> StoreResult<String> {
-    let id = new_id();
-    let now = now_ms();
-    conn.execute(
-        "INSERT INTO banners (id, tenant_id, title, image, link, event_id, sort_order, status,
-             created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8)",
-        params![
-            id,
-            scope.id(),
-            b.title,
-            b.image,
-            b.link,
-            b.event_id,
-            b.sort_order,
-            now
-        ],
-    )?;
-    Ok(id)
-}
-
-#[derive(Debug, Clone)]
-pub struct NewMerch {
-    pub name: String,
-    pub description: Option<String>,
-    pub image: Option<String>,
-    pub price: Fen,
-    pub original_price: Option<Fen>,
-    pub link: Option<String>,
-    pub sort_order: i64,
-}
-
-pub fn insert_merch(conn: &Connection, scope: &TenantScope, m: &NewMerch) -> StoreResult<String> {
-    let id = new_id();
-    let now = now_ms();
-    conn.execute(
-        "INSERT INTO merch_items (id, tenant_id, name, description, image, price, original_price,
-             link, sort_order, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?10)",
-        params![
-            id,
-            scope.id(),
-            m.name,
-            m.description,
-            m.image,
-            m.price.0,
-            m.original_price.map(|f| f.0),
-            m.link,
-            m.sort_order,
-            now
-        ],
-    )?;
-    Ok(id)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The door, in the writer: a scan is decided and recorded in one
+//! Check-in, in the writer: a scan is decided and recorded in one
 //! transaction, so two scanners on the same ticket cannot both let it in.
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -10,7 +10,8 @@ use super::reject;
 use crate::error::Code;
 use crate::model::Timestamp;
 use crate::model::checkin::{
-    CheckinResult, Door, DoorCount, OptionCount, Scanned, TicketFacts, check_in_outcome, mask_phone,
+    CheckinResult, DoorCount, OptionCount, ScanPoint, Scanned, TicketFacts, check_in_outcome,
+    mask_phone,
 };
 use crate::model::orders::OrderStatus;
 use crate::model::scope::TenantScope;
@@ -104,7 +105,7 @@ pub(crate) fn check_in(
     conn: &Connection,
     scope: &TenantScope,
     qr_code: &str,
-    door: &Door<'_>,
+    door: &ScanPoint<'_>,
     device: Option<&str>,
     admin_id: &str,
     now: i64,

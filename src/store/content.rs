@@ -1,19 +1,20 @@
 //! A club's banners and merch as the admin edits them. Every write is
 //! audited in its transaction.
 
-use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use super::audit::{AuditActor, Target, audit};
+use super::changes::{self, Changes};
 use super::{StoreResult, reject};
 use crate::error::Code;
 use crate::ids::new_id;
 use crate::model::catalog::ActiveStatus;
 use crate::model::content::{
-    AdminBanner, AdminMerch, BannerDraft, Kind, MAX_ITEMS, MerchDraft, ReorderInput,
+    AdminBanner, AdminMerch, BannerDraft, Item, Kind, MAX_ITEMS, MerchDraft, ReorderInput,
 };
 use crate::model::scope::TenantScope;
+use crate::model::time::now_ms;
 use crate::model::{Fen, Timestamp};
 
 fn table(kind: Kind) -> &'static str {
@@ -65,67 +66,52 @@ fn merch_row(r: &Row<'_>) -> rusqlite::Result<AdminMerch> {
     })
 }
 
+/// How one kind of item is kept: its columns, its row, and its upsert.
+pub(crate) trait Stored: Item + Sized {
+    const COLUMNS: &'static str;
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self>;
+    /// What must hold of the draft in the database (a banner's show is
+    /// the club's).
+    fn check_refs(_conn: &Connection, _scope: &TenantScope, _d: &Self::Draft) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Inserts the draft as `id`, or replaces the row that has it.
+    fn upsert(
+        conn: &Connection,
+        scope: &TenantScope,
+        id: &str,
+        d: &Self::Draft,
+        now: i64,
+    ) -> StoreResult<()>;
+}
+
 /// All of the club's items of one kind, in display order.
-fn list<T>(
-    conn: &Connection,
-    scope: &TenantScope,
-    kind: Kind,
-    columns: &str,
-    map: fn(&Row<'_>) -> rusqlite::Result<T>,
-) -> StoreResult<Vec<T>> {
+pub(crate) fn list<T: Stored>(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<T>> {
     let sql = format!(
-        "SELECT {columns} FROM {} WHERE tenant_id = ?1 ORDER BY sort_order, id",
-        table(kind)
+        "SELECT {} FROM {} WHERE tenant_id = ?1 ORDER BY sort_order, id",
+        T::COLUMNS,
+        table(T::KIND)
     );
     Ok(conn
         .prepare_cached(&sql)?
-        .query_map([scope.id()], map)?
+        .query_map([scope.id()], T::from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-fn get<T>(
+pub(crate) fn get<T: Stored>(
     conn: &Connection,
     scope: &TenantScope,
-    kind: Kind,
     id: &str,
-    columns: &str,
-    map: fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<Option<T>> {
     let sql = format!(
-        "SELECT {columns} FROM {} WHERE id = ?1 AND tenant_id = ?2",
-        table(kind)
+        "SELECT {} FROM {} WHERE id = ?1 AND tenant_id = ?2",
+        T::COLUMNS,
+        table(T::KIND)
     );
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row(params![id, scope.id()], map)
+        .query_row(params![id, scope.id()], T::from_row)
         .optional()?)
-}
-
-pub(crate) fn list_banners(
-    conn: &Connection,
-    scope: &TenantScope,
-) -> StoreResult<Vec<AdminBanner>> {
-    list(conn, scope, Kind::Banner, BANNER_COLUMNS, banner_row)
-}
-
-pub(crate) fn get_banner(
-    conn: &Connection,
-    scope: &TenantScope,
-    id: &str,
-) -> StoreResult<Option<AdminBanner>> {
-    get(conn, scope, Kind::Banner, id, BANNER_COLUMNS, banner_row)
-}
-
-pub(crate) fn list_merch(conn: &Connection, scope: &TenantScope) -> StoreResult<Vec<AdminMerch>> {
-    list(conn, scope, Kind::Merch, MERCH_COLUMNS, merch_row)
-}
-
-pub(crate) fn get_merch(
-    conn: &Connection,
-    scope: &TenantScope,
-    id: &str,
-) -> StoreResult<Option<AdminMerch>> {
-    get(conn, scope, Kind::Merch, id, MERCH_COLUMNS, merch_row)
 }
 
 fn not_found(kind: Kind) -> super::StoreError {
@@ -199,52 +185,23 @@ fn audit_save(
     )
 }
 
-/// Creates (`id` None) or replaces a banner; its show must be the club's.
-pub(crate) fn save_banner(
+/// Creates (`id` None) or replaces one of the club's items, audited.
+pub(crate) fn save<T: Stored>(
     conn: &Connection,
     scope: &TenantScope,
     id: Option<&str>,
-    d: &BannerDraft,
+    d: &T::Draft,
     admin_id: &str,
     now: i64,
-) -> StoreResult<AdminBanner> {
+) -> StoreResult<T> {
     changes::note(conn, Changes::CATALOG);
-    if let Some(event) = &d.event_id {
-        let ours = conn
-            .prepare_cached("SELECT 1 FROM events WHERE id = ?1 AND tenant_id = ?2")?
-            .exists(params![event, scope.id()])?;
-        if !ours {
-            return Err(reject(Code::ValidationFailed, "eventId：演出不存在"));
-        }
-    }
-    let (id, created) = target_id(conn, scope, Kind::Banner, id)?;
-    conn.prepare_cached(
-        "INSERT INTO banners (id, tenant_id, title, image, link, event_id, sort_order, starts_at,
-             ends_at, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
-         ON CONFLICT (id) DO UPDATE SET title = excluded.title, image = excluded.image,
-             link = excluded.link, event_id = excluded.event_id,
-             sort_order = excluded.sort_order, starts_at = excluded.starts_at,
-             ends_at = excluded.ends_at, status = excluded.status,
-             updated_at = excluded.updated_at",
-    )?
-    .execute(params![
-        id,
-        scope.id(),
-        d.title,
-        d.image,
-        d.link,
-        d.event_id,
-        d.sort_order,
-        d.starts_at,
-        d.ends_at,
-        d.status.as_str(),
-        now
-    ])?;
-    let saved = get_banner(conn, scope, &id)?.ok_or_else(|| not_found(Kind::Banner))?;
+    T::check_refs(conn, scope, d)?;
+    let (id, created) = target_id(conn, scope, T::KIND, id)?;
+    T::upsert(conn, scope, &id, d, now)?;
+    let saved = get::<T>(conn, scope, &id)?.ok_or_else(|| not_found(T::KIND))?;
     audit_save(
         conn,
-        target(scope, Kind::Banner, &id),
+        target(scope, T::KIND, &id),
         created,
         &json!(saved),
         admin_id,
@@ -253,50 +210,98 @@ pub(crate) fn save_banner(
     Ok(saved)
 }
 
-/// Creates (`id` None) or replaces a merch item.
-pub(crate) fn save_merch(
-    conn: &Connection,
-    scope: &TenantScope,
-    id: Option<&str>,
-    d: &MerchDraft,
-    admin_id: &str,
-    now: i64,
-) -> StoreResult<AdminMerch> {
-    changes::note(conn, Changes::CATALOG);
-    let (id, created) = target_id(conn, scope, Kind::Merch, id)?;
-    conn.prepare_cached(
-        "INSERT INTO merch_items (id, tenant_id, name, description, image, price, original_price,
-             link, sort_order, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-             description = excluded.description, image = excluded.image,
-             price = excluded.price, original_price = excluded.original_price,
-             link = excluded.link, sort_order = excluded.sort_order,
-             status = excluded.status, updated_at = excluded.updated_at",
-    )?
-    .execute(params![
-        id,
-        scope.id(),
-        d.name,
-        d.description,
-        d.image,
-        d.price.0,
-        d.original_price.map(|f| f.0),
-        d.link,
-        d.sort_order,
-        d.status.as_str(),
-        now
-    ])?;
-    let saved = get_merch(conn, scope, &id)?.ok_or_else(|| not_found(Kind::Merch))?;
-    audit_save(
-        conn,
-        target(scope, Kind::Merch, &id),
-        created,
-        &json!(saved),
-        admin_id,
-        now,
-    )?;
-    Ok(saved)
+impl Stored for AdminBanner {
+    const COLUMNS: &'static str = BANNER_COLUMNS;
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        banner_row(r)
+    }
+
+    fn check_refs(conn: &Connection, scope: &TenantScope, d: &BannerDraft) -> StoreResult<()> {
+        if let Some(event) = &d.event_id {
+            let ours = conn
+                .prepare_cached("SELECT 1 FROM events WHERE id = ?1 AND tenant_id = ?2")?
+                .exists(params![event, scope.id()])?;
+            if !ours {
+                return Err(reject(Code::ValidationFailed, "eventId：演出不存在"));
+            }
+        }
+        Ok(())
+    }
+
+    fn upsert(
+        conn: &Connection,
+        scope: &TenantScope,
+        id: &str,
+        d: &BannerDraft,
+        now: i64,
+    ) -> StoreResult<()> {
+        conn.prepare_cached(
+            "INSERT INTO banners (id, tenant_id, title, image, link, event_id, sort_order, starts_at,
+                 ends_at, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, image = excluded.image,
+                 link = excluded.link, event_id = excluded.event_id,
+                 sort_order = excluded.sort_order, starts_at = excluded.starts_at,
+                 ends_at = excluded.ends_at, status = excluded.status,
+                 updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            id,
+            scope.id(),
+            d.title,
+            d.image,
+            d.link,
+            d.event_id,
+            d.sort_order,
+            d.starts_at,
+            d.ends_at,
+            d.status.as_str(),
+            now
+        ])?;
+        Ok(())
+    }
+}
+
+impl Stored for AdminMerch {
+    const COLUMNS: &'static str = MERCH_COLUMNS;
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        merch_row(r)
+    }
+
+    fn upsert(
+        conn: &Connection,
+        scope: &TenantScope,
+        id: &str,
+        d: &MerchDraft,
+        now: i64,
+    ) -> StoreResult<()> {
+        conn.prepare_cached(
+            "INSERT INTO merch_items (id, tenant_id, name, description, image, price, original_price,
+                 link, sort_order, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                 description = excluded.description, image = excluded.image,
+                 price = excluded.price, original_price = excluded.original_price,
+                 link = excluded.link, sort_order = excluded.sort_order,
+                 status = excluded.status, updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            id,
+            scope.id(),
+            d.name,
+            d.description,
+            d.image,
+            d.price.0,
+            d.original_price.map(|f| f.0),
+            d.link,
+            d.sort_order,
+            d.status.as_str(),
+            now
+        ])?;
+        Ok(())
+    }
 }
 
 /// Deletes one of the club's items.
@@ -363,4 +368,68 @@ pub(crate) fn reorder(
         &json!({ "ids": ids }),
         now,
     )
+}
+
+#[derive(Debug, Clone)]
+pub struct NewBanner {
+    pub title: String,
+    pub image: String,
+    pub link: Option<String>,
+    pub event_id: Option<String>,
+    pub sort_order: i64,
+}
+
+pub fn insert_banner(conn: &Connection, scope: &TenantScope, b: &NewBanner) -> StoreResult<String> {
+    let id = new_id();
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO banners (id, tenant_id, title, image, link, event_id, sort_order, status,
+             created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8)",
+        params![
+            id,
+            scope.id(),
+            b.title,
+            b.image,
+            b.link,
+            b.event_id,
+            b.sort_order,
+            now
+        ],
+    )?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMerch {
+    pub name: String,
+    pub description: Option<String>,
+    pub image: Option<String>,
+    pub price: Fen,
+    pub original_price: Option<Fen>,
+    pub link: Option<String>,
+    pub sort_order: i64,
+}
+
+pub fn insert_merch(conn: &Connection, scope: &TenantScope, m: &NewMerch) -> StoreResult<String> {
+    let id = new_id();
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO merch_items (id, tenant_id, name, description, image, price, original_price,
+             link, sort_order, status, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?10)",
+        params![
+            id,
+            scope.id(),
+            m.name,
+            m.description,
+            m.image,
+            m.price.0,
+            m.original_price.map(|f| f.0),
+            m.link,
+            m.sort_order,
+            now
+        ],
+    )?;
+    Ok(id)
 }

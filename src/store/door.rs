@@ -9,7 +9,7 @@ use super::StoreResult;
 use super::checkin::{Entry, Loaded, let_in, load, record};
 use crate::error::{Code, Rejection};
 use crate::model::Timestamp;
-use crate::model::checkin::Door;
+use crate::model::checkin::ScanPoint;
 use crate::model::door::{ScanReport, ScanResult, Superseded, SyncVerdict, Winner, sync_verdict};
 use crate::model::scope::TenantScope;
 
@@ -294,7 +294,7 @@ pub(crate) fn apply_scan(
     let day = DateTime::<Utc>::from_timestamp_millis(scanned_at)
         .map(|d| d.with_timezone(&ctx.tz).date_naive())
         .unwrap_or_default();
-    let door = Door {
+    let door = ScanPoint {
         event_id: ctx.event_id,
         today: day,
         force: false,

@@ -2,11 +2,11 @@
 //! transaction), refunds, and the record of every notification. All writes run
 //! in the writer, so a notify delivered ten times is settled once.
 
-use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, params};
 
 use super::StoreResult;
 use super::audit::{AuditActor, Target, audit};
+use super::changes::{self, Changes};
 use super::inventory::{show_ahead, take_stock};
 use super::orders::{get_by_id_any_tenant, held_by_user, order_not_found};
 use super::refunds::RefundCause;

@@ -1,12 +1,12 @@
 //! Refunds: recorded first (tickets void at once), then asked of WeChat; the
 //! verdict is applied once, whether it comes by answer, notify or retry.
 
-use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use super::StoreResult;
 use super::audit::{AuditActor, Target, audit};
+use super::changes::{self, Changes};
 use super::inventory::return_refunded_seats;
 use super::orders::{get_by_id_any_tenant, order_not_found};
 use super::reject;

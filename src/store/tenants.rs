@@ -1,10 +1,10 @@
 //! Tenants (clubs).
 
-use crate::store::changes::{self, Changes};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
 use super::audit::{AuditActor, Target, audit};
+use super::changes::{self, Changes};
 use crate::error::Code;
 use crate::error::Rejection;
 use crate::model::Timestamp;

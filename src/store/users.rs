@@ -8,10 +8,10 @@ use crate::error::Code;
 use crate::error::Rejection;
 use crate::ids::new_id;
 use crate::model::Timestamp;
-use crate::model::accounts::User;
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
+use crate::model::users::User;
 
 const USER_COLS: &str = "id, openid, unionid, nickname, avatar, phone, real_name, gender, city,
     province, country, status, created_at, updated_at";

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 
 use crate::browser::{Browser, browser};
 use crate::common::admin::{

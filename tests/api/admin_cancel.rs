@@ -142,7 +142,7 @@ async fn a_cancelled_show_refunds_every_paid_order_once_across_a_restart() {
         &t,
         "dt",
         "owner2",
-        standup_tickets::model::accounts::AdminRole::Owner,
+        standup_tickets::model::admins::AdminRole::Owner,
     )
     .await;
     let done = wait_for(&t, &token, &id, 30).await;

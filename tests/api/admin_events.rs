@@ -565,7 +565,7 @@ async fn two_admins_saving_the_same_version_at_once_one_wins() {
         &t,
         "dt",
         "partner",
-        standup_tickets::model::accounts::AdminRole::Owner,
+        standup_tickets::model::admins::AdminRole::Owner,
     )
     .await;
     let e = create_show(&t, &token, show_body(5)).await;

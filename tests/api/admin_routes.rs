@@ -29,7 +29,7 @@ async fn every_admin_route_by_role() {
     let order = seed_paid_order(&t, "dt", edit).await;
     let content = t
         .write(|c| {
-            use standup_tickets::store::catalog::{
+            use standup_tickets::store::content::{
                 NewBanner, NewMerch, insert_banner, insert_merch,
             };
             let club = TenantScope::vouched("dt");
@@ -63,12 +63,17 @@ async fn every_admin_route_by_role() {
     let merch_body = json!({"name": "t", "price": 1});
     let no_banner = |r: Route| r.answers(Role::OtherClub, 404, "BANNER_NOT_FOUND");
     let no_merch = |r: Route| r.answers(Role::OtherClub, 404, "MERCH_NOT_FOUND");
-    let teammate = standup_tickets::service::accounts::create_admin(
+    let teammate = standup_tickets::service::admin::admins::create(
         t.store(),
-        &TenantScope::vouched("dt"),
-        "teammate",
-        standup_tickets::model::accounts::AdminRole::Staff,
-        "teammate-pass-1",
+        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("dt")),
+        standup_tickets::model::admins::NewAdminInput {
+            username: "teammate".into(),
+            display_name: None,
+            role: standup_tickets::model::admins::AdminRole::Staff
+                .as_str()
+                .into(),
+            password: "teammate-pass-1".into(),
+        },
     )
     .await
     .unwrap()

@@ -316,7 +316,7 @@ fn tenant_scope_is_made_only_where_a_club_is_vouched_for() {
     let allowed = [
         "http::guards",
         "service::catalog",
-        "service::accounts",
+        "service::admin::admins",
         "service::demo",
         "cli",
         "model::scope",

@@ -6,7 +6,7 @@ use serde_json::Value;
 use standup_tickets::model::Fen;
 use standup_tickets::model::catalog::{ActiveStatus, EventStatus};
 use standup_tickets::model::scope::TenantScope;
-use standup_tickets::store::{catalog, tenants};
+use standup_tickets::store::{content, tenants};
 
 fn titles(list: &Value) -> Vec<String> {
     list.as_array()
@@ -211,10 +211,10 @@ async fn home_has_all_sections() {
     cancelled.status = EventStatus::Cancelled;
     t.seed_event(cancelled).await;
     t.write(|c| {
-        catalog::insert_banner(
+        content::insert_banner(
             c,
             &TenantScope::vouched("dt"),
-            &catalog::NewBanner {
+            &content::NewBanner {
                 title: "横幅".into(),
                 image: "https://img.example.com/b.png".into(),
                 link: None,
@@ -222,10 +222,10 @@ async fn home_has_all_sections() {
                 sort_order: 0,
             },
         )?;
-        catalog::insert_merch(
+        content::insert_merch(
             c,
             &TenantScope::vouched("dt"),
-            &catalog::NewMerch {
+            &content::NewMerch {
                 name: "T 恤".into(),
                 description: None,
                 image: None,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 
 use crate::common::admin::{admin_token, create_show, owner_token, show_body};
 use crate::common::*;

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 
 use crate::browser::{Browser, Network, browser};
 use crate::common::admin::{admin_token, create_show, date_today, owner_token, paid_order};

@@ -306,7 +306,8 @@ async fn cors_answers_only_the_configured_origins() {
     assert_eq!(r.status(), 200);
     assert!(!r.headers().contains_key("access-control-allow-origin"));
 
-    let t = TestApp::start_with(|c| c.cors_origins = vec!["https://club.example.com".into()]).await;
+    let t = TestApp::start_with(|c| c.cors_origins = Some(vec!["https://club.example.com".into()]))
+        .await;
     t.seed_tenant("hc").await;
     let preflight = |origin: &'static str| {
         t.client

@@ -7,7 +7,7 @@ use crate::common::fake_wechat::{APP_ID, APP_SECRET, FakeWechat};
 use crate::common::*;
 use serde_json::json;
 use standup_tickets::config::{Rate, RateLimits, WechatCredentials};
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 use standup_tickets::model::catalog::ActiveStatus;
 use standup_tickets::model::scope::TenantScope;
 use standup_tickets::store::users;
@@ -335,12 +335,15 @@ async fn tokens_expire_resist_tampering_and_do_not_cross_kinds() {
     let t = TestApp::start_with(|c| c.jwt_expires_in = Duration::from_secs(1)).await;
     t.seed_tenant("dt").await;
     let (user_token, _) = t.login("gina", "dt").await;
-    standup_tickets::service::accounts::create_admin(
+    standup_tickets::service::admin::admins::create(
         t.store(),
-        &TenantScope::vouched("dt"),
-        "boss",
-        AdminRole::Owner,
-        "password-1",
+        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("dt")),
+        standup_tickets::model::admins::NewAdminInput {
+            username: "boss".into(),
+            display_name: None,
+            role: AdminRole::Owner.as_str().into(),
+            password: "password-1".into(),
+        },
     )
     .await
     .unwrap();
@@ -452,21 +455,27 @@ async fn admin_login_scoping_and_roles() {
     let t = TestApp::start().await;
     t.seed_tenant("dt").await;
     t.seed_tenant("other").await;
-    let admin = standup_tickets::service::accounts::create_admin(
+    let admin = standup_tickets::service::admin::admins::create(
         t.store(),
-        &TenantScope::vouched("dt"),
-        "owner1",
-        AdminRole::Owner,
-        "s3cret-pass",
+        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("dt")),
+        standup_tickets::model::admins::NewAdminInput {
+            username: "owner1".into(),
+            display_name: None,
+            role: AdminRole::Owner.as_str().into(),
+            password: "s3cret-pass".into(),
+        },
     )
     .await
     .unwrap();
-    standup_tickets::service::accounts::create_admin(
+    standup_tickets::service::admin::admins::create(
         t.store(),
-        &TenantScope::vouched("dt"),
-        "door",
-        AdminRole::Staff,
-        "door-pass-1",
+        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("dt")),
+        standup_tickets::model::admins::NewAdminInput {
+            username: "door".into(),
+            display_name: None,
+            role: AdminRole::Staff.as_str().into(),
+            password: "door-pass-1".into(),
+        },
     )
     .await
     .unwrap();

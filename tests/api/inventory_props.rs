@@ -11,7 +11,7 @@ use standup_tickets::model::orders::CancelReason;
 use standup_tickets::model::orders::RefundActor;
 use standup_tickets::model::scope::TenantScope;
 use standup_tickets::model::tickets::QrKey;
-use standup_tickets::store::catalog::{NewEvent, NewPriceOption, insert_event};
+use standup_tickets::store::events::{NewEvent, NewPriceOption, insert_event};
 use standup_tickets::store::orders::{self, Actor, NewOrder, check_invariants};
 use standup_tickets::store::payments::{self, Payment, Settlement, money_by_order};
 use standup_tickets::store::refunds::{self, RefundOutcome};

@@ -3,7 +3,7 @@
 //! cut-off is the club's own.
 
 use serde_json::{Value, json};
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 
 use crate::common::admin::{admin_token, create_show, owner_token, show_body};
 use crate::common::*;

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 
 use crate::common::admin::{admin_token, owner_token};
 use crate::common::*;

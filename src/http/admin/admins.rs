@@ -1,14 +1,17 @@
-//! The club's team: the owner lists, adds and changes admins and resets
-//! their passwords; every admin changes their own password.
+//! The club's team: an admin signs in (spec §管理后台接口 1) and reads who
+//! they are; the owner lists, adds and changes admins and resets their
+//! passwords; every admin changes their own password.
 
 use axum::extract::State;
 use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::AppError;
 use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use crate::http::extract::{J, P};
-use crate::http::guards::{Owner, Staff};
-use crate::model::accounts::Admin;
+use crate::http::guards::{ClientIp, Owner, Staff};
+use crate::model::admins::Admin;
 use crate::model::admins::{AdminUpdateInput, NewAdminInput, OwnPasswordInput, PasswordInput};
 use crate::service::admin::admins;
 use crate::state::AppState;
@@ -48,7 +51,7 @@ pub async fn create(
     Owner(admin): Owner,
     J(body): J<NewAdminInput>,
 ) -> Result<Response, AppError> {
-    let created = admins::create(&state, &admin.actor(), body).await?;
+    let created = admins::create(&state.store, &admin.actor().into(), body).await?;
     Ok(ok_with_message("创建成功", &created))
 }
 
@@ -73,7 +76,7 @@ pub async fn update(
     P(id): P<String>,
     J(body): J<AdminUpdateInput>,
 ) -> Result<Response, AppError> {
-    let saved = admins::update(&state, &admin.actor(), &id, body).await?;
+    let saved = admins::update(&state.store, &admin.actor().into(), &id, body).await?;
     Ok(ok_with_message("保存成功", &saved))
 }
 
@@ -97,7 +100,7 @@ pub async fn reset_password(
     P(id): P<String>,
     J(body): J<PasswordInput>,
 ) -> Result<Response, AppError> {
-    admins::reset_password(&state, &admin.actor(), &id, body).await?;
+    admins::reset_password(&state.store, &admin.actor().into(), &id, body).await?;
     Ok(ok_with_message("密码已重设", &serde_json::Value::Null))
 }
 
@@ -168,4 +171,67 @@ pub async fn logout_all(
 ) -> Result<Response, AppError> {
     admins::end_sessions(&state, &admin.actor(), &id).await?;
     Ok(ok_with_message("已退出所有设备", &serde_json::Value::Null))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminLoginBody {
+    pub username: String,
+    pub password: String,
+    pub tenant_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminLoginData {
+    pub token: String,
+    pub admin: Admin,
+    pub expires_in: u64,
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/auth/login", tag = "admin",
+    summary = "管理员登录",
+    request_body = AdminLoginBody,
+    responses(
+        (status = 200, description = "登录成功", body = ApiResponse<AdminLoginData>),
+        (status = 400, description = "VALIDATION_FAILED", body = ApiError),
+        (status = 401, description = "INVALID_CREDENTIALS (用户不存在与密码错误同一回答)", body = ApiError),
+        (status = 403, description = "ADMIN_DISABLED", body = ApiError),
+        (status = 429, description = "RATE_LIMITED（本地址登录过于频繁，或该账号正被多处猜测密码：未登录过的地址须等待 Retry-After）/ ACCOUNT_LOCKED（本地址连续输错 5 次，15 分钟内不能登录该账号；其他地址不受影响）", body = ApiError),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    J(body): J<AdminLoginBody>,
+) -> Result<Response, AppError> {
+    state.limits.check_login(ip)?;
+    let out = admins::login(&state, &body.tenant_id, &body.username, &body.password, ip).await?;
+    Ok(ok_with_message(
+        "登录成功",
+        &AdminLoginData {
+            token: out.token,
+            admin: out.principal,
+            expires_in: out.expires_in,
+        },
+    ))
+}
+
+#[utoipa::path(
+    get, path = "/api/admin/me", tag = "admin",
+    summary = "当前管理员（id、用户名、角色、俱乐部）",
+    security(("bearer" = [])),
+    params(("tenantId" = Option<String>, Query, description = "若提供，须为本俱乐部")),
+    responses(
+        (status = 200, body = ApiResponse<Admin>),
+        (status = 401, body = ApiError),
+        (status = 403, description = "TENANT_FORBIDDEN / TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
+    )
+)]
+pub async fn admin_me(
+    State(state): State<AppState>,
+    Staff(admin): Staff,
+) -> Result<Response, AppError> {
+    Ok(ok(&admins::me(&state, &admin.scope, &admin.id).await?))
 }

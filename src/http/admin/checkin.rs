@@ -1,5 +1,6 @@
-//! Door routes: any admin of the club scans tickets in; `force` is an
-//! owner's.
+//! Check-in routes: one scan decided by the server while the scanner is
+//! online (any admin of the club; `force` is an owner's), taking a
+//! mis-scan back, and the door count. The offline scanner is `door`.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -10,7 +11,7 @@ use crate::error::AppError;
 use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use crate::http::extract::{J, P};
 use crate::http::guards::Staff;
-use crate::model::accounts::AdminRole;
+use crate::model::admins::AdminRole;
 use crate::model::checkin::{CheckinResult, DoorCount};
 use crate::service::admin::checkin::{self, Scan};
 use crate::state::AppState;

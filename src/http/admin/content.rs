@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::http::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use crate::http::extract::{J, P};
 use crate::http::guards::{Owner, Staff};
-use crate::model::content::{AdminBanner, AdminMerch, BannerInput, Kind, MerchInput, ReorderInput};
+use crate::model::content::{AdminBanner, AdminMerch, BannerInput, MerchInput, ReorderInput};
 use crate::service::admin::content;
 use crate::state::AppState;
 
@@ -30,7 +30,9 @@ pub async fn list_banners(
     State(state): State<AppState>,
     Staff(admin): Staff,
 ) -> Result<Response, AppError> {
-    Ok(ok(&content::banners(&state, &admin.scope).await?))
+    Ok(ok(
+        &content::list::<AdminBanner>(&state, &admin.scope).await?
+    ))
 }
 
 #[utoipa::path(
@@ -50,7 +52,9 @@ pub async fn get_banner(
     Staff(admin): Staff,
     P(id): P<String>,
 ) -> Result<Response, AppError> {
-    Ok(ok(&content::banner(&state, &admin.scope, &id).await?))
+    Ok(ok(
+        &content::get::<AdminBanner>(&state, &admin.scope, &id).await?
+    ))
 }
 
 #[utoipa::path(
@@ -70,7 +74,7 @@ pub async fn create_banner(
     Owner(admin): Owner,
     J(body): J<BannerInput>,
 ) -> Result<Response, AppError> {
-    let b = content::save_banner(&state, &admin.actor(), None, body).await?;
+    let b = content::save::<AdminBanner>(&state, &admin.actor(), None, body).await?;
     Ok(ok_with_message("创建成功", &b))
 }
 
@@ -94,7 +98,7 @@ pub async fn update_banner(
     P(id): P<String>,
     J(body): J<BannerInput>,
 ) -> Result<Response, AppError> {
-    let b = content::save_banner(&state, &admin.actor(), Some(&id), body).await?;
+    let b = content::save::<AdminBanner>(&state, &admin.actor(), Some(&id), body).await?;
     Ok(ok_with_message("保存成功", &b))
 }
 
@@ -115,7 +119,7 @@ pub async fn delete_banner(
     Owner(admin): Owner,
     P(id): P<String>,
 ) -> Result<Response, AppError> {
-    content::delete(&state, &admin.actor(), Kind::Banner, &id).await?;
+    content::delete::<AdminBanner>(&state, &admin.actor(), &id).await?;
     Ok(ok_with_message("已删除", &done()))
 }
 
@@ -136,7 +140,7 @@ pub async fn reorder_banners(
     Owner(admin): Owner,
     J(body): J<ReorderInput>,
 ) -> Result<Response, AppError> {
-    content::reorder(&state, &admin.actor(), Kind::Banner, body).await?;
+    content::reorder::<AdminBanner>(&state, &admin.actor(), body).await?;
     Ok(ok_with_message("已排序", &done()))
 }
 
@@ -154,7 +158,7 @@ pub async fn list_merch(
     State(state): State<AppState>,
     Staff(admin): Staff,
 ) -> Result<Response, AppError> {
-    Ok(ok(&content::merch(&state, &admin.scope).await?))
+    Ok(ok(&content::list::<AdminMerch>(&state, &admin.scope).await?))
 }
 
 #[utoipa::path(
@@ -174,7 +178,9 @@ pub async fn get_merch(
     Staff(admin): Staff,
     P(id): P<String>,
 ) -> Result<Response, AppError> {
-    Ok(ok(&content::merch_item(&state, &admin.scope, &id).await?))
+    Ok(ok(
+        &content::get::<AdminMerch>(&state, &admin.scope, &id).await?
+    ))
 }
 
 #[utoipa::path(
@@ -194,7 +200,7 @@ pub async fn create_merch(
     Owner(admin): Owner,
     J(body): J<MerchInput>,
 ) -> Result<Response, AppError> {
-    let m = content::save_merch(&state, &admin.actor(), None, body).await?;
+    let m = content::save::<AdminMerch>(&state, &admin.actor(), None, body).await?;
     Ok(ok_with_message("创建成功", &m))
 }
 
@@ -218,7 +224,7 @@ pub async fn update_merch(
     P(id): P<String>,
     J(body): J<MerchInput>,
 ) -> Result<Response, AppError> {
-    let m = content::save_merch(&state, &admin.actor(), Some(&id), body).await?;
+    let m = content::save::<AdminMerch>(&state, &admin.actor(), Some(&id), body).await?;
     Ok(ok_with_message("保存成功", &m))
 }
 
@@ -239,7 +245,7 @@ pub async fn delete_merch(
     Owner(admin): Owner,
     P(id): P<String>,
 ) -> Result<Response, AppError> {
-    content::delete(&state, &admin.actor(), Kind::Merch, &id).await?;
+    content::delete::<AdminMerch>(&state, &admin.actor(), &id).await?;
     Ok(ok_with_message("已删除", &done()))
 }
 
@@ -260,6 +266,6 @@ pub async fn reorder_merch(
     Owner(admin): Owner,
     J(body): J<ReorderInput>,
 ) -> Result<Response, AppError> {
-    content::reorder(&state, &admin.actor(), Kind::Merch, body).await?;
+    content::reorder::<AdminMerch>(&state, &admin.actor(), body).await?;
     Ok(ok_with_message("已排序", &done()))
 }

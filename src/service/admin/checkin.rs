@@ -1,9 +1,11 @@
-//! The door: scanning a ticket in, and taking a mis-scan back.
+//! Check-in: a ticket scanned in while the scanner is online, a mis-scan
+//! taken back, the door count. The offline scanner's pack and sync are
+//! `door`, which applies each offline scan through the same decision.
 
 use crate::error::{AppError, Code};
 use crate::ids::looks_like_id;
-use crate::model::accounts::AdminActor;
-use crate::model::checkin::{CheckinResult, Door, DoorCount};
+use crate::model::admins::AdminActor;
+use crate::model::checkin::{CheckinResult, DoorCount, ScanPoint};
 use crate::model::scope::TenantScope;
 use crate::model::time::{now_ms, today_in};
 use crate::state::AppState;
@@ -65,7 +67,7 @@ async fn decide(
     Ok(state
         .store
         .write(move |c| {
-            let door = Door {
+            let door = ScanPoint {
                 event_id: event_id.as_deref(),
                 today: today_in(tz),
                 force,

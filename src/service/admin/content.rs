@@ -1,14 +1,15 @@
-//! A club's home page content: banners and merch. Reads for any admin;
-//! the public home shows a write at once (`store::changes`).
+//! A club's home page content: banners and merch, one set of use-cases over
+//! both (`model::content::Item`). Reads for any admin; the public home
+//! shows a write at once (`store::changes`).
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
-use crate::model::accounts::AdminActor;
-use crate::model::content::{AdminBanner, AdminMerch, BannerInput, Kind, MerchInput, ReorderInput};
+use crate::model::admins::AdminActor;
+use crate::model::content::{Item, Kind, ReorderInput};
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
 use crate::state::AppState;
-use crate::store::content as q;
+use crate::store::content::{self as q, Stored};
 
 fn not_found(kind: Kind) -> AppError {
     kind.not_found().into()
@@ -22,91 +23,51 @@ fn checked(kind: Kind, id: Option<&str>) -> Result<Option<String>, AppError> {
     }
 }
 
-pub(crate) async fn banners(
+/// The club's items of one kind, in display order.
+pub(crate) async fn list<T: Stored>(
     state: &AppState,
     scope: &TenantScope,
-) -> Result<Vec<AdminBanner>, AppError> {
+) -> Result<Vec<T>, AppError> {
     let scope = scope.clone();
-    Ok(state
-        .store
-        .read(move |c| q::list_banners(c, &scope))
-        .await?)
+    Ok(state.store.read(move |c| q::list::<T>(c, &scope)).await?)
 }
 
-pub(crate) async fn banner(
+pub(crate) async fn get<T: Stored>(
     state: &AppState,
     scope: &TenantScope,
     id: &str,
-) -> Result<AdminBanner, AppError> {
-    let id = checked(Kind::Banner, Some(id))?.unwrap_or_default();
+) -> Result<T, AppError> {
+    let id = checked(T::KIND, Some(id))?.unwrap_or_default();
     let scope = scope.clone();
     state
         .store
-        .read(move |c| q::get_banner(c, &scope, &id))
+        .read(move |c| q::get::<T>(c, &scope, &id))
         .await?
-        .ok_or_else(|| not_found(Kind::Banner))
+        .ok_or_else(|| not_found(T::KIND))
 }
 
-/// Creates a banner (`id` None) or replaces one.
-pub(crate) async fn save_banner(
+/// Creates an item (`id` None) or replaces one.
+pub(crate) async fn save<T: Stored>(
     state: &AppState,
     admin: &AdminActor,
     id: Option<&str>,
-    input: BannerInput,
-) -> Result<AdminBanner, AppError> {
-    let id = checked(Kind::Banner, id)?;
-    let draft = input.validate()?;
+    input: T::Input,
+) -> Result<T, AppError> {
+    let id = checked(T::KIND, id)?;
+    let draft = T::check(&input)?;
     let a = admin.clone();
     Ok(state
         .store
-        .write(move |c| q::save_banner(c, &a.scope, id.as_deref(), &draft, &a.id, now_ms()))
+        .write(move |c| q::save::<T>(c, &a.scope, id.as_deref(), &draft, &a.id, now_ms()))
         .await?)
 }
 
-pub(crate) async fn merch(
-    state: &AppState,
-    scope: &TenantScope,
-) -> Result<Vec<AdminMerch>, AppError> {
-    let scope = scope.clone();
-    Ok(state.store.read(move |c| q::list_merch(c, &scope)).await?)
-}
-
-pub(crate) async fn merch_item(
-    state: &AppState,
-    scope: &TenantScope,
-    id: &str,
-) -> Result<AdminMerch, AppError> {
-    let id = checked(Kind::Merch, Some(id))?.unwrap_or_default();
-    let scope = scope.clone();
-    state
-        .store
-        .read(move |c| q::get_merch(c, &scope, &id))
-        .await?
-        .ok_or_else(|| not_found(Kind::Merch))
-}
-
-/// Creates a merch item (`id` None) or replaces one.
-pub(crate) async fn save_merch(
+pub(crate) async fn delete<T: Item>(
     state: &AppState,
     admin: &AdminActor,
-    id: Option<&str>,
-    input: MerchInput,
-) -> Result<AdminMerch, AppError> {
-    let id = checked(Kind::Merch, id)?;
-    let draft = input.validate()?;
-    let a = admin.clone();
-    Ok(state
-        .store
-        .write(move |c| q::save_merch(c, &a.scope, id.as_deref(), &draft, &a.id, now_ms()))
-        .await?)
-}
-
-pub(crate) async fn delete(
-    state: &AppState,
-    admin: &AdminActor,
-    kind: Kind,
     id: &str,
 ) -> Result<(), AppError> {
+    let kind = T::KIND;
     let id = checked(kind, Some(id))?.unwrap_or_default();
     let a = admin.clone();
     Ok(state
@@ -115,12 +76,12 @@ pub(crate) async fn delete(
         .await?)
 }
 
-pub(crate) async fn reorder(
+pub(crate) async fn reorder<T: Item>(
     state: &AppState,
     admin: &AdminActor,
-    kind: Kind,
     input: ReorderInput,
 ) -> Result<(), AppError> {
+    let kind = T::KIND;
     let a = admin.clone();
     Ok(state
         .store

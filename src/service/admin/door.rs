@@ -3,7 +3,7 @@
 
 use crate::error::{AppError, Code, Rejection};
 use crate::ids::looks_like_id;
-use crate::model::accounts::AdminActor;
+use crate::model::admins::AdminActor;
 use crate::model::door::{
     DigestSpec, DoorChanges, DoorPack, MAX_CHANGES, MAX_SYNC_SCANS, PackTicket, ScanReport,
     SyncReport,

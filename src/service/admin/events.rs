@@ -4,7 +4,7 @@
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
-use crate::model::accounts::AdminActor;
+use crate::model::admins::AdminActor;
 use crate::model::catalog::{Event, Page, PageRequest};
 use crate::model::events::{
     AdminEventFilter, EventInput, admin_reason, instant, show_start, validate,

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::error::AppError;
 use crate::ids::looks_like_id;
-use crate::model::accounts::AdminActor;
+use crate::model::admins::AdminActor;
 use crate::model::catalog::{Page, PageRequest};
 use crate::model::events::admin_reason;
 use crate::model::orders::export::{preamble, write_rows};

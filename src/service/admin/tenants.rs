@@ -2,7 +2,7 @@
 //! audited as `cli`; and a club's own settings as its owner edits them.
 
 use crate::error::AppError;
-use crate::model::accounts::AdminActor;
+use crate::model::admins::AdminActor;
 use crate::model::catalog::ActiveStatus;
 use crate::model::scope::TenantScope;
 use crate::model::tenants::{AdminTenant, TenantSettingsInput};

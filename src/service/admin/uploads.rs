@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use crate::error::{AppError, Code};
 use crate::ids::{looks_like_id, new_id};
 use crate::model::Timestamp;
-use crate::model::accounts::AdminActor;
+use crate::model::admins::AdminActor;
 use crate::model::scope::TenantScope;
 use crate::model::time::now_ms;
 use crate::model::uploads::{Upload, UploadList, inspect};

@@ -1,19 +1,22 @@
 //! Signing in as a club's admins and the bodies the admin API takes.
 
 use serde_json::{Value, json};
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 use standup_tickets::model::scope::TenantScope;
 
 use super::{TestApp, days_from_today};
 
 /// Creates an admin of `club` with `role` and signs it in; returns its token.
 pub async fn admin_token(t: &TestApp, club: &str, username: &str, role: AdminRole) -> String {
-    standup_tickets::service::accounts::create_admin(
+    standup_tickets::service::admin::admins::create(
         t.store(),
-        &TenantScope::vouched(club),
-        username,
-        role,
-        "admin-pass-123",
+        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched(club)),
+        standup_tickets::model::admins::NewAdminInput {
+            username: username.into(),
+            display_name: None,
+            role: role.as_str().into(),
+            password: "admin-pass-123".into(),
+        },
     )
     .await
     .unwrap();

@@ -6,7 +6,7 @@
 
 use reqwest::Method;
 use serde_json::Value;
-use standup_tickets::model::accounts::AdminRole;
+use standup_tickets::model::admins::AdminRole;
 use standup_tickets::model::scope::TenantScope;
 
 use super::TestApp;
@@ -108,12 +108,15 @@ impl Actors {
             (Role::OtherClub, other.as_str(), AdminRole::Owner),
         ] {
             let username = format!("{role:?}").to_lowercase();
-            standup_tickets::service::accounts::create_admin(
+            standup_tickets::service::admin::admins::create(
                 t.store(),
-                &TenantScope::vouched(tenant),
-                &username,
-                admin_role,
-                "scenario-pass-1",
+                &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched(tenant)),
+                standup_tickets::model::admins::NewAdminInput {
+                    username: username.clone(),
+                    display_name: None,
+                    role: admin_role.as_str().into(),
+                    password: "scenario-pass-1".into(),
+                },
             )
             .await
             .unwrap();

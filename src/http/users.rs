@@ -1,5 +1,5 @@
-//! Account routes: the mini-program buyer's sign-in and profile (spec
-//! §认证和用户相关) and the admin sign-in (spec §管理后台接口 1).
+//! The buyer's routes: the mini-program's sign-in and profile (spec
+//! §认证和用户相关).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 
 use super::envelope::{ApiError, ApiResponse, ok, ok_with_message};
 use super::extract::J;
-use super::guards::{ClientIp, CurrentUser, Staff};
+use super::guards::{ClientIp, CurrentUser};
 use crate::error::AppError;
-use crate::model::accounts::{Admin, User};
-use crate::service::accounts::{self, ProfileInput};
+use crate::model::users::User;
+use crate::service::users::{self, ProfileInput};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -54,7 +54,7 @@ pub async fn wechat_login(
     J(body): J<WechatLoginBody>,
 ) -> Result<Response, AppError> {
     state.limits.check_login(ip)?;
-    let out = accounts::wechat_login(&state, &body.code, &body.tenant_id).await?;
+    let out = users::wechat_login(&state, &body.code, &body.tenant_id).await?;
     Ok(ok_with_message(
         "登录成功",
         &LoginData {
@@ -76,7 +76,7 @@ pub async fn wechat_login(
     )
 )]
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    Ok(ok(&accounts::me(&state, &user.id).await?))
+    Ok(ok(&users::me(&state, &user.id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -101,7 +101,7 @@ pub struct ProfileBody {
     )]
     pub real_name: Option<String>,
     /// 0 unknown, 1 male, 2 female.
-    #[schema(schema_with = crate::model::accounts::gender_schema)]
+    #[schema(schema_with = crate::model::users::gender_schema)]
     pub gender: Option<i64>,
 }
 
@@ -121,14 +121,14 @@ pub async fn update_profile(
     user: CurrentUser,
     J(body): J<ProfileBody>,
 ) -> Result<Response, AppError> {
-    let update = accounts::validate_profile(ProfileInput {
+    let update = users::validate_profile(ProfileInput {
         nickname: body.nickname,
         avatar: body.avatar,
         phone: body.phone,
         real_name: body.real_name,
         gender: body.gender,
     })?;
-    let saved = accounts::save_profile(&state, &user.id, update).await?;
+    let saved = users::save_profile(&state, &user.id, update).await?;
     Ok(ok_with_message("更新成功", &saved))
 }
 
@@ -156,72 +156,6 @@ pub async fn bind_phone(
     user: CurrentUser,
     J(body): J<PhoneBody>,
 ) -> Result<Response, AppError> {
-    let saved = accounts::bind_phone(&state, &user.id, &body.code).await?;
+    let saved = users::bind_phone(&state, &user.id, &body.code).await?;
     Ok(ok_with_message("绑定成功", &saved))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AdminLoginBody {
-    pub username: String,
-    pub password: String,
-    pub tenant_id: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AdminLoginData {
-    pub token: String,
-    pub admin: Admin,
-    pub expires_in: u64,
-}
-
-#[utoipa::path(
-    post, path = "/api/admin/auth/login", tag = "admin",
-    summary = "管理员登录",
-    request_body = AdminLoginBody,
-    responses(
-        (status = 200, description = "登录成功", body = ApiResponse<AdminLoginData>),
-        (status = 400, description = "VALIDATION_FAILED", body = ApiError),
-        (status = 401, description = "INVALID_CREDENTIALS (用户不存在与密码错误同一回答)", body = ApiError),
-        (status = 403, description = "ADMIN_DISABLED", body = ApiError),
-        (status = 429, description = "RATE_LIMITED（本地址登录过于频繁，或该账号正被多处猜测密码：未登录过的地址须等待 Retry-After）/ ACCOUNT_LOCKED（本地址连续输错 5 次，15 分钟内不能登录该账号；其他地址不受影响）", body = ApiError),
-    )
-)]
-pub async fn login(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    J(body): J<AdminLoginBody>,
-) -> Result<Response, AppError> {
-    state.limits.check_login(ip)?;
-    let out =
-        accounts::admin_login(&state, &body.tenant_id, &body.username, &body.password, ip).await?;
-    Ok(ok_with_message(
-        "登录成功",
-        &AdminLoginData {
-            token: out.token,
-            admin: out.principal,
-            expires_in: out.expires_in,
-        },
-    ))
-}
-
-#[utoipa::path(
-    get, path = "/api/admin/me", tag = "admin",
-    summary = "当前管理员（id、用户名、角色、俱乐部）",
-    security(("bearer" = [])),
-    params(("tenantId" = Option<String>, Query, description = "若提供，须为本俱乐部")),
-    responses(
-        (status = 200, body = ApiResponse<Admin>),
-        (status = 401, body = ApiError),
-        (status = 403, description = "TENANT_FORBIDDEN / TOKEN_KIND_MISMATCH / ADMIN_DISABLED", body = ApiError),
-    )
-)]
-pub async fn admin_me(
-    State(state): State<AppState>,
-    Staff(admin): Staff,
-) -> Result<Response, AppError> {
-    Ok(ok(
-        &accounts::admin_me(&state, &admin.scope, &admin.id).await?
-    ))
 }
