@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use chrono::{NaiveTime, Utc};
 use standup_tickets::model::Fen;
+use standup_tickets::model::events::{NewEvent, NewPriceOption};
 use standup_tickets::model::scope::TenantScope;
 use standup_tickets::model::time::now_ms;
-use standup_tickets::store::events::{NewEvent, NewPriceOption, insert_event};
+use standup_tickets::store::events::insert_event;
 use standup_tickets::store::orders::{self, NewOrder};
 use standup_tickets::store::{Store, StoreOptions};
 use standup_tickets::store::{tenants, users};

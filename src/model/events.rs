@@ -157,33 +157,10 @@ pub enum Visibility {
     Published,
 }
 
-/// A validated show, ready for the store.
+/// A price option as it is inserted or saved: `id` names the stored option
+/// a show's edit keeps (a new show's options have none).
 #[derive(Debug, Clone)]
-pub struct EventDraft {
-    pub title: String,
-    pub description: Option<String>,
-    pub poster: Option<String>,
-    pub city: String,
-    pub venue: String,
-    pub address: String,
-    pub event_date: NaiveDate,
-    pub event_time: NaiveTime,
-    pub starts_at: i64,
-    pub duration: i64,
-    pub performers: Vec<String>,
-    pub tags: Vec<String>,
-    pub visibility: Visibility,
-    pub sale_start_at: Option<i64>,
-    pub sale_end_at: Option<i64>,
-    pub is_recommended: bool,
-    pub max_per_order: i64,
-    pub max_per_user: i64,
-    pub options: Vec<OptionDraft>,
-    pub version: Option<i64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct OptionDraft {
+pub struct NewPriceOption {
     pub id: Option<String>,
     pub name: String,
     pub price: Fen,
@@ -192,6 +169,91 @@ pub struct OptionDraft {
     pub total_count: i64,
     pub sort_order: i64,
     pub status: ActiveStatus,
+}
+
+/// A show as it is inserted: a checked console body (`EventDraft::show`),
+/// a duplicate, or what the demo, the tests and the benchmarks seed.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub title: String,
+    pub description: Option<String>,
+    pub poster: Option<String>,
+    pub city: String,
+    pub venue: String,
+    pub address: String,
+    pub event_date: NaiveDate,
+    pub event_time: NaiveTime,
+    pub duration: i64,
+    pub performers: Vec<String>,
+    pub tags: Vec<String>,
+    pub status: EventStatus,
+    pub sale_start_at: Option<i64>,
+    pub sale_end_at: Option<i64>,
+    pub is_recommended: bool,
+    pub max_per_order: i64,
+    pub max_per_user: i64,
+    pub options: Vec<NewPriceOption>,
+}
+
+impl NewPriceOption {
+    /// An active option without original price or description.
+    pub fn active(name: &str, price: Fen, total_count: i64, sort_order: i64) -> Self {
+        NewPriceOption {
+            id: None,
+            name: name.into(),
+            price,
+            original_price: None,
+            description: None,
+            total_count,
+            sort_order,
+            status: ActiveStatus::Active,
+        }
+    }
+}
+
+impl NewEvent {
+    /// A plain on-sale show (90 minutes, 6 per order, 10 per user) for seeding,
+    /// tests and benchmarks; adjust fields from there.
+    pub fn on_sale(
+        title: &str,
+        event_date: NaiveDate,
+        event_time: NaiveTime,
+        options: Vec<NewPriceOption>,
+    ) -> Self {
+        NewEvent {
+            title: title.into(),
+            description: None,
+            poster: None,
+            city: "上海".into(),
+            venue: "测试剧场".into(),
+            address: "测试路 1 号".into(),
+            event_date,
+            event_time,
+            duration: 90,
+            performers: Vec::new(),
+            tags: Vec::new(),
+            status: EventStatus::OnSale,
+            sale_start_at: None,
+            sale_end_at: None,
+            is_recommended: false,
+            max_per_order: 6,
+            max_per_user: 10,
+            options,
+        }
+    }
+}
+
+/// A checked console body: the show as it will be stored (its status
+/// decided when it is saved, from `visibility`, the sale start and the
+/// stock), and what only a save needs.
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    pub show: NewEvent,
+    /// The show's start as an instant in the club's zone.
+    pub starts_at: i64,
+    pub visibility: Visibility,
+    /// The version the edit was made from (`PUT`).
+    pub version: Option<i64>,
 }
 
 fn list(values: &[String], field: &str, max_chars: usize) -> Result<Vec<String>, Rejection> {
@@ -287,7 +349,7 @@ pub fn validate(
             format!("须有 1-{MAX_OPTIONS} 个票档"),
         ));
     }
-    let mut options: Vec<OptionDraft> = Vec::with_capacity(input.price_options.len());
+    let mut options: Vec<NewPriceOption> = Vec::with_capacity(input.price_options.len());
     for (i, o) in input.price_options.iter().enumerate() {
         let field = |name: &str| format!("priceOptions[{i}].{name}");
         if o.remaining_count.is_some() {
@@ -324,7 +386,7 @@ pub fn validate(
             Some(s) => ActiveStatus::parse(s)
                 .ok_or_else(|| refuse(&field("status"), "须为 active 或 disabled"))?,
         };
-        options.push(OptionDraft {
+        options.push(NewPriceOption {
             id,
             name,
             price,
@@ -336,25 +398,28 @@ pub fn validate(
         });
     }
     Ok(EventDraft {
-        title,
-        description,
-        poster,
-        city,
-        venue,
-        address,
-        event_date,
-        event_time,
+        show: NewEvent {
+            title,
+            description,
+            poster,
+            city,
+            venue,
+            address,
+            event_date,
+            event_time,
+            duration,
+            performers,
+            tags,
+            status: EventStatus::Draft,
+            sale_start_at,
+            sale_end_at,
+            is_recommended: input.is_recommended,
+            max_per_order,
+            max_per_user,
+            options,
+        },
         starts_at,
-        duration,
-        performers,
-        tags,
         visibility,
-        sale_start_at,
-        sale_end_at,
-        is_recommended: input.is_recommended,
-        max_per_order,
-        max_per_user,
-        options,
         version: input.version,
     })
 }
@@ -397,8 +462,11 @@ mod tests {
     fn a_plain_show_is_a_draft_with_defaults() {
         let d = validate(&body(), chrono_tz::Asia::Shanghai, NOW, None).unwrap();
         assert_eq!(d.visibility, Visibility::Draft);
-        assert_eq!((d.duration, d.max_per_order, d.max_per_user), (90, 6, 10));
-        assert_eq!(d.options[0].price, Fen(8850));
+        assert_eq!(
+            (d.show.duration, d.show.max_per_order, d.show.max_per_user),
+            (90, 6, 10)
+        );
+        assert_eq!(d.show.options[0].price, Fen(8850));
     }
 
     #[test]

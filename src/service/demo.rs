@@ -8,11 +8,12 @@ use chrono::{Duration, NaiveTime};
 
 use crate::model::Fen;
 use crate::model::catalog::{ActiveStatus, Contact, EventStatus, Features, Theme};
+use crate::model::events::{NewEvent, NewPriceOption};
 use crate::model::scope::TenantScope;
 use crate::model::time::{now_ms, today_in};
 use crate::state::AppState;
 use crate::store::content::{NewBanner, NewMerch, insert_banner, insert_merch};
-use crate::store::events::{NewEvent, NewPriceOption, insert_event};
+use crate::store::events::insert_event;
 use crate::store::tenants::{self, NewTenant};
 
 pub(crate) const DEMO_TENANT: &str = "demo";
@@ -227,6 +228,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
                 .iter()
                 .enumerate()
                 .map(|(n, (name, price, orig, count))| NewPriceOption {
+                    id: None,
                     name: (*name).into(),
                     price: Fen(*price),
                     original_price: orig.map(Fen),

@@ -23,7 +23,9 @@ use crate::error::{Code, Rejection};
 use crate::ids::new_id;
 use crate::model::Fen;
 use crate::model::catalog::{ActiveStatus, Event, EventStatus, PageRequest};
-use crate::model::events::{AdminEventFilter, EventDraft, Visibility, derived_status};
+use crate::model::events::{
+    AdminEventFilter, EventDraft, NewEvent, NewPriceOption, Visibility, derived_status,
+};
 use crate::model::orders::CancelReason;
 use crate::model::sales::{EventAdminInfo, RefundProgress, Sales};
 use crate::model::scope::TenantScope;
@@ -214,41 +216,6 @@ pub(crate) fn list_events(
     Ok((events, total))
 }
 
-fn new_event(d: &EventDraft, status: EventStatus) -> NewEvent {
-    NewEvent {
-        title: d.title.clone(),
-        description: d.description.clone(),
-        poster: d.poster.clone(),
-        city: d.city.clone(),
-        venue: d.venue.clone(),
-        address: d.address.clone(),
-        event_date: d.event_date,
-        event_time: d.event_time,
-        duration: d.duration,
-        performers: d.performers.clone(),
-        tags: d.tags.clone(),
-        status,
-        sale_start_at: d.sale_start_at,
-        sale_end_at: d.sale_end_at,
-        is_recommended: d.is_recommended,
-        max_per_order: d.max_per_order,
-        max_per_user: d.max_per_user,
-        options: d
-            .options
-            .iter()
-            .map(|o| NewPriceOption {
-                name: o.name.clone(),
-                price: o.price,
-                original_price: o.original_price,
-                description: o.description.clone(),
-                total_count: o.total_count,
-                sort_order: o.sort_order,
-                status: o.status,
-            })
-            .collect(),
-    }
-}
-
 /// A summary of a show for the audit log.
 fn summary(e: &Event) -> Json {
     json!({
@@ -272,15 +239,19 @@ pub(crate) fn create_event(
     now: i64,
 ) -> StoreResult<String> {
     changes::note(conn, Changes::CATALOG | Changes::SALES);
-    if let Some(i) = draft.options.iter().position(|o| o.id.is_some()) {
+    if let Some(i) = draft.show.options.iter().position(|o| o.id.is_some()) {
         return Err(reject(
             Code::ValidationFailed,
             format!("priceOptions[{i}].id：新演出的票档不能带 id"),
         ));
     }
-    let remaining: i64 = draft.options.iter().map(|o| o.total_count).sum();
-    let status = derived_status(draft.visibility, draft.sale_start_at, remaining, now);
-    let InsertedEvent { id, .. } = insert_event(conn, scope, tz, &new_event(draft, status))?;
+    let remaining: i64 = draft.show.options.iter().map(|o| o.total_count).sum();
+    let status = derived_status(draft.visibility, draft.show.sale_start_at, remaining, now);
+    let show = NewEvent {
+        status,
+        ..draft.show.clone()
+    };
+    let InsertedEvent { id, .. } = insert_event(conn, scope, tz, &show)?;
     let created = get_event(conn, scope, &id)?.ok_or_else(event_not_found)?;
     audit(
         conn,
@@ -361,7 +332,7 @@ pub(crate) fn update_event(
     }
     let mut stock_changes = Vec::new();
     let mut kept: Vec<&str> = Vec::new();
-    for (i, o) in draft.options.iter().enumerate() {
+    for (i, o) in draft.show.options.iter().enumerate() {
         let Some(oid) = &o.id else {
             conn.prepare_cached(
                 "INSERT INTO price_options (id, event_id, name, price, original_price,
@@ -443,7 +414,7 @@ pub(crate) fn update_event(
              FROM price_options WHERE event_id = ?1",
         )?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let status = derived_status(draft.visibility, draft.sale_start_at, remaining, now);
+    let status = derived_status(draft.visibility, draft.show.sale_start_at, remaining, now);
     conn.prepare_cached(
         "UPDATE events SET title = ?2, description = ?3, poster = ?4, city = ?5, venue = ?6,
              address = ?7, event_date = ?8, event_time = ?9, starts_at = ?10, duration = ?11,
@@ -454,24 +425,24 @@ pub(crate) fn update_event(
     )?
     .execute(params![
         id,
-        draft.title,
-        draft.description,
-        draft.poster,
-        draft.city,
-        draft.venue,
-        draft.address,
-        draft.event_date.format("%Y-%m-%d").to_string(),
-        draft.event_time.format("%H:%M").to_string(),
+        draft.show.title,
+        draft.show.description,
+        draft.show.poster,
+        draft.show.city,
+        draft.show.venue,
+        draft.show.address,
+        draft.show.event_date.format("%Y-%m-%d").to_string(),
+        draft.show.event_time.format("%H:%M").to_string(),
         draft.starts_at,
-        draft.duration,
-        serde_json::to_string(&draft.performers).unwrap_or_else(|_| "[]".into()),
-        serde_json::to_string(&draft.tags).unwrap_or_else(|_| "[]".into()),
+        draft.show.duration,
+        serde_json::to_string(&draft.show.performers).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&draft.show.tags).unwrap_or_else(|_| "[]".into()),
         status.as_str(),
-        draft.sale_start_at,
-        draft.sale_end_at,
-        draft.is_recommended,
-        draft.max_per_order,
-        draft.max_per_user,
+        draft.show.sale_start_at,
+        draft.show.sale_end_at,
+        draft.show.is_recommended,
+        draft.show.max_per_order,
+        draft.show.max_per_user,
         total,
         remaining,
         now
@@ -586,6 +557,7 @@ pub(crate) fn duplicate_event(
             .iter()
             .filter(|o| o.status == ActiveStatus::Active)
             .map(|o| NewPriceOption {
+                id: None,
                 name: o.name.clone(),
                 price: o.price,
                 original_price: o.original_price,
@@ -707,88 +679,6 @@ pub(crate) fn cancel_event(
         holds_released: pending.len(),
         refunds_started: paid.len(),
     })
-}
-
-/// A show to insert as it is (the demo, the tests and benchmarks seed with
-/// it; create and duplicate build on it).
-#[derive(Debug, Clone)]
-pub struct NewPriceOption {
-    pub name: String,
-    pub price: Fen,
-    pub original_price: Option<Fen>,
-    pub description: Option<String>,
-    pub total_count: i64,
-    pub sort_order: i64,
-    pub status: ActiveStatus,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub title: String,
-    pub description: Option<String>,
-    pub poster: Option<String>,
-    pub city: String,
-    pub venue: String,
-    pub address: String,
-    pub event_date: NaiveDate,
-    pub event_time: NaiveTime,
-    pub duration: i64,
-    pub performers: Vec<String>,
-    pub tags: Vec<String>,
-    pub status: EventStatus,
-    pub sale_start_at: Option<i64>,
-    pub sale_end_at: Option<i64>,
-    pub is_recommended: bool,
-    pub max_per_order: i64,
-    pub max_per_user: i64,
-    pub options: Vec<NewPriceOption>,
-}
-
-impl NewPriceOption {
-    /// An active option without original price or description.
-    pub fn active(name: &str, price: Fen, total_count: i64, sort_order: i64) -> Self {
-        NewPriceOption {
-            name: name.into(),
-            price,
-            original_price: None,
-            description: None,
-            total_count,
-            sort_order,
-            status: ActiveStatus::Active,
-        }
-    }
-}
-
-impl NewEvent {
-    /// A plain on-sale show (90 minutes, 6 per order, 10 per user) for seeding,
-    /// tests and benchmarks; adjust fields from there.
-    pub fn on_sale(
-        title: &str,
-        event_date: NaiveDate,
-        event_time: NaiveTime,
-        options: Vec<NewPriceOption>,
-    ) -> Self {
-        NewEvent {
-            title: title.into(),
-            description: None,
-            poster: None,
-            city: "上海".into(),
-            venue: "测试剧场".into(),
-            address: "测试路 1 号".into(),
-            event_date,
-            event_time,
-            duration: 90,
-            performers: Vec::new(),
-            tags: Vec::new(),
-            status: EventStatus::OnSale,
-            sale_start_at: None,
-            sale_end_at: None,
-            is_recommended: false,
-            max_per_order: 6,
-            max_per_user: 10,
-            options,
-        }
-    }
 }
 
 /// Ids of what [`insert_event`] created.

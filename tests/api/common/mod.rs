@@ -20,7 +20,8 @@ use serde_json::Value;
 use standup_tickets::app::{self, RunningApp};
 use standup_tickets::config::Config;
 use standup_tickets::model::Fen;
-use standup_tickets::store::events::{InsertedEvent, NewEvent, NewPriceOption, insert_event};
+use standup_tickets::model::events::{NewEvent, NewPriceOption};
+use standup_tickets::store::events::{InsertedEvent, insert_event};
 use standup_tickets::store::tenants::{NewTenant, insert};
 use standup_tickets::store::{Store, StoreResult};
 
