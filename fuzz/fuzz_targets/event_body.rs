@@ -9,14 +9,15 @@ fuzz_target!(|data: &[u8]| {
     let Ok(input) = serde_json::from_slice::<EventInput>(data) else {
         return;
     };
-    let Ok(d) = validate(&input, chrono_tz::Asia::Shanghai, 1_800_000_000_000, None) else {
+    let Ok(draft) = validate(&input, chrono_tz::Asia::Shanghai, 1_800_000_000_000, None) else {
         return;
     };
+    let d = &draft.show;
     assert!(!d.title.is_empty() && d.title.chars().count() <= 100);
     assert!((1..=MAX_OPTIONS).contains(&d.options.len()));
     assert!((1..=600).contains(&d.duration));
     assert!(d.max_per_order <= d.max_per_user && d.max_per_user <= 50);
-    assert!(d.starts_at > 1_800_000_000_000);
+    assert!(draft.starts_at > 1_800_000_000_000);
     for o in &d.options {
         assert!((0..=MAX_PRICE.0).contains(&o.price.0));
         assert!((0..=MAX_COUNT).contains(&o.total_count));
@@ -24,5 +25,5 @@ fuzz_target!(|data: &[u8]| {
     if let (Some(s), Some(e)) = (d.sale_start_at, d.sale_end_at) {
         assert!(s < e);
     }
-    assert!(d.sale_end_at.is_none_or(|e| e <= d.starts_at));
+    assert!(d.sale_end_at.is_none_or(|e| e <= draft.starts_at));
 });
