@@ -1,6 +1,7 @@
-//! A club's team as its owner manages it: new admins, changes of name, role
-//! and status, passwords; the rule that a club always keeps an active
-//! owner; and what wrong passwords cost: an address that guesses wrong five
+//! A club's team: admins as the API shows them, who may change the team
+//! (`AdminActor`, `TeamActor`), the bodies of new admins, changes of name,
+//! role and status, and passwords; the rule that a club always keeps an
+//! active owner; and what wrong passwords cost: an address that guesses wrong five
 //! times in a row is locked out of that username for a while (that address
 //! only, so nobody can lock the owner out from elsewhere), and a username
 //! guessed at from many addresses answers every address it has never
