@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod checkin;
 pub mod content;
+pub mod coupons;
 pub mod door;
 pub mod events;
 pub mod fields;
