@@ -133,18 +133,7 @@ pub async fn seed(db: &Path, orders: usize) -> (String, String, String) {
         })
         .await
         .unwrap();
-    standup_tickets::service::admin::admins::create(
-        &store,
-        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("bench")),
-        standup_tickets::model::admins::NewAdminInput {
-            username: "owner".into(),
-            display_name: None,
-            role: AdminRole::Owner.as_str().into(),
-            password: "bench-password-1".into(),
-        },
-    )
-    .await
-    .unwrap();
+    bench_admin(&store, "owner", AdminRole::Owner).await;
     store.close().await;
     out
 }
@@ -242,20 +231,26 @@ pub async fn seed_door(db: &Path, n: usize) -> Vec<String> {
         })
         .await
         .unwrap();
+    bench_admin(&store, "door", AdminRole::Staff).await;
+    store.close().await;
+    codes
+}
+
+/// An admin of the benchmarks' club (password `bench-password-1`), made as
+/// the operator makes one.
+async fn bench_admin(store: &Store, username: &str, role: AdminRole) {
     standup_tickets::service::admin::admins::create(
-        &store,
+        store,
         &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("bench")),
         standup_tickets::model::admins::NewAdminInput {
-            username: "door".into(),
+            username: username.into(),
             display_name: None,
-            role: AdminRole::Staff.as_str().into(),
+            role: role.as_str().into(),
             password: "bench-password-1".into(),
         },
     )
     .await
     .unwrap();
-    store.close().await;
-    codes
 }
 
 pub fn free_port() -> u16 {

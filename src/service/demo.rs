@@ -8,11 +8,12 @@ use chrono::{Duration, NaiveTime};
 
 use crate::model::Fen;
 use crate::model::catalog::{ActiveStatus, Contact, EventStatus, Features, Theme};
+use crate::model::content::{AdminBanner, AdminMerch, BannerDraft, MerchDraft};
 use crate::model::events::{NewEvent, NewPriceOption};
 use crate::model::scope::TenantScope;
 use crate::model::time::{now_ms, today_in};
 use crate::state::AppState;
-use crate::store::content::{NewBanner, NewMerch, insert_banner, insert_merch};
+use crate::store::content::insert;
 use crate::store::events::insert_event;
 use crate::store::tenants::{self, NewTenant};
 
@@ -307,23 +308,26 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
                 ids.push(insert_event(c, &scope, tz, e)?.id);
             }
             for (i, (title, _, event_idx)) in BANNERS.iter().enumerate() {
-                insert_banner(
+                insert::<AdminBanner>(
                     c,
                     &scope,
-                    &NewBanner {
+                    &BannerDraft {
                         title: (*title).into(),
                         image: banner_urls[i].clone(),
                         link: Some(format!("/pages/event/detail?id={}", ids[*event_idx])),
                         event_id: Some(ids[*event_idx].clone()),
                         sort_order: i as i64,
+                        starts_at: None,
+                        ends_at: None,
+                        status: ActiveStatus::Active,
                     },
                 )?;
             }
             for (i, (name, price, orig, _)) in merch.iter().enumerate() {
-                insert_merch(
+                insert::<AdminMerch>(
                     c,
                     &scope,
-                    &NewMerch {
+                    &MerchDraft {
                         name: (*name).into(),
                         description: Some("演出现场及小程序商城有售".into()),
                         image: Some(merch_urls[i].clone()),
@@ -331,6 +335,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Option<String>> {
                         original_price: orig.map(Fen),
                         link: None,
                         sort_order: i as i64,
+                        status: ActiveStatus::Active,
                     },
                 )?;
             }

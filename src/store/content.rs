@@ -67,7 +67,7 @@ fn merch_row(r: &Row<'_>) -> rusqlite::Result<AdminMerch> {
 }
 
 /// How one kind of item is kept: its columns, its row, and its upsert.
-pub(crate) trait Stored: Item + Sized {
+pub trait Stored: Item + Sized {
     const COLUMNS: &'static str;
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self>;
     /// What must hold of the draft in the database (a banner's show is
@@ -370,66 +370,15 @@ pub(crate) fn reorder(
     )
 }
 
-#[derive(Debug, Clone)]
-pub struct NewBanner {
-    pub title: String,
-    pub image: String,
-    pub link: Option<String>,
-    pub event_id: Option<String>,
-    pub sort_order: i64,
-}
-
-pub fn insert_banner(conn: &Connection, scope: &TenantScope, b: &NewBanner) -> StoreResult<String> {
+/// Inserts an item as it is, unaudited and outside the club's limit: what
+/// the demo and the tests seed with. The console saves through [`save`].
+pub fn insert<T: Stored>(
+    conn: &Connection,
+    scope: &TenantScope,
+    d: &T::Draft,
+) -> StoreResult<String> {
+    changes::note(conn, Changes::CATALOG);
     let id = new_id();
-    let now = now_ms();
-    conn.execute(
-        "INSERT INTO banners (id, tenant_id, title, image, link, event_id, sort_order, status,
-             created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8)",
-        params![
-            id,
-            scope.id(),
-            b.title,
-            b.image,
-            b.link,
-            b.event_id,
-            b.sort_order,
-            now
-        ],
-    )?;
-    Ok(id)
-}
-
-#[derive(Debug, Clone)]
-pub struct NewMerch {
-    pub name: String,
-    pub description: Option<String>,
-    pub image: Option<String>,
-    pub price: Fen,
-    pub original_price: Option<Fen>,
-    pub link: Option<String>,
-    pub sort_order: i64,
-}
-
-pub fn insert_merch(conn: &Connection, scope: &TenantScope, m: &NewMerch) -> StoreResult<String> {
-    let id = new_id();
-    let now = now_ms();
-    conn.execute(
-        "INSERT INTO merch_items (id, tenant_id, name, description, image, price, original_price,
-             link, sort_order, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?10)",
-        params![
-            id,
-            scope.id(),
-            m.name,
-            m.description,
-            m.image,
-            m.price.0,
-            m.original_price.map(|f| f.0),
-            m.link,
-            m.sort_order,
-            now
-        ],
-    )?;
+    T::upsert(conn, scope, &id, d, now_ms())?;
     Ok(id)
 }

@@ -29,18 +29,23 @@ async fn every_admin_route_by_role() {
     let order = seed_paid_order(&t, "dt", edit).await;
     let content = t
         .write(|c| {
-            use standup_tickets::store::content::{
-                NewBanner, NewMerch, insert_banner, insert_merch,
+            use standup_tickets::model::catalog::ActiveStatus;
+            use standup_tickets::model::content::{
+                AdminBanner, AdminMerch, BannerDraft, MerchDraft,
             };
+            use standup_tickets::store::content::insert;
             let club = TenantScope::vouched("dt");
-            let banner = NewBanner {
+            let banner = BannerDraft {
                 title: "b".into(),
                 image: "/static/dt/b.png".into(),
                 link: None,
                 event_id: None,
                 sort_order: 0,
+                starts_at: None,
+                ends_at: None,
+                status: ActiveStatus::Active,
             };
-            let merch = NewMerch {
+            let merch = MerchDraft {
                 name: "m".into(),
                 description: None,
                 image: None,
@@ -48,12 +53,13 @@ async fn every_admin_route_by_role() {
                 original_price: None,
                 link: None,
                 sort_order: 0,
+                status: ActiveStatus::Active,
             };
             Ok([
-                insert_banner(c, &club, &banner)?,
-                insert_banner(c, &club, &banner)?,
-                insert_merch(c, &club, &merch)?,
-                insert_merch(c, &club, &merch)?,
+                insert::<AdminBanner>(c, &club, &banner)?,
+                insert::<AdminBanner>(c, &club, &banner)?,
+                insert::<AdminMerch>(c, &club, &merch)?,
+                insert::<AdminMerch>(c, &club, &merch)?,
             ])
         })
         .await;
@@ -63,20 +69,14 @@ async fn every_admin_route_by_role() {
     let merch_body = json!({"name": "t", "price": 1});
     let no_banner = |r: Route| r.answers(Role::OtherClub, 404, "BANNER_NOT_FOUND");
     let no_merch = |r: Route| r.answers(Role::OtherClub, 404, "MERCH_NOT_FOUND");
-    let teammate = standup_tickets::service::admin::admins::create(
-        t.store(),
-        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("dt")),
-        standup_tickets::model::admins::NewAdminInput {
-            username: "teammate".into(),
-            display_name: None,
-            role: standup_tickets::model::admins::AdminRole::Staff
-                .as_str()
-                .into(),
-            password: "teammate-pass-1".into(),
-        },
+    let teammate = crate::common::admin::create_admin(
+        &t,
+        "dt",
+        "teammate",
+        standup_tickets::model::admins::AdminRole::Staff,
+        "teammate-pass-1",
     )
     .await
-    .unwrap()
     .id;
     let no_admin = |r: Route| r.answers(Role::OtherClub, 404, "ADMIN_NOT_FOUND");
     // A wrong old password: refused for everyone, so no token changes.

@@ -5,6 +5,7 @@ use crate::common::*;
 use serde_json::Value;
 use standup_tickets::model::Fen;
 use standup_tickets::model::catalog::{ActiveStatus, EventStatus};
+use standup_tickets::model::content::{AdminBanner, AdminMerch, BannerDraft, MerchDraft};
 use standup_tickets::model::scope::TenantScope;
 use standup_tickets::store::{content, tenants};
 
@@ -211,21 +212,24 @@ async fn home_has_all_sections() {
     cancelled.status = EventStatus::Cancelled;
     t.seed_event(cancelled).await;
     t.write(|c| {
-        content::insert_banner(
+        content::insert::<AdminBanner>(
             c,
             &TenantScope::vouched("dt"),
-            &content::NewBanner {
+            &BannerDraft {
                 title: "横幅".into(),
                 image: "https://img.example.com/b.png".into(),
                 link: None,
                 event_id: None,
                 sort_order: 0,
+                starts_at: None,
+                ends_at: None,
+                status: ActiveStatus::Active,
             },
         )?;
-        content::insert_merch(
+        content::insert::<AdminMerch>(
             c,
             &TenantScope::vouched("dt"),
-            &content::NewMerch {
+            &MerchDraft {
                 name: "T 恤".into(),
                 description: None,
                 image: None,
@@ -233,6 +237,7 @@ async fn home_has_all_sections() {
                 original_price: None,
                 link: None,
                 sort_order: 0,
+                status: ActiveStatus::Active,
             },
         )
     })

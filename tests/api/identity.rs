@@ -9,7 +9,6 @@ use serde_json::json;
 use standup_tickets::config::{Rate, RateLimits, WechatCredentials};
 use standup_tickets::model::admins::AdminRole;
 use standup_tickets::model::catalog::ActiveStatus;
-use standup_tickets::model::scope::TenantScope;
 use standup_tickets::store::users;
 
 async fn with_fake_wechat() -> TestApp {
@@ -335,18 +334,7 @@ async fn tokens_expire_resist_tampering_and_do_not_cross_kinds() {
     let t = TestApp::start_with(|c| c.jwt_expires_in = Duration::from_secs(1)).await;
     t.seed_tenant("dt").await;
     let (user_token, _) = t.login("gina", "dt").await;
-    standup_tickets::service::admin::admins::create(
-        t.store(),
-        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("dt")),
-        standup_tickets::model::admins::NewAdminInput {
-            username: "boss".into(),
-            display_name: None,
-            role: AdminRole::Owner.as_str().into(),
-            password: "password-1".into(),
-        },
-    )
-    .await
-    .unwrap();
+    crate::common::admin::create_admin(&t, "dt", "boss", AdminRole::Owner, "password-1").await;
     let admin = t
         .post(
             "/api/admin/auth/login",
@@ -455,30 +443,10 @@ async fn admin_login_scoping_and_roles() {
     let t = TestApp::start().await;
     t.seed_tenant("dt").await;
     t.seed_tenant("other").await;
-    let admin = standup_tickets::service::admin::admins::create(
-        t.store(),
-        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("dt")),
-        standup_tickets::model::admins::NewAdminInput {
-            username: "owner1".into(),
-            display_name: None,
-            role: AdminRole::Owner.as_str().into(),
-            password: "s3cret-pass".into(),
-        },
-    )
-    .await
-    .unwrap();
-    standup_tickets::service::admin::admins::create(
-        t.store(),
-        &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched("dt")),
-        standup_tickets::model::admins::NewAdminInput {
-            username: "door".into(),
-            display_name: None,
-            role: AdminRole::Staff.as_str().into(),
-            password: "door-pass-1".into(),
-        },
-    )
-    .await
-    .unwrap();
+    let admin =
+        crate::common::admin::create_admin(&t, "dt", "owner1", AdminRole::Owner, "s3cret-pass")
+            .await;
+    crate::common::admin::create_admin(&t, "dt", "door", AdminRole::Staff, "door-pass-1").await;
 
     let ok = t
         .post(

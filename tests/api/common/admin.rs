@@ -6,8 +6,15 @@ use standup_tickets::model::scope::TenantScope;
 
 use super::{TestApp, days_from_today};
 
-/// Creates an admin of `club` with `role` and signs it in; returns its token.
-pub async fn admin_token(t: &TestApp, club: &str, username: &str, role: AdminRole) -> String {
+/// Creates an admin of `club` as the operator does (the command line's
+/// path through `service::admin::admins`).
+pub async fn create_admin(
+    t: &TestApp,
+    club: &str,
+    username: &str,
+    role: AdminRole,
+    password: &str,
+) -> standup_tickets::model::admins::Admin {
     standup_tickets::service::admin::admins::create(
         t.store(),
         &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched(club)),
@@ -15,11 +22,16 @@ pub async fn admin_token(t: &TestApp, club: &str, username: &str, role: AdminRol
             username: username.into(),
             display_name: None,
             role: role.as_str().into(),
-            password: "admin-pass-123".into(),
+            password: password.into(),
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// Creates an admin of `club` with `role` and signs it in; returns its token.
+pub async fn admin_token(t: &TestApp, club: &str, username: &str, role: AdminRole) -> String {
+    create_admin(t, club, username, role, "admin-pass-123").await;
     let r = t
         .post(
             "/api/admin/auth/login",

@@ -7,7 +7,6 @@
 use reqwest::Method;
 use serde_json::Value;
 use standup_tickets::model::admins::AdminRole;
-use standup_tickets::model::scope::TenantScope;
 
 use super::TestApp;
 
@@ -108,18 +107,7 @@ impl Actors {
             (Role::OtherClub, other.as_str(), AdminRole::Owner),
         ] {
             let username = format!("{role:?}").to_lowercase();
-            standup_tickets::service::admin::admins::create(
-                t.store(),
-                &standup_tickets::model::admins::TeamActor::Operator(TenantScope::vouched(tenant)),
-                standup_tickets::model::admins::NewAdminInput {
-                    username: username.clone(),
-                    display_name: None,
-                    role: admin_role.as_str().into(),
-                    password: "scenario-pass-1".into(),
-                },
-            )
-            .await
-            .unwrap();
+            super::admin::create_admin(t, tenant, &username, admin_role, "scenario-pass-1").await;
             let r = t
                 .post(
                     "/api/admin/auth/login",
