@@ -412,6 +412,11 @@ mod tests {
             ("LOG_LEVEL", "loud=[["),
             ("HOST", "localhost:80"),
             ("STATIC_URL", "ftp://x"),
+            ("CATALOG_TTL", "50ms"),
+            ("CATALOG_TTL", "2m"),
+            ("CATALOG_TTL", "soon"),
+            // Read on its own: wrong even while BACKUP_DIR is unset.
+            ("BACKUP_INTERVAL", "1m"),
         ] {
             let err = cfg(&[(k, v)]).unwrap_err();
             assert_eq!(err.var, k, "{k}={v}");
